@@ -1,0 +1,129 @@
+//! The command line: `serve`, `check-config`, `users add`.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{self, StartError};
+use crate::config::{Config, LogFormat};
+use crate::secret::Secret;
+
+#[derive(Parser)]
+#[command(name = "polyauth", version, about = "Legacy authentication-API dialects over one credential engine")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the gateway.
+    Serve {
+        #[arg(long, default_value = "gateway.toml")]
+        config: PathBuf,
+    },
+    /// Load the config and every mounted dialect, then exit 0 (or 64 with the reason).
+    CheckConfig {
+        #[arg(long, default_value = "gateway.toml")]
+        config: PathBuf,
+    },
+    /// Manage users in the configured store.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UsersCommand {
+    /// Create a user; the password is read from standard input (never from argv, which `ps` shows).
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long, default_value = "gateway.toml")]
+        config: PathBuf,
+    },
+}
+
+pub fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("POLYAUTH_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+fn fail(e: &StartError) -> i32 {
+    eprintln!("polyauth: {e}");
+    e.exit_code()
+}
+
+/// Runs a command; returns the process exit code.
+pub async fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Serve { config } => {
+            let config = match Config::load(&config) {
+                Ok(c) => c,
+                Err(e) => return fail(&e.into()),
+            };
+            init_tracing(config.log_format);
+            let plan = match app::plan(config) {
+                Ok(p) => p,
+                Err(e) => return fail(&e),
+            };
+            let running = match app::start(plan).await {
+                Ok(r) => r,
+                Err(e) => return fail(&e),
+            };
+            let stop = running.stopper();
+            tokio::spawn(async move {
+                crate::server::termination_signal().await;
+                tracing::info!("shutting down: finishing in-flight requests");
+                let _ = stop.send(true);
+            });
+            running.wait().await;
+            tracing::info!("stopped");
+            0
+        }
+        Command::CheckConfig { config } => {
+            match Config::load(&config).map_err(StartError::from).and_then(app::plan) {
+                Ok(plan) => {
+                    let mounts: usize = plan.listeners.iter().map(|(_, m)| m.len()).sum();
+                    println!("config ok: {mounts} mount(s) on {} listener(s)", plan.listeners.len());
+                    0
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Users { command: UsersCommand::Add { username, email, password_stdin: _, config } } => {
+            let config = match Config::load(&config) {
+                Ok(c) => c,
+                Err(e) => return fail(&e.into()),
+            };
+            init_tracing(config.log_format);
+            let mut password = String::new();
+            if std::io::stdin().read_to_string(&mut password).is_err() {
+                eprintln!("polyauth: cannot read the password from standard input");
+                return 65;
+            }
+            let password = Secret::new(password.trim_end_matches(['\r', '\n']));
+            if password.expose().is_empty() {
+                eprintln!("polyauth: empty password on standard input");
+                return 65;
+            }
+            match app::add_user(&config, &username, &email, &password).await {
+                Ok(id) => {
+                    println!("created user {username} with id {id}");
+                    0
+                }
+                Err(e) => fail(&e),
+            }
+        }
+    }
+}

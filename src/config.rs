@@ -1,0 +1,255 @@
+//! Gateway configuration: `gateway.toml` merged with `POLYAUTH_…` environment
+//! variables (figment). Every struct denies unknown fields, so a typo is a
+//! start-up error (exit 64), never a silently ignored setting.
+//!
+//! Environment mapping: `POLYAUTH_<SECTION>__<KEY>` sets `[section] key`, e.g.
+//! `POLYAUTH_STORE__URL=redis://…`, `POLYAUTH_JWT__SIGNING_KEY=…`,
+//! `POLYAUTH_ADMIN__TOKEN=…`; top-level keys drop the section
+//! (`POLYAUTH_LOG_FORMAT=json`). Mounts are only read from the file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::Deserialize;
+
+use crate::secret::Secret;
+
+/// Why a configuration cannot be used. All of them exit with code 64.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config {path}: {source}")]
+    Parse {
+        path: String,
+        #[source]
+        source: Box<figment::Error>,
+    },
+    #[error("config {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `text` for people, `json` for log pipelines.
+    #[serde(default)]
+    pub log_format: LogFormat,
+    /// Where `dialects/<name>.toml` files are read from, relative to the config file.
+    #[serde(default = "default_dialects_dir")]
+    pub dialects_dir: PathBuf,
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub jwt: JwtConfig,
+    #[serde(default)]
+    pub passwords: PasswordConfig,
+    #[serde(default)]
+    pub tokens: TokenConfig,
+    #[serde(default)]
+    pub outbox: OutboxConfig,
+    #[serde(default)]
+    pub admin: AdminConfig,
+    #[serde(default)]
+    pub users: UsersConfig,
+    /// One entry per dialect served; several may share a listener under different prefixes.
+    #[serde(default, rename = "mount")]
+    pub mounts: Vec<MountConfig>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Largest request body accepted; larger ones get 413 in the dialect's format.
+    pub body_limit: usize,
+    /// A client that has not sent its request head by then is disconnected (slowloris).
+    pub header_read_timeout_secs: u64,
+    /// Upper bound on draining in-flight requests after SIGTERM/SIGINT.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self { body_limit: 64 * 1024, header_read_timeout_secs: 10, shutdown_timeout_secs: 30 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `memory://`, `redis://host:port/db` or `rediss://…` (TLS via rustls).
+    pub url: Secret,
+    /// Prefix of every Redis key, so several gateways can share one database.
+    pub key_prefix: String,
+    /// Bound on each store round trip; a slower store answers 503-style internal errors.
+    pub timeout_ms: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { url: Secret::new("memory://"), key_prefix: "pa".into(), timeout_ms: 2000 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JwtConfig {
+    /// HS256 key. Absent with the memory store: generated at start (with a warning).
+    pub signing_key: Option<Secret>,
+    pub access_lifetime_secs: u64,
+    pub refresh_lifetime_secs: u64,
+}
+
+impl Default for JwtConfig {
+    fn default() -> Self {
+        Self { signing_key: None, access_lifetime_secs: 300, refresh_lifetime_secs: 86_400 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    /// bcrypt work factor (4..=31). 12 costs ~250 ms per hash on one core.
+    pub bcrypt_cost: u32,
+    /// At most this many hashes run at once; the rest queue (protects the blocking pool).
+    pub max_concurrent_hashes: usize,
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self { bcrypt_cost: 12, max_concurrent_hashes: 8 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenConfig {
+    /// Lifetime of opaque API tokens (DRF-style auth tokens, sessions).
+    pub opaque_ttl_secs: u64,
+    /// Lifetime of password-reset and email-verification tokens.
+    pub one_time_ttl_secs: u64,
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        Self { opaque_ttl_secs: 14 * 86_400, one_time_ttl_secs: 3_600 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// Newest messages kept; older ones are dropped.
+    pub capacity: usize,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self { capacity: 1000 }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Admin listener (outbox; probes and metrics). None: no admin listener.
+    pub listen: Option<SocketAddr>,
+    /// Bearer token for the outbox route. None: the outbox route is off.
+    pub token: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UsersConfig {
+    /// A TOML file of users created at start if missing (idempotent).
+    pub seed_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MountConfig {
+    /// Name of `dialects/<name>.toml`.
+    pub dialect: String,
+    pub listen: SocketAddr,
+    /// Path prefix the dialect is served under; `/` serves it at the root.
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+}
+
+fn default_prefix() -> String {
+    "/".into()
+}
+
+fn default_dialects_dir() -> PathBuf {
+    "dialects".into()
+}
+
+impl Config {
+    /// Reads `path` (which may be absent only when `allow_missing`) and the environment.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let figment = Figment::new()
+            .merge(Toml::file(path))
+            .merge(Env::prefixed("POLYAUTH_").ignore(&["config"]).split("__"));
+        let mut config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Parse { path: shown.clone(), source: Box::new(e) })?;
+        // Relative paths in the file are relative to the file, as a user reading it expects.
+        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if config.dialects_dir.is_relative() {
+            config.dialects_dir = base.join(&config.dialects_dir);
+        }
+        if let Some(seed) = &config.users.seed_file {
+            if seed.is_relative() {
+                config.users.seed_file = Some(base.join(seed));
+            }
+        }
+        config.validate().map_err(|message| ConfigError::Invalid { path: shown, message })?;
+        Ok(config)
+    }
+
+    /// Checks that serde cannot express.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(4..=31).contains(&self.passwords.bcrypt_cost) {
+            return Err(format!("passwords.bcrypt_cost must be 4..=31, got {}", self.passwords.bcrypt_cost));
+        }
+        if self.passwords.max_concurrent_hashes == 0 {
+            return Err("passwords.max_concurrent_hashes must be at least 1".into());
+        }
+        if self.server.body_limit == 0 {
+            return Err("server.body_limit must be positive".into());
+        }
+        let url = self.store.url.expose();
+        let is_memory = url == "memory://";
+        if !is_memory && !url.starts_with("redis://") && !url.starts_with("rediss://") {
+            return Err("store.url must be memory://, redis://… or rediss://…".into());
+        }
+        if !is_memory && self.jwt.signing_key.is_none() {
+            return Err("jwt.signing_key is required with a shared store (tokens must survive restarts and replicas)".into());
+        }
+        if let Some(key) = &self.jwt.signing_key {
+            if key.expose().len() < 32 {
+                return Err("jwt.signing_key must be at least 32 bytes".into());
+            }
+        }
+        if self.jwt.access_lifetime_secs == 0 || self.jwt.refresh_lifetime_secs == 0 {
+            return Err("jwt lifetimes must be positive".into());
+        }
+        for m in &self.mounts {
+            if !m.prefix.starts_with('/') {
+                return Err(format!("mount {}: prefix must start with '/'", m.dialect));
+            }
+        }
+        Ok(())
+    }
+}

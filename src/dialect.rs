@@ -1,0 +1,342 @@
+//! Dialects as data: `dialects/<name>.toml` is read, merged with the base it
+//! `extends`, validated and compiled into a `Dialect` once at start-up. Any
+//! fault names the file and the route and exits with code 64.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use crate::actions::{self, Action};
+
+pub mod keys;
+pub mod router;
+pub mod spec;
+pub mod template;
+
+use router::Pattern;
+pub use spec::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DialectError {
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
+    #[error("{file}: route {route:?}: {message}")]
+    Route { file: String, route: String, message: String },
+}
+
+/// A compiled route.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub spec: RouteSpec,
+    pub action: Action,
+    pub pattern: Pattern,
+    pub method: hyper::Method,
+    pub body: Option<Value>,
+    /// Route errors merged over the dialect's.
+    pub errors: BTreeMap<String, ErrorSpec>,
+    /// Authenticator names that run for this route.
+    pub authenticators: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dialect {
+    pub name: String,
+    pub file: PathBuf,
+    pub description: Option<String>,
+    pub style: ErrorStyle,
+    pub trailing_slash: TrailingSlash,
+    pub www_authenticate: Option<String>,
+    pub drf_allow: bool,
+    pub headers: IndexMap<String, String>,
+    pub authenticators: IndexMap<String, AuthenticatorSpec>,
+    pub errors: BTreeMap<String, ErrorSpec>,
+    pub messages: BTreeMap<String, String>,
+    pub mail: BTreeMap<String, MailSpec>,
+    pub rotate_refresh: bool,
+    pub routes: Vec<Route>,
+}
+
+fn read(dir: &Path, name: &str) -> Result<(PathBuf, DialectFile), DialectError> {
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let path = dir.join(format!("{name}.toml"));
+    let file = path.display().to_string();
+    if !valid {
+        return Err(DialectError::File { file, message: format!("bad dialect name {name:?}") });
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| DialectError::File { file: file.clone(), message: format!("cannot read: {e}") })?;
+    let parsed: DialectFile =
+        toml::from_str(&text).map_err(|e| DialectError::File { file: file.clone(), message: e.to_string() })?;
+    Ok((path, parsed))
+}
+
+/// Loads `dir/<name>.toml` and the chain of bases it extends.
+pub fn load(dir: &Path, name: &str) -> Result<Dialect, DialectError> {
+    let (path, mut top) = read(dir, name)?;
+    let file = path.display().to_string();
+    let mut seen = vec![name.to_owned()];
+    let mut base_name = top.dialect.extends.clone();
+    while let Some(b) = base_name {
+        if seen.contains(&b) {
+            return Err(DialectError::File { file, message: format!("extends cycle through {b:?}") });
+        }
+        let (_, base) = read(dir, &b)?;
+        merge(&mut top, &base);
+        seen.push(b);
+        base_name = base.dialect.extends.clone();
+    }
+    compile(path, top)
+}
+
+/// Fills what `top` leaves unset from `base` (top wins key by key).
+fn merge(top: &mut DialectFile, base: &DialectFile) {
+    let (t, b) = (&mut top.dialect, &base.dialect);
+    t.error_style = t.error_style.or(b.error_style);
+    t.trailing_slash = t.trailing_slash.or(b.trailing_slash);
+    t.www_authenticate = t.www_authenticate.clone().or_else(|| b.www_authenticate.clone());
+    t.drf_allow = t.drf_allow.or(b.drf_allow);
+    t.rotate_refresh = t.rotate_refresh.or(b.rotate_refresh);
+    t.default_authenticators = t.default_authenticators.clone().or_else(|| b.default_authenticators.clone());
+    for (k, v) in &b.headers {
+        t.headers.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    for (k, v) in &base.authenticators {
+        top.authenticators.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    for (k, v) in &base.errors {
+        top.errors.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    for (k, v) in &base.messages {
+        top.messages.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    for (k, v) in &base.mail {
+        top.mail.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    if !base.routes.is_empty() {
+        let mut routes = base.routes.clone();
+        routes.append(&mut top.routes);
+        top.routes = routes;
+    }
+}
+
+fn check_error(key: &str, spec: &ErrorSpec, known_vars: &[&str]) -> Result<(), String> {
+    if !keys::is_known(key) {
+        return Err(format!("unknown error key {key:?}"));
+    }
+    if let Some(s) = spec.status {
+        if !(100..=599).contains(&s) {
+            return Err(format!("error {key}: status {s} out of range"));
+        }
+    }
+    let mut names = Vec::new();
+    for text in [&spec.detail, &spec.message, &spec.code, &spec.message_key, &spec.raw].into_iter().flatten() {
+        names.extend(template::placeholders(text).map_err(|e| format!("error {key}: {e}"))?);
+    }
+    if let Some(body) = &spec.body {
+        template::value_placeholders(&template::from_toml(body), &mut names).map_err(|e| format!("error {key}: {e}"))?;
+    }
+    for v in spec.headers.values() {
+        names.extend(template::placeholders(v).map_err(|e| format!("error {key}: {e}"))?);
+    }
+    if let Some(bad) = names.iter().find(|n| !known_vars.contains(&n.as_str()) && !n.starts_with("message.")) {
+        return Err(format!("error {key}: unknown placeholder {{{bad}}}"));
+    }
+    Ok(())
+}
+
+/// Placeholders any error template may use.
+pub const ERROR_VARS: &[&str] =
+    &["status", "field", "method", "content_type", "error", "type", "attribute", "min_length", "max_length", "message", "token_message"];
+
+fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
+    let file = path.display().to_string();
+    let ferr = |message: String| DialectError::File { file: file.clone(), message };
+    let style = f.dialect.error_style.unwrap_or(ErrorStyle::Drf);
+    for (k, spec) in &f.errors {
+        check_error(k, spec, ERROR_VARS).map_err(ferr)?;
+    }
+    if style == ErrorStyle::Drf {
+        // A DRF dialect must word every error; the `_drf` base provides them.
+        let missing: Vec<&str> = keys::ERROR_KEYS
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| {
+                f.errors.get(*k).is_none_or(|e| e.detail.is_none() && e.message.is_none() && e.body.is_none() && e.raw.is_none())
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(ferr(format!("error_style drf needs wording for: {}", missing.join(", "))));
+        }
+    }
+    for (name, a) in &f.authenticators {
+        if a.scheme.is_none() == a.body_field.is_none() {
+            return Err(ferr(format!("authenticator {name}: set exactly one of scheme and body_field")));
+        }
+        for key in [&a.malformed_error, &a.spaces_error, &a.invalid_error].into_iter().flatten() {
+            if !keys::is_known(key) {
+                return Err(ferr(format!("authenticator {name}: unknown error key {key:?}")));
+            }
+        }
+    }
+    let default_auth = f.dialect.default_authenticators.clone().unwrap_or_default();
+    for a in &default_auth {
+        if !f.authenticators.contains_key(a) {
+            return Err(ferr(format!("default_authenticators names unknown authenticator {a:?}")));
+        }
+    }
+    for (k, m) in &f.mail {
+        for t in [&m.subject, &m.body] {
+            for p in template::placeholders(t).map_err(|e| ferr(format!("mail {k}: {e}")))? {
+                if !actions::MAIL_VARS.contains(&p.as_str()) {
+                    return Err(ferr(format!("mail {k}: unknown placeholder {{{p}}}")));
+                }
+            }
+        }
+    }
+
+    let mut routes = Vec::new();
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut names: HashSet<String> = HashSet::new();
+    for spec in f.routes {
+        let rerr = |message: String| DialectError::Route { file: file.clone(), route: spec.name.clone(), message };
+        if !names.insert(spec.name.clone()) {
+            return Err(rerr("duplicate route name".into()));
+        }
+        let method: hyper::Method =
+            spec.method.to_uppercase().parse().map_err(|_| rerr(format!("bad method {:?}", spec.method)))?;
+        let pattern = Pattern::parse(&spec.path, spec.slash).map_err(rerr)?;
+        if !seen.insert((method.to_string(), pattern.shape())) {
+            return Err(rerr(format!("duplicate or ambiguous route: {method} {} matches another route", spec.path)));
+        }
+        let action = Action::parse(&spec.action, &spec.options).map_err(rerr)?;
+        // Inputs: known sources, path parameters that exist, and the action's required ones present.
+        let params: Vec<&str> = pattern.params().collect();
+        let logical: Vec<&str> = action.inputs().iter().map(|(n, _)| *n).collect();
+        for (name, input) in &spec.input {
+            let is_login_name = matches!(action, Action::Login { .. }) && ["login", "username", "email"].contains(&name.as_str());
+            if !logical.contains(&name.as_str()) && !is_login_name {
+                return Err(rerr(format!("input {name:?} is not read by action {} (it reads: {})", spec.action, logical.join(", "))));
+            }
+            if input.from == Source::Path {
+                let wire = input.field.as_deref().unwrap_or(name);
+                if !params.contains(&wire) {
+                    return Err(rerr(format!("input {name:?} reads path parameter <{wire}>, which the path lacks")));
+                }
+            }
+        }
+        for (name, required) in action.inputs() {
+            if *required && !spec.input.contains_key(*name) {
+                return Err(rerr(format!("action {} needs input {name:?}", spec.action)));
+            }
+        }
+        if matches!(action, Action::Login { .. }) && !["login", "username", "email"].iter().any(|k| spec.input.contains_key(*k)) {
+            return Err(rerr("action login needs one of the inputs login, username, email".into()));
+        }
+        let authenticators = spec.authenticators.clone().unwrap_or_else(|| default_auth.clone());
+        for a in &authenticators {
+            if !f.authenticators.contains_key(a) {
+                return Err(rerr(format!("unknown authenticator {a:?}")));
+            }
+        }
+        if action.needs_principal() && (authenticators.is_empty() || spec.permission != Permission::Authenticated) {
+            return Err(rerr(format!("action {} needs permission = \"authenticated\" and an authenticator", spec.action)));
+        }
+        if let Some(mail) = action.mail() {
+            if !f.mail.contains_key(mail) {
+                return Err(rerr(format!("action {} sends mail, but [mail.{mail}] is missing", spec.action)));
+            }
+        }
+        // Response templates may only use what the action provides.
+        let mut allowed: Vec<&str> = action.outputs();
+        allowed.extend(actions::ALWAYS);
+        let body = spec.response.body.as_ref().map(template::from_toml);
+        let mut used = Vec::new();
+        if let Some(b) = &body {
+            template::value_placeholders(b, &mut used).map_err(rerr)?;
+        }
+        for (h, v) in &spec.response.headers {
+            used.extend(template::placeholders(v).map_err(|e| rerr(format!("header {h}: {e}")))?);
+        }
+        if let Some(bad) = used.iter().find(|u| !allowed.contains(&u.as_str())) {
+            return Err(rerr(format!(
+                "bad template placeholder {{{bad}}}: action {} provides {}",
+                spec.action,
+                allowed.join(", ")
+            )));
+        }
+        if !(100..=599).contains(&spec.response.status) {
+            return Err(rerr(format!("response status {} out of range", spec.response.status)));
+        }
+        for (k, e) in &spec.errors {
+            check_error(k, e, ERROR_VARS).map_err(rerr)?;
+        }
+        let mut errors = f.errors.clone();
+        errors.extend(spec.errors.clone());
+        routes.push(Route { action, pattern, method, body, errors, authenticators, spec });
+    }
+    if routes.is_empty() {
+        return Err(ferr("a dialect needs at least one route".into()));
+    }
+    Ok(Dialect {
+        name: f.dialect.name,
+        file: path,
+        description: f.dialect.description,
+        style,
+        trailing_slash: f.dialect.trailing_slash.unwrap_or(TrailingSlash::Strict),
+        www_authenticate: f.dialect.www_authenticate,
+        drf_allow: f.dialect.drf_allow.unwrap_or(false),
+        headers: f.dialect.headers,
+        authenticators: f.authenticators,
+        errors: f.errors,
+        messages: f.messages,
+        mail: f.mail,
+        rotate_refresh: f.dialect.rotate_refresh.unwrap_or(false),
+        routes,
+    })
+}
+
+/// Result of matching a request path within a dialect.
+pub enum Match<'a> {
+    Found(&'a Route, Vec<(String, String)>),
+    /// The path exists, not with this method: the routes that share it.
+    WrongMethod(Vec<&'a Route>),
+    NotFound,
+}
+
+impl Dialect {
+    pub fn find(&self, method: &hyper::Method, path: &str) -> Match<'_> {
+        let strict = self.trailing_slash == TrailingSlash::Strict;
+        let mut best: Option<usize> = None;
+        let mut hits: Vec<(&Route, Vec<(String, String)>)> = Vec::new();
+        for r in &self.routes {
+            if let Some(params) = r.pattern.matches(path, strict) {
+                let s = r.pattern.specificity();
+                match best {
+                    Some(b) if s < b => continue,
+                    Some(b) if s > b => hits.clear(),
+                    _ => {}
+                }
+                best = Some(s);
+                hits.push((r, params));
+            }
+        }
+        if hits.is_empty() {
+            return Match::NotFound;
+        }
+        let want = if method == hyper::Method::HEAD { hyper::Method::GET } else { method.clone() };
+        if let Some(i) = hits.iter().position(|(r, _)| r.method == *method).or_else(|| hits.iter().position(|(r, _)| r.method == want)) {
+            let (r, p) = hits.swap_remove(i);
+            return Match::Found(r, p);
+        }
+        Match::WrongMethod(hits.into_iter().map(|(r, _)| r).collect())
+    }
+
+    /// Whether Django's APPEND_SLASH would redirect this path.
+    pub fn slash_redirect(&self, path: &str) -> bool {
+        self.trailing_slash == TrailingSlash::AppendSlash
+            && !path.ends_with('/')
+            && !matches!(self.find(&hyper::Method::GET, &format!("{path}/")), Match::NotFound)
+    }
+}

@@ -1,0 +1,132 @@
+//! Route matching as data: a path pattern is literal segments and `<param>`
+//! segments. Among the patterns that match, more literal segments win (exact
+//! beats template); the method is chosen last, so a known path with a wrong
+//! method is a 405, not a 404.
+
+use super::spec::SlashMatch;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Lit(String),
+    Param(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    segs: Vec<Seg>,
+    trailing: bool,
+    mode: SlashMatch,
+}
+
+/// Splits `/a/b/` into (["a","b"], true). The root `/` is ([], false).
+fn split(path: &str) -> (Vec<&str>, bool) {
+    let body = path.strip_prefix('/').unwrap_or(path);
+    if body.is_empty() {
+        return (Vec::new(), false);
+    }
+    let trailing = body.ends_with('/');
+    let body = body.strip_suffix('/').unwrap_or(body);
+    (body.split('/').collect(), trailing)
+}
+
+impl Pattern {
+    pub fn parse(path: &str, mode: SlashMatch) -> Result<Self, String> {
+        if !path.starts_with('/') {
+            return Err(format!("path {path:?} must start with '/'"));
+        }
+        let (parts, trailing) = split(path);
+        let mut segs = Vec::new();
+        for p in parts {
+            if p.is_empty() {
+                return Err(format!("path {path:?} has an empty segment"));
+            }
+            if let Some(name) = p.strip_prefix('<').and_then(|r| r.strip_suffix('>')) {
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    return Err(format!("path {path:?}: bad parameter name {name:?}"));
+                }
+                segs.push(Seg::Param(name.to_owned()));
+            } else if p.contains(['<', '>', '?', '#']) {
+                return Err(format!("path {path:?}: bad segment {p:?}"));
+            } else {
+                segs.push(Seg::Lit(p.to_owned()));
+            }
+        }
+        Ok(Self { segs, trailing, mode })
+    }
+
+    pub fn params(&self) -> impl Iterator<Item = &str> {
+        self.segs.iter().filter_map(|s| match s {
+            Seg::Param(p) => Some(p.as_str()),
+            Seg::Lit(_) => None,
+        })
+    }
+
+    /// Literal segments count: the higher, the more specific.
+    pub fn specificity(&self) -> usize {
+        self.segs.iter().filter(|s| matches!(s, Seg::Lit(_))).count()
+    }
+
+    /// A key equal for patterns that match the same paths (parameter names aside).
+    pub fn shape(&self) -> String {
+        let mut s: String = self
+            .segs
+            .iter()
+            .map(|g| match g {
+                Seg::Lit(l) => format!("/{l}"),
+                Seg::Param(_) => "/<>".to_owned(),
+            })
+            .collect();
+        if self.trailing {
+            s.push('/');
+        }
+        s
+    }
+
+    /// Parameters (raw, still percent-encoded) when `path` matches.
+    pub fn matches(&self, path: &str, default_strict: bool) -> Option<Vec<(String, String)>> {
+        let (parts, trailing) = split(path);
+        let prefix_only = self.mode == SlashMatch::AnySuffix;
+        if parts.len() < self.segs.len() || (!prefix_only && parts.len() != self.segs.len()) {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (seg, part) in self.segs.iter().zip(&parts) {
+            match seg {
+                Seg::Lit(l) if l == part => {}
+                Seg::Param(name) if !part.is_empty() => params.push((name.clone(), (*part).to_owned())),
+                _ => return None,
+            }
+        }
+        let slash_ok = match self.mode {
+            SlashMatch::Optional => true,
+            SlashMatch::AnySuffix => parts.len() > self.segs.len() || trailing == self.trailing || !default_strict,
+            SlashMatch::Default => trailing == self.trailing,
+        };
+        slash_ok.then_some(params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_params_and_slashes() {
+        let p = Pattern::parse("/auth/reset-password/<token>/", SlashMatch::Default).unwrap();
+        assert_eq!(p.matches("/auth/reset-password/abc/", true), Some(vec![("token".into(), "abc".into())]));
+        assert_eq!(p.matches("/auth/reset-password/abc", true), None);
+        assert_eq!(p.matches("/auth/reset-password//", true), None);
+        let strict = Pattern::parse("/auth/token", SlashMatch::Default).unwrap();
+        assert!(strict.matches("/auth/token", true).is_some());
+        assert!(strict.matches("/auth/token/", true).is_none());
+        let opt = Pattern::parse("/auth/token/login/", SlashMatch::Optional).unwrap();
+        assert!(opt.matches("/auth/token/login", true).is_some());
+        let any = Pattern::parse("/auth/jwt/create/", SlashMatch::AnySuffix).unwrap();
+        assert!(any.matches("/auth/jwt/create/junk", true).is_some());
+        assert!(any.matches("/auth/jwt/create", true).is_some());
+        assert!(any.matches("/auth/jwt/creat", true).is_none());
+        assert!(Pattern::parse("auth", SlashMatch::Default).is_err());
+        assert!(Pattern::parse("/a//b", SlashMatch::Default).is_err());
+        assert_eq!(p.shape(), "/auth/reset-password/<>/");
+    }
+}

@@ -1,0 +1,255 @@
+//! The dialect file format, as serde reads it. Every table denies unknown
+//! keys: a misspelt setting in a dialect file stops the gateway at start-up.
+
+use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::engine::IdentifyBy;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialectFile {
+    pub dialect: DialectSettings,
+    /// Named ways to find the caller, tried in `default_authenticators` order (DRF's model).
+    #[serde(default)]
+    pub authenticators: IndexMap<String, AuthenticatorSpec>,
+    /// Error key → how this dialect renders it.
+    #[serde(default)]
+    pub errors: BTreeMap<String, ErrorSpec>,
+    /// Texts used inside other templates (e.g. a token error's wording nested in an auth error).
+    #[serde(default)]
+    pub messages: BTreeMap<String, String>,
+    /// Mail templates by purpose (`password_reset`, `email_verification`).
+    #[serde(default)]
+    pub mail: BTreeMap<String, MailSpec>,
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RouteSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialectSettings {
+    pub name: String,
+    pub description: Option<String>,
+    /// A base file (`dialects/<extends>.toml`) whose errors, messages, headers and
+    /// authenticators this dialect inherits and may override.
+    pub extends: Option<String>,
+    pub error_style: Option<ErrorStyle>,
+    pub trailing_slash: Option<TrailingSlash>,
+    /// Sent with every 401 (DRF takes it from the first authenticator).
+    pub www_authenticate: Option<String>,
+    /// DRF: every response of a route carries `Allow` (with HEAD for GET, and OPTIONS).
+    pub drf_allow: Option<bool>,
+    /// Headers on every response (Django's security middleware adds several).
+    #[serde(default)]
+    pub headers: IndexMap<String, String>,
+    #[serde(default)]
+    pub default_authenticators: Option<Vec<String>>,
+    /// SimpleJWT `ROTATE_REFRESH_TOKENS` + `BLACKLIST_AFTER_ROTATION`.
+    pub rotate_refresh: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorStyle {
+    /// `{"detail": …}`, `{"field": ["…"]}`, `{"non_field_errors": ["…"]}`, merged as DRF does.
+    Drf,
+    /// `{"success": false, "error": {"code": <status>, "message_key": "…"}}`; first error wins.
+    Envelope,
+    /// Status only.
+    Empty,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TrailingSlash {
+    /// The path must match exactly; anything else is 404.
+    Strict,
+    /// Django `APPEND_SLASH`: a path that matches only with a `/` added answers 301 there.
+    AppendSlash,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SlashMatch {
+    /// The dialect's rule.
+    Default,
+    /// With or without the trailing slash.
+    Optional,
+    /// Any continuation matches (a Django regex route without `$`).
+    AnySuffix,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Credential {
+    /// An access JWT.
+    Jwt,
+    /// A DRF-style auth token.
+    AuthToken,
+    /// A session token.
+    Session,
+    /// `Basic base64(login:password)`.
+    Basic,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthenticatorSpec {
+    /// Authorization header keyword (`Bearer`, `Token`, `Basic`).
+    pub scheme: Option<String>,
+    /// Read the credential from this body field instead of the header.
+    pub body_field: Option<String>,
+    pub credential: Credential,
+    /// DRF's TokenAuthentication compares the keyword case-insensitively; SimpleJWT does not.
+    #[serde(default)]
+    pub case_insensitive: bool,
+    /// Leave values that look like a JWT (two dots) to the next authenticator.
+    #[serde(default)]
+    pub skip_jwt_like: bool,
+    /// For `basic`: what the login part names.
+    pub identify_by: Option<IdentifyBy>,
+    /// Error key for a malformed header (keyword with no value, or extra spaces).
+    pub malformed_error: Option<String>,
+    /// Error key for a header with spaces in the value (DRF TokenAuthentication).
+    pub spaces_error: Option<String>,
+    /// Error key for a credential that does not resolve.
+    pub invalid_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorSpec {
+    pub status: Option<u16>,
+    /// drf: `{"detail": …}` (with `"code"` when set).
+    pub detail: Option<String>,
+    pub code: Option<String>,
+    /// drf: a message under a field (`field`), or under `non_field_errors` when `field` is absent.
+    pub message: Option<String>,
+    pub field: Option<String>,
+    /// envelope: the `message_key`.
+    pub message_key: Option<String>,
+    /// Any JSON body, as a template.
+    pub body: Option<toml::Value>,
+    /// A literal non-JSON body (e.g. Django's HTML 404 page).
+    pub raw: Option<String>,
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub headers: IndexMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSpec {
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Body,
+    Path,
+    Query,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum InputKind {
+    #[default]
+    String,
+    Email,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSpec {
+    pub from: Source,
+    /// Name on the wire; defaults to the input's key.
+    pub field: Option<String>,
+    #[serde(default = "yes")]
+    pub required: bool,
+    #[serde(default)]
+    pub allow_blank: bool,
+    /// DRF CharField strips surrounding whitespace by default.
+    #[serde(default = "yes")]
+    pub trim: bool,
+    #[serde(default)]
+    pub kind: InputKind,
+    pub max_length: Option<usize>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyKind {
+    Json,
+    Form,
+    Multipart,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Anyone (but a bad credential that is sent is still refused, as DRF).
+    Any,
+    Authenticated,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    pub name: String,
+    pub method: String,
+    pub path: String,
+    pub action: String,
+    pub summary: Option<String>,
+    #[serde(default = "default_slash")]
+    pub slash: SlashMatch,
+    /// Which authenticators run; absent: the dialect's default list; `[]`: none.
+    pub authenticators: Option<Vec<String>>,
+    #[serde(default = "default_permission")]
+    pub permission: Permission,
+    /// An unauthenticated request with a method this path lacks gets 401 before 405 (DRF viewsets).
+    #[serde(default)]
+    pub auth_before_method: bool,
+    /// Body encodings accepted; others get 415.
+    #[serde(default = "all_bodies")]
+    pub body: Vec<BodyKind>,
+    #[serde(default)]
+    pub input: IndexMap<String, InputSpec>,
+    /// Action settings (see the action's documentation), e.g. `identify_by`, `issue`.
+    #[serde(default)]
+    pub options: BTreeMap<String, toml::Value>,
+    pub response: ResponseSpec,
+    /// Per-route overrides of the dialect's error renderings.
+    #[serde(default)]
+    pub errors: BTreeMap<String, ErrorSpec>,
+}
+
+fn default_slash() -> SlashMatch {
+    SlashMatch::Default
+}
+
+fn default_permission() -> Permission {
+    Permission::Any
+}
+
+fn all_bodies() -> Vec<BodyKind> {
+    vec![BodyKind::Json, BodyKind::Form, BodyKind::Multipart]
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseSpec {
+    pub status: u16,
+    /// JSON body template; absent: no body.
+    pub body: Option<toml::Value>,
+    #[serde(default)]
+    pub headers: IndexMap<String, String>,
+}

@@ -1,0 +1,391 @@
+//! The credential and session engine: users, passwords, opaque tokens, JWTs,
+//! one-time tokens and the mail outbox, over a `Store`. It knows nothing of
+//! HTTP or dialects: callers get values or an `EngineError`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::secret::Secret;
+use crate::store::{self, OneTimeRecord, Purpose, SharedStore, StoreError, TokenKind, TokenRecord, UniqueField};
+
+pub mod jwt;
+pub mod outbox;
+pub mod passwords;
+pub mod tokens;
+pub mod validators;
+
+pub use jwt::{TokenError, TokenType};
+pub use store::UserRecord as User;
+
+/// Why an engine operation refused. Dialects choose status and wording.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("username taken")]
+    UsernameTaken,
+    #[error("email taken")]
+    EmailTaken,
+    #[error("token rejected: {0:?}")]
+    Token(TokenError),
+    /// The token's user no longer exists.
+    #[error("user not found")]
+    UserNotFound,
+    #[error("user inactive")]
+    UserInactive,
+    /// An opaque token that is unknown, revoked or expired.
+    #[error("invalid opaque token")]
+    OpaqueTokenInvalid,
+    /// A one-time token that is unknown, used, expired or outdated by a password change.
+    #[error("invalid one-time token")]
+    OneTimeInvalid,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] passwords::HashError),
+}
+
+impl From<TokenError> for EngineError {
+    fn from(e: TokenError) -> Self {
+        EngineError::Token(e)
+    }
+}
+
+/// How a login names its user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentifyBy {
+    Username,
+    Email,
+    /// Username first, then email: how users born in email dialects log in elsewhere.
+    UsernameOrEmail,
+}
+
+pub struct EngineSettings {
+    pub bcrypt_cost: u32,
+    pub max_concurrent_hashes: usize,
+    pub signing_key: Secret,
+    pub access_lifetime_secs: u64,
+    pub refresh_lifetime_secs: u64,
+    pub opaque_ttl: Duration,
+    pub one_time_ttl: Duration,
+    pub outbox_capacity: usize,
+}
+
+/// Cheap to clone: every clone shares one engine.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: SharedStore,
+    hasher: passwords::Hasher,
+    jwt: jwt::JwtCodec,
+    outbox: outbox::Outbox,
+    /// Key for deriving auth tokens; separate from the JWT key by domain separation.
+    derive_key: Vec<u8>,
+    opaque_ttl: Duration,
+    one_time_ttl: Duration,
+}
+
+const AUTH_TOKEN_SLOT: &str = "authtoken";
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// Changes whenever the password does: one-time tokens carry it, so a reset
+/// token dies once the password changes (as Django's token generator).
+fn password_stamp(user: &User) -> String {
+    hex::encode(&Sha256::digest(user.password_hash.as_bytes())[..8])
+}
+
+impl Engine {
+    pub fn new(store: SharedStore, s: EngineSettings) -> Result<Self, EngineError> {
+        let derive_key = Sha256::digest(format!("polyauth-authtoken:{}", s.signing_key.expose())).to_vec();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                hasher: passwords::Hasher::new(s.bcrypt_cost, s.max_concurrent_hashes)?,
+                jwt: jwt::JwtCodec::new(&s.signing_key, s.access_lifetime_secs as i64, s.refresh_lifetime_secs as i64),
+                outbox: outbox::Outbox::new(s.outbox_capacity),
+                derive_key,
+                opaque_ttl: s.opaque_ttl,
+                one_time_ttl: s.one_time_ttl,
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &SharedStore {
+        &self.inner.store
+    }
+
+    pub fn outbox(&self) -> &outbox::Outbox {
+        &self.inner.outbox
+    }
+
+    pub fn hash_stats(&self) -> &passwords::HashStats {
+        &self.inner.hasher.stats
+    }
+
+    // ---- users ----
+
+    /// Creates an active user. Uniqueness is decided atomically by the store.
+    pub async fn create_user(&self, username: &str, email: &str, password: &Secret) -> Result<User, EngineError> {
+        let password_hash = self.inner.hasher.hash(password).await?;
+        let user = User {
+            id: 0,
+            username: username.to_owned(),
+            email: email.trim().to_owned(),
+            password_hash,
+            is_active: true,
+            email_verified: false,
+            date_joined: now(),
+            last_login: None,
+        };
+        self.inner.store.create_user(user).await.map_err(|e| match e {
+            StoreError::Conflict(UniqueField::Username) => EngineError::UsernameTaken,
+            StoreError::Conflict(UniqueField::Email) => EngineError::EmailTaken,
+            other => other.into(),
+        })
+    }
+
+    pub async fn find_user(&self, id: u64) -> Result<Option<User>, EngineError> {
+        Ok(self.inner.store.find_user(id).await?)
+    }
+
+    pub async fn find_user_by(&self, by: IdentifyBy, identifier: &str) -> Result<Option<User>, EngineError> {
+        let s = &self.inner.store;
+        let id = match by {
+            IdentifyBy::Username => s.find_user_id_by_username(identifier).await?,
+            IdentifyBy::Email => s.find_user_id_by_email(&store::email_key(identifier)).await?,
+            IdentifyBy::UsernameOrEmail => match s.find_user_id_by_username(identifier).await? {
+                Some(id) => Some(id),
+                None => s.find_user_id_by_email(&store::email_key(identifier)).await?,
+            },
+        };
+        match id {
+            Some(id) => self.find_user(id).await,
+            None => Ok(None),
+        }
+    }
+
+    pub async fn username_taken(&self, username: &str) -> Result<bool, EngineError> {
+        Ok(self.inner.store.find_user_id_by_username(username).await?.is_some())
+    }
+
+    pub async fn email_taken(&self, email: &str) -> Result<bool, EngineError> {
+        Ok(self.inner.store.find_user_id_by_email(&store::email_key(email)).await?.is_some())
+    }
+
+    /// Checks a password. Unknown users cost one dummy verification, so timing
+    /// does not tell whether a name exists. Inactive users fail like Django's ModelBackend.
+    pub async fn authenticate(&self, by: IdentifyBy, identifier: &str, password: &Secret) -> Result<User, EngineError> {
+        let Some(mut user) = self.find_user_by(by, identifier).await? else {
+            self.inner.hasher.verify_dummy(password).await?;
+            return Err(EngineError::InvalidCredentials);
+        };
+        if !self.inner.hasher.verify(password, &user.password_hash).await? || !user.is_active {
+            return Err(EngineError::InvalidCredentials);
+        }
+        let previous = user.clone();
+        user.last_login = Some(now());
+        self.inner.store.update_user(&previous, &user).await?;
+        Ok(user)
+    }
+
+    pub async fn check_password(&self, user: &User, password: &Secret) -> Result<bool, EngineError> {
+        Ok(self.inner.hasher.verify(password, &user.password_hash).await?)
+    }
+
+    /// Sets a new password. One-time tokens issued before die with the old hash.
+    pub async fn set_password(&self, user: &User, password: &Secret) -> Result<User, EngineError> {
+        let mut updated = user.clone();
+        updated.password_hash = self.inner.hasher.hash(password).await?;
+        self.save_user(user, &updated).await?;
+        Ok(updated)
+    }
+
+    /// Writes changed profile fields (username, email, flags).
+    pub async fn save_user(&self, previous: &User, user: &User) -> Result<(), EngineError> {
+        self.inner.store.update_user(previous, user).await.map_err(|e| match e {
+            StoreError::Conflict(UniqueField::Username) => EngineError::UsernameTaken,
+            StoreError::Conflict(UniqueField::Email) => EngineError::EmailTaken,
+            other => other.into(),
+        })
+    }
+
+    pub async fn delete_user(&self, user: &User) -> Result<bool, EngineError> {
+        Ok(self.inner.store.delete_user(user).await?)
+    }
+
+    async fn active_user(&self, id: u64) -> Result<User, EngineError> {
+        let user = self.find_user(id).await?.ok_or(EngineError::UserNotFound)?;
+        if !user.is_active {
+            return Err(EngineError::UserInactive);
+        }
+        Ok(user)
+    }
+
+    // ---- JWTs ----
+
+    /// (access, refresh) for a user.
+    pub fn issue_jwt_pair(&self, user: &User) -> Result<(String, String), EngineError> {
+        let n = now();
+        let refresh = self.inner.jwt.issue(user.id, TokenType::Refresh, n)?;
+        let access = self.inner.jwt.issue(user.id, TokenType::Access, n)?;
+        Ok((access, refresh))
+    }
+
+    /// A new access token for a refresh token; with `rotate`, also a new refresh
+    /// token, and the used one is blacklisted (a replay gets `Blacklisted`).
+    pub async fn refresh_jwt(&self, refresh: &str, rotate: bool) -> Result<(String, Option<String>), EngineError> {
+        let claims = self.inner.jwt.decode(refresh, Some(TokenType::Refresh))?;
+        let jti = claims.jti.clone().unwrap_or_default();
+        if self.inner.store.is_jti_blacklisted(&jti).await? {
+            return Err(TokenError::Blacklisted.into());
+        }
+        let user = self.active_user(claims.user_id()?).await?;
+        let n = now();
+        let access = self.inner.jwt.issue(user.id, TokenType::Access, n)?;
+        if !rotate {
+            return Ok((access, None));
+        }
+        // SET NX decides the race: of two concurrent refreshes with one token, one wins.
+        if !self.inner.store.blacklist_jti(&jti, claims.remaining(n)).await? {
+            return Err(TokenError::Blacklisted.into());
+        }
+        let refresh = self.inner.jwt.issue(user.id, TokenType::Refresh, n)?;
+        Ok((access, Some(refresh)))
+    }
+
+    /// SimpleJWT's verify: any token type, signature, expiry, blacklist.
+    pub async fn verify_jwt(&self, token: &str) -> Result<(), EngineError> {
+        let claims = self.inner.jwt.decode(token, None)?;
+        if self.inner.store.is_jti_blacklisted(claims.jti.as_deref().unwrap_or_default()).await? {
+            return Err(TokenError::Blacklisted.into());
+        }
+        Ok(())
+    }
+
+    /// The user behind an access token (JWTAuthentication).
+    pub async fn user_for_access_token(&self, token: &str) -> Result<User, EngineError> {
+        let claims = self.inner.jwt.decode(token, Some(TokenType::Access))?;
+        self.active_user(claims.user_id()?).await
+    }
+
+    // ---- opaque tokens ----
+
+    /// DRF authtoken semantics: one token per user, the same on every login while it lives.
+    pub async fn login_auth_token(&self, user: &User) -> Result<String, EngineError> {
+        let s = &self.inner.store;
+        let seed = tokens::random_hex(20);
+        let current = s.claim_slot(user.id, AUTH_TOKEN_SLOT, &seed, self.inner.opaque_ttl).await?;
+        let token = tokens::derive_auth_token(&self.inner.derive_key, user.id, &current);
+        let digest = tokens::digest(&token);
+        if current == seed || s.find_token(&digest).await?.is_none() {
+            s.create_token(&digest, TokenRecord { user_id: user.id, kind: TokenKind::AuthToken }, self.inner.opaque_ttl)
+                .await?;
+        }
+        Ok(token)
+    }
+
+    /// A fresh session token; a user may hold many.
+    pub async fn issue_session(&self, user: &User) -> Result<String, EngineError> {
+        let token = tokens::random_urlsafe();
+        let record = TokenRecord { user_id: user.id, kind: TokenKind::Session };
+        self.inner.store.create_token(&tokens::digest(&token), record, self.inner.opaque_ttl).await?;
+        Ok(token)
+    }
+
+    /// The active user behind an opaque token of the given kind (any kind when None).
+    pub async fn user_for_opaque_token(&self, token: &str, kind: Option<TokenKind>) -> Result<User, EngineError> {
+        let record = self.inner.store.find_token(&tokens::digest(token)).await?;
+        let record = record.filter(|r| kind.is_none_or(|k| k == r.kind)).ok_or(EngineError::OpaqueTokenInvalid)?;
+        match self.find_user(record.user_id).await? {
+            Some(u) if u.is_active => Ok(u),
+            // DRF: "User inactive or deleted."
+            _ => Err(EngineError::UserInactive),
+        }
+    }
+
+    /// Revokes one token. False when it was not live.
+    pub async fn revoke_opaque_token(&self, token: &str, user: &User) -> Result<bool, EngineError> {
+        let digest = tokens::digest(token);
+        let record = self.inner.store.find_token(&digest).await?;
+        if record.is_some_and(|r| r.kind == TokenKind::AuthToken) {
+            self.inner.store.delete_slot(user.id, AUTH_TOKEN_SLOT).await?;
+        }
+        Ok(self.inner.store.delete_token(&digest).await?)
+    }
+
+    /// Ends every opaque token of the user (of one kind, or all).
+    pub async fn revoke_all_tokens(&self, user: &User, kind: Option<TokenKind>) -> Result<u64, EngineError> {
+        if kind.is_none_or(|k| k == TokenKind::AuthToken) {
+            self.inner.store.delete_slot(user.id, AUTH_TOKEN_SLOT).await?;
+        }
+        Ok(self.inner.store.delete_user_tokens(user.id, kind).await?)
+    }
+
+    /// Replaces the user's auth token: the old one dies at once.
+    pub async fn rotate_auth_token(&self, user: &User, old: &str) -> Result<String, EngineError> {
+        self.revoke_opaque_token(old, user).await?;
+        self.login_auth_token(user).await
+    }
+
+    // ---- one-time tokens ----
+
+    pub async fn issue_one_time(&self, user: &User, purpose: Purpose) -> Result<String, EngineError> {
+        let token = tokens::random_urlsafe();
+        let record = OneTimeRecord { user_id: user.id, stamp: password_stamp(user) };
+        self.inner.store.create_one_time(purpose, &tokens::digest(&token), record, self.inner.one_time_ttl).await?;
+        Ok(token)
+    }
+
+    /// Checks a one-time token without spending it, so a request that fails
+    /// later validation (a weak new password) can be retried with the same link.
+    pub async fn check_one_time(
+        &self,
+        purpose: Purpose,
+        token: &str,
+        expected_user: Option<u64>,
+    ) -> Result<User, EngineError> {
+        let record = self.inner.store.find_one_time(purpose, &tokens::digest(token)).await?;
+        self.one_time_user(record, expected_user).await
+    }
+
+    async fn one_time_user(&self, record: Option<OneTimeRecord>, expected_user: Option<u64>) -> Result<User, EngineError> {
+        let record = record.ok_or(EngineError::OneTimeInvalid)?;
+        if expected_user.is_some_and(|id| id != record.user_id) {
+            return Err(EngineError::OneTimeInvalid);
+        }
+        let user = self.find_user(record.user_id).await?.ok_or(EngineError::OneTimeInvalid)?;
+        if !tokens::ct_eq(&password_stamp(&user), &record.stamp) {
+            return Err(EngineError::OneTimeInvalid);
+        }
+        Ok(user)
+    }
+
+    /// Redeems a one-time token (at most once). With `expected_user`, a token
+    /// of another user is refused. Fails if the password changed since issue.
+    pub async fn redeem_one_time(
+        &self,
+        purpose: Purpose,
+        token: &str,
+        expected_user: Option<u64>,
+    ) -> Result<User, EngineError> {
+        let record = self.inner.store.take_one_time(purpose, &tokens::digest(token)).await?;
+        let user = self.one_time_user(record, expected_user).await?;
+        // Other outstanding tokens of this purpose die with this one (single use per request wave).
+        self.inner.store.delete_user_one_time(user.id, purpose).await?;
+        Ok(user)
+    }
+
+    pub fn send_mail(&self, mail: outbox::Mail) {
+        self.inner.outbox.push(mail);
+    }
+}
+

@@ -1,0 +1,137 @@
+//! Password hashing: bcrypt, always on tokio's blocking pool behind a
+//! semaphore, so a burst of logins queues instead of stalling the reactor.
+//!
+//! bcrypt reads at most 72 bytes. A longer password is never truncated: it is
+//! pre-hashed as Django's `bcrypt_sha256` does (hex SHA-256, then bcrypt) and
+//! stored with the `bcrypt_sha256$` prefix. Hashes imported from Django in
+//! that format verify too.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::secret::Secret;
+
+const PREHASHED: &str = "bcrypt_sha256$";
+const BCRYPT_MAX: usize = 72;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
+/// Counters an operator can watch (exported as metrics later).
+#[derive(Debug, Default)]
+pub struct HashStats {
+    /// Hashes waiting for or holding a permit.
+    pub queued: AtomicI64,
+    /// Total time spent hashing, in microseconds.
+    pub busy_micros: AtomicI64,
+    pub count: AtomicI64,
+}
+
+#[derive(Clone)]
+pub struct Hasher {
+    cost: u32,
+    permits: Arc<Semaphore>,
+    pub stats: Arc<HashStats>,
+    /// A hash of a random password: verified against when a user is unknown, so
+    /// "no such user" costs as much as "wrong password" (no user enumeration by timing).
+    dummy: Arc<String>,
+}
+
+fn prehash(password: &str) -> String {
+    hex::encode(Sha256::digest(password.as_bytes()))
+}
+
+fn hash_now(password: &str, cost: u32) -> Result<String, HashError> {
+    if password.len() > BCRYPT_MAX {
+        let h = bcrypt::hash(prehash(password), cost).map_err(|e| HashError::Failed(e.to_string()))?;
+        Ok(format!("{PREHASHED}{h}"))
+    } else {
+        bcrypt::hash(password, cost).map_err(|e| HashError::Failed(e.to_string()))
+    }
+}
+
+fn verify_now(password: &str, stored: &str) -> bool {
+    let result = match stored.strip_prefix(PREHASHED) {
+        Some(h) => bcrypt::verify(prehash(password), h),
+        // A plain bcrypt hash cannot hold a >72-byte password: refuse rather than truncate.
+        None if password.len() > BCRYPT_MAX => return false,
+        None => bcrypt::verify(password, stored),
+    };
+    result.unwrap_or(false)
+}
+
+impl Hasher {
+    pub fn new(cost: u32, max_concurrent: usize) -> Result<Self, HashError> {
+        let dummy = hash_now("polyauth-dummy-password-for-timing", cost)?;
+        Ok(Self {
+            cost,
+            permits: Arc::new(Semaphore::new(max_concurrent)),
+            stats: Arc::default(),
+            dummy: Arc::new(dummy),
+        })
+    }
+
+    async fn blocking<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        let out = async {
+            let _permit = self.permits.acquire().await.map_err(|e| HashError::Failed(e.to_string()))?;
+            let start = Instant::now();
+            let out = tokio::task::spawn_blocking(job).await.map_err(|e| HashError::Failed(e.to_string()));
+            let micros = start.elapsed().min(Duration::from_secs(3600)).as_micros() as i64;
+            self.stats.busy_micros.fetch_add(micros, Ordering::Relaxed);
+            self.stats.count.fetch_add(1, Ordering::Relaxed);
+            out
+        }
+        .await;
+        self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+        out
+    }
+
+    pub async fn hash(&self, password: &Secret) -> Result<String, HashError> {
+        let (pw, cost) = (password.clone(), self.cost);
+        self.blocking(move || hash_now(pw.expose(), cost)).await?
+    }
+
+    /// Constant-time by construction: bcrypt compares its own output.
+    pub async fn verify(&self, password: &Secret, stored: &str) -> Result<bool, HashError> {
+        let (pw, stored) = (password.clone(), stored.to_owned());
+        self.blocking(move || verify_now(pw.expose(), &stored)).await
+    }
+
+    /// Spends one verification's time for an unknown user.
+    pub async fn verify_dummy(&self, password: &Secret) -> Result<(), HashError> {
+        let dummy = self.dummy.clone();
+        let pw = password.clone();
+        self.blocking(move || verify_now(pw.expose(), &dummy)).await.map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_passwords_are_not_truncated() {
+        let base = "x".repeat(72);
+        let h = hash_now(&format!("{base}A"), 4).unwrap();
+        assert!(h.starts_with(PREHASHED));
+        assert!(verify_now(&format!("{base}A"), &h));
+        assert!(!verify_now(&format!("{base}B"), &h), "a different 73rd byte must not verify");
+        assert!(!verify_now(&base, &h));
+    }
+
+    #[test]
+    fn short_passwords_are_plain_bcrypt() {
+        let h = hash_now("correct horse", 4).unwrap();
+        assert!(h.starts_with("$2"));
+        assert!(verify_now("correct horse", &h));
+        assert!(!verify_now("correct horsE", &h));
+    }
+}

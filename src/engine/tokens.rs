@@ -1,0 +1,59 @@
+//! Opaque token material: random values from the OS-seeded CSPRNG, SHA-256
+//! digests (the only form the store ever sees), and the keyed derivation
+//! that lets a DRF-style auth token be handed out again without storing it.
+
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// `n` random bytes as hex (2n characters).
+pub fn random_hex(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// 32 random bytes, URL-safe base64 without padding (like Python's `secrets.token_urlsafe(32)`).
+pub fn random_urlsafe() -> String {
+    let mut buf = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, buf)
+}
+
+/// The store key of a token.
+pub fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// DRF's auth token is 40 hex characters (160 bits). Ours is
+/// HMAC-SHA256(server key, user id, seed), truncated to that shape: the store
+/// keeps only the random seed and the token's digest, so a copy of the store
+/// alone does not yield a usable token, yet a second login can return the same one.
+pub fn derive_auth_token(key: &[u8], user_id: u64, seed: &str) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(format!("authtoken:{user_id}:{seed}").as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..20])
+}
+
+/// Constant-time equality for secrets compared outside the store.
+pub fn ct_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        assert_eq!(random_hex(20).len(), 40);
+        assert_ne!(random_hex(20), random_hex(20));
+        assert_eq!(random_urlsafe().len(), 43);
+        let t = derive_auth_token(b"key", 1, "seed");
+        assert_eq!(t.len(), 40);
+        assert_eq!(t, derive_auth_token(b"key", 1, "seed"));
+        assert_ne!(t, derive_auth_token(b"key", 2, "seed"));
+        assert!(ct_eq("abc", "abc") && !ct_eq("abc", "abd") && !ct_eq("abc", "ab"));
+    }
+}

@@ -1,0 +1,9 @@
+//! The HTTP side: request bodies, authentication, input validation, the
+//! request pipeline and the renderer. It speaks to the engine only through
+//! actions, and to dialects only through their compiled tables.
+
+pub mod auth;
+pub mod body;
+pub mod handle;
+pub mod inputs;
+pub mod render;

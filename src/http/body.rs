@@ -1,0 +1,193 @@
+//! Request bodies: JSON, form-urlencoded and multipart, read under a size
+//! limit and flattened into named fields the way DRF's `request.data` sees them.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE};
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use crate::actions::Failure;
+use crate::dialect::BodyKind;
+
+/// One field as the client sent it, before validation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    Text(String),
+    /// A JSON number, kept as written (DRF's CharField accepts numbers).
+    Number(String),
+    Bool(bool),
+    Null,
+    /// A JSON array or object.
+    Nested,
+}
+
+pub type Fields = IndexMap<String, FieldValue>;
+
+/// Reads the whole body, refusing more than `limit` bytes.
+pub async fn read(body: Incoming, headers: &HeaderMap, limit: usize) -> Result<Bytes, Failure> {
+    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(Failure::new("body_too_large"));
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(Failure::new("body_too_large")),
+        // The client went away or sent a broken chunk: nobody will read the answer.
+        Err(_) => Err(Failure::new("parse_error").with("error", "incomplete request body")),
+    }
+}
+
+fn media_type(headers: &HeaderMap) -> (String, String) {
+    let full = headers.get(CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).unwrap_or_default();
+    let essence = full.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    (full, essence)
+}
+
+/// Parses a body as DRF would for a view accepting `accepted` encodings.
+pub async fn parse(bytes: Bytes, headers: &HeaderMap, accepted: &[BodyKind]) -> Result<Fields, Failure> {
+    let (full, essence) = media_type(headers);
+    if bytes.is_empty() && (essence.is_empty() || accepted.iter().any(|k| kind_of(&essence) == Some(*k))) {
+        return Ok(Fields::new());
+    }
+    let kind = kind_of(&essence).filter(|k| accepted.contains(k));
+    match kind {
+        Some(BodyKind::Json) => parse_json(&bytes),
+        Some(BodyKind::Form) => Ok(form_urlencoded::parse(&bytes)
+            .map(|(k, v)| (k.into_owned(), FieldValue::Text(v.into_owned())))
+            .collect()),
+        Some(BodyKind::Multipart) => parse_multipart(bytes, &full).await,
+        None => Err(Failure::new("unsupported_media_type").with("content_type", full)),
+    }
+}
+
+fn kind_of(essence: &str) -> Option<BodyKind> {
+    match essence {
+        "application/json" => Some(BodyKind::Json),
+        "application/x-www-form-urlencoded" => Some(BodyKind::Form),
+        "multipart/form-data" => Some(BodyKind::Multipart),
+        _ => None,
+    }
+}
+
+fn python_type(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "list",
+        Value::String(_) => "str",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::Null => "NoneType",
+        Value::Object(_) => "dict",
+    }
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Fields, Failure> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(bytes, &e))?;
+    let Value::Object(map) = value else {
+        return Err(Failure::new("invalid_body").with("type", python_type(&value)));
+    };
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| {
+            let f = match v {
+                Value::String(s) => FieldValue::Text(s),
+                Value::Number(n) => FieldValue::Number(n.to_string()),
+                Value::Bool(b) => FieldValue::Bool(b),
+                Value::Null => FieldValue::Null,
+                _ => FieldValue::Nested,
+            };
+            (k, f)
+        })
+        .collect())
+}
+
+/// Words a JSON error the way Python's `json` module does, which DRF repeats
+/// ("Expecting value: line 1 column 1 (char 0)"), as closely as serde's report allows.
+fn json_error(bytes: &[u8], e: &serde_json::Error) -> Failure {
+    if std::str::from_utf8(bytes).is_err() {
+        let pos = std::str::from_utf8(bytes).err().map(|u| u.valid_up_to()).unwrap_or(0);
+        let text = format!("'utf-8' codec can't decode byte 0x{:02x} in position {pos}: invalid start byte", bytes[pos]);
+        return Failure::new("parse_error").with("error", text);
+    }
+    let msg = e.to_string();
+    let what = if msg.starts_with("key must be a string") {
+        "Expecting property name enclosed in double quotes"
+    } else if msg.starts_with("expected `:`") {
+        "Expecting ':' delimiter"
+    } else if msg.starts_with("expected `,` or") {
+        "Expecting ',' delimiter"
+    } else if msg.starts_with("trailing characters") || msg.starts_with("trailing comma") {
+        "Extra data"
+    } else if msg.starts_with("control character") {
+        "Invalid control character at"
+    } else if msg.starts_with("invalid escape") {
+        "Invalid \\escape"
+    } else if msg.starts_with("EOF while parsing a string") {
+        "Unterminated string starting at"
+    } else {
+        "Expecting value"
+    };
+    let (line, col) = (e.line().max(1), e.column().max(1));
+    let text = std::str::from_utf8(bytes).unwrap_or_default();
+    let offset: usize = text.split('\n').take(line - 1).map(|l| l.chars().count() + 1).sum::<usize>() + col - 1;
+    let col_py = if msg.starts_with("EOF") && what == "Expecting value" { col + 1 } else { col };
+    let char_py = if msg.starts_with("EOF") && what == "Expecting value" { offset + 1 } else { offset };
+    let char_py = char_py.min(text.chars().count());
+    Failure::new("parse_error").with("error", format!("{what}: line {line} column {col_py} (char {char_py})"))
+}
+
+async fn parse_multipart(bytes: Bytes, content_type: &str) -> Result<Fields, Failure> {
+    let bad = |why: String| Failure::new("parse_error").with("error", format!("Multipart form parse error - {why}"));
+    let boundary = multer::parse_boundary(content_type).map_err(|e| bad(e.to_string()))?;
+    let stream = futures_util_once(bytes);
+    let mut mp = multer::Multipart::new(stream, boundary);
+    let mut out = Fields::new();
+    while let Some(field) = mp.next_field().await.map_err(|e| bad(e.to_string()))? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let is_file = field.file_name().is_some();
+        let text = field.text().await.map_err(|e| bad(e.to_string()))?;
+        // Files are not credentials; DRF would list them, no action reads them.
+        if !is_file {
+            out.insert(name, FieldValue::Text(text));
+        }
+    }
+    Ok(out)
+}
+
+/// A one-item stream over the already-limited body.
+fn futures_util_once(bytes: Bytes) -> impl futures_core::Stream<Item = Result<Bytes, std::io::Error>> {
+    struct Once(Option<Bytes>);
+    impl futures_core::Stream for Once {
+        type Item = Result<Bytes, std::io::Error>;
+        fn poll_next(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            std::task::Poll::Ready(self.0.take().map(Ok))
+        }
+    }
+    Once(Some(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_text(body: &str) -> String {
+        let f = parse_json(body.as_bytes()).unwrap_err();
+        f.vars.iter().find(|(k, _)| *k == "error").map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn python_like_json_errors() {
+        assert_eq!(err_text(""), "Expecting value: line 1 column 1 (char 0)");
+        assert_eq!(err_text("{bad"), "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)");
+        assert_eq!(parse_json(b"[1]").unwrap_err().vars, vec![("type", "list".to_string())]);
+        let f = parse_json(br#"{"a": 1, "b": "x", "c": null, "d": [1]}"#).unwrap();
+        assert_eq!(f["a"], FieldValue::Number("1".into()));
+        assert_eq!(f["c"], FieldValue::Null);
+        assert_eq!(f["d"], FieldValue::Nested);
+    }
+}

@@ -1,0 +1,158 @@
+//! The one place that turns outcomes into HTTP: status codes, headers and
+//! bodies, each chosen from the dialect's data (or a key's default status).
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use hyper::{Response, StatusCode};
+use serde_json::{Map, Value};
+
+use crate::actions::{token_key, Failure};
+use crate::dialect::{keys, template, Dialect, ErrorSpec, ErrorStyle};
+
+pub type Body = Full<Bytes>;
+
+const JSON: &str = "application/json";
+
+/// A response under construction: status, headers, body.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<(String, Vec<u8>)>,
+}
+
+impl Reply {
+    pub fn json(status: u16, value: &Value) -> Self {
+        let bytes = serde_json::to_vec(value).unwrap_or_default();
+        Reply { status, headers: Vec::new(), body: Some((JSON.into(), bytes)) }
+    }
+
+    pub fn empty(status: u16) -> Self {
+        Reply { status, headers: Vec::new(), body: None }
+    }
+
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Builds the hyper response; a header that cannot be sent is dropped (and logged), never a panic.
+    pub fn into_response(self, head_only: bool) -> Response<Body> {
+        let mut res = Response::new(Body::default());
+        *res.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Some((ct, bytes)) = self.body {
+            if let Ok(v) = HeaderValue::from_str(&ct) {
+                res.headers_mut().insert(CONTENT_TYPE, v);
+            }
+            if !head_only {
+                *res.body_mut() = Full::new(Bytes::from(bytes));
+            }
+        }
+        let h = res.headers_mut();
+        for (k, v) in self.headers {
+            match (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
+                (Ok(k), Ok(v)) => {
+                    h.insert(k, v);
+                }
+                _ => tracing::warn!(header = %k, "dropped a header that is not valid HTTP"),
+            }
+        }
+        res
+    }
+}
+
+/// Variables an error template may use.
+fn error_vars(d: &Dialect, f: &Failure, status: u16) -> Map<String, Value> {
+    let mut vars = Map::new();
+    vars.insert("status".into(), Value::from(status));
+    if let Some(field) = &f.field {
+        vars.insert("field".into(), Value::from(field.clone()));
+    }
+    for (k, v) in &f.vars {
+        vars.insert((*k).into(), Value::from(v.clone()));
+    }
+    if let Some(reason) = f.vars.iter().find(|(k, _)| *k == "token_reason").map(|(_, v)| v.clone()) {
+        let msg = d.messages.get(&reason).cloned().unwrap_or(reason);
+        vars.insert("token_message".into(), Value::from(msg));
+    }
+    for (k, v) in &d.messages {
+        vars.insert(format!("message.{k}"), Value::from(v.clone()));
+    }
+    vars
+}
+
+pub fn token_reason(t: crate::engine::TokenError) -> String {
+    token_key(t).to_owned()
+}
+
+/// Renders one or more failures (field errors merge, DRF-style) in the dialect's style.
+pub fn failures(d: &Dialect, errors: &BTreeMap<String, ErrorSpec>, list: &[Failure], method: &str) -> Reply {
+    let fallback = Failure::new("internal");
+    let first = list.first().unwrap_or(&fallback);
+    let default = ErrorSpec::default();
+    let spec = errors.get(first.key).unwrap_or(&default);
+    let status = spec.status.unwrap_or_else(|| keys::default_status(first.key));
+    let mut vars = error_vars(d, first, status);
+    vars.insert("method".into(), Value::from(method));
+    let mut reply = if let Some(raw) = &spec.raw {
+        let ct = spec.content_type.clone().unwrap_or_else(|| "text/plain; charset=utf-8".into());
+        Reply { status, headers: Vec::new(), body: Some((ct, template::render_str(raw, &vars).into_bytes())) }
+    } else if let Some(body) = &spec.body {
+        Reply::json(status, &template::render(&template::from_toml(body), &vars))
+    } else {
+        match d.style {
+            ErrorStyle::Empty => Reply::empty(status),
+            ErrorStyle::Envelope => {
+                let key = spec.message_key.as_deref().map(|k| template::render_str(k, &vars)).unwrap_or(first.key.into());
+                let v = serde_json::json!({"success": false, "error": {"code": status, "message_key": key}});
+                Reply::json(status, &v)
+            }
+            ErrorStyle::Drf => Reply::json(status, &drf_body(d, errors, list, spec, &vars)),
+        }
+    };
+    for (k, v) in &spec.headers {
+        reply = reply.header(k.clone(), template::render_str(v, &vars));
+    }
+    if status == 401 {
+        if let Some(w) = &d.www_authenticate {
+            reply = reply.header("WWW-Authenticate", w.clone());
+        }
+    }
+    reply
+}
+
+fn drf_body(
+    d: &Dialect,
+    errors: &BTreeMap<String, ErrorSpec>,
+    list: &[Failure],
+    first_spec: &ErrorSpec,
+    first_vars: &Map<String, Value>,
+) -> Value {
+    if let Some(detail) = &first_spec.detail {
+        let mut m = Map::new();
+        m.insert("detail".into(), Value::from(template::render_str(detail, first_vars)));
+        if let Some(code) = &first_spec.code {
+            m.insert("code".into(), Value::from(template::render_str(code, first_vars)));
+        }
+        return Value::Object(m);
+    }
+    // Field and non-field messages merge into one object, in the order raised.
+    let mut out: Map<String, Value> = Map::new();
+    let default = ErrorSpec::default();
+    for f in list {
+        let spec = errors.get(f.key).unwrap_or(&default);
+        if spec.detail.is_some() {
+            continue;
+        }
+        let vars = error_vars(d, f, 400);
+        let message = spec.message.as_deref().map(|m| template::render_str(m, &vars)).unwrap_or_else(|| f.key.into());
+        let field = spec.field.clone().or_else(|| f.field.clone()).unwrap_or_else(|| "non_field_errors".into());
+        let slot = out.entry(field).or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(a) = slot {
+            a.push(Value::from(message));
+        }
+    }
+    Value::Object(out)
+}

@@ -1,0 +1,31 @@
+//! polyauth: one server speaking several legacy authentication-API dialects
+//! over one credential and session engine.
+//!
+//! Components, from the wire inwards:
+//! - `server`: hyper listeners, keep-alive, header timeout, graceful drain.
+//! - `http`: the request pipeline (`handle`), bodies, authenticators, input
+//!   validation, and `render`, the one place that picks status codes.
+//! - `dialect`: dialect files (`dialects/*.toml`) loaded, validated, compiled
+//!   into route tables; templates; the error-key table.
+//! - `actions`: the fixed set of operations a route may name.
+//! - `engine`: users, passwords (bcrypt off the reactor), opaque tokens, JWTs,
+//!   one-time tokens, the mail outbox. Knows nothing of HTTP.
+//! - `store`: the `Store` trait with `memory` and `redis` implementations.
+//! - `config`, `app` (load → bind → run), `admin` (outbox listener), `cli`.
+
+pub mod actions;
+pub mod admin;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod dialect;
+pub mod engine;
+pub mod http;
+pub mod secret;
+pub mod server;
+pub mod store;
+
+/// rustls needs one process-wide crypto provider (ring); installing twice is harmless.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

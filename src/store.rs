@@ -1,0 +1,173 @@
+//! Persistence for the engine: one trait, two implementations with the same
+//! behaviour (`memory` for a single process, `redis` for shared state).
+//! The store holds no plaintext token: token keys are SHA-256 hex digests.
+//! It knows nothing of HTTP, dialects or passwords (it stores hashes as opaque strings).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub mod memory;
+pub mod redis;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness constraint lost: the named field's value is taken.
+    #[error("{0:?} already taken")]
+    Conflict(UniqueField),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueField {
+    Username,
+    Email,
+}
+
+/// A user as stored. `email_key` is the normalised email used for uniqueness.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: u64,
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub is_active: bool,
+    pub email_verified: bool,
+    /// Unix seconds.
+    pub date_joined: i64,
+    pub last_login: Option<i64>,
+}
+
+impl std::fmt::Debug for UserRecord {
+    // The hash is left out: it is a credential in the eyes of an offline attacker.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("is_active", &self.is_active)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Lower-cased email: the key under which an email is unique.
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// What kind of opaque token a digest stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// DRF-style auth token: one per user, re-derived on each login while it lives.
+    AuthToken,
+    /// Session token: a new one per login, many per user.
+    Session,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::AuthToken => "authtoken",
+            TokenKind::Session => "session",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "authtoken" => Some(TokenKind::AuthToken),
+            "session" => Some(TokenKind::Session),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub user_id: u64,
+    pub kind: TokenKind,
+}
+
+/// What a one-time token is for; tokens of one purpose never redeem another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Purpose {
+    PasswordReset,
+    EmailVerification,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::PasswordReset => "reset",
+            Purpose::EmailVerification => "verify",
+        }
+    }
+}
+
+/// A redeemed one-time token: who it was for and the password stamp when it was issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneTimeRecord {
+    pub user_id: u64,
+    pub stamp: String,
+}
+
+pub type SharedStore = Arc<dyn Store>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Cheap liveness check for readiness probes.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Allocates the next id and creates the user, atomically claiming the
+    /// username and (when not empty) the email key.
+    async fn create_user(&self, user: UserRecord) -> Result<UserRecord, StoreError>;
+    async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError>;
+    async fn find_user_id_by_username(&self, username: &str) -> Result<Option<u64>, StoreError>;
+    async fn find_user_id_by_email(&self, email_key: &str) -> Result<Option<u64>, StoreError>;
+    /// Writes `user` over `previous`, moving the username/email claims atomically.
+    async fn update_user(&self, previous: &UserRecord, user: &UserRecord) -> Result<(), StoreError>;
+    /// Removes the user, its claims, its tokens and its slots. False if it did not exist.
+    async fn delete_user(&self, user: &UserRecord) -> Result<bool, StoreError>;
+
+    async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError>;
+    async fn find_token(&self, digest: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// False if the token did not exist (already revoked or expired).
+    async fn delete_token(&self, digest: &str) -> Result<bool, StoreError>;
+    /// Revokes every token of the user (of one kind, or all); returns how many.
+    async fn delete_user_tokens(&self, user_id: u64, kind: Option<TokenKind>) -> Result<u64, StoreError>;
+
+    /// Sets a per-user named value unless one is set; returns the value in force.
+    async fn claim_slot(&self, user_id: u64, name: &str, value: &str, ttl: Duration) -> Result<String, StoreError>;
+    async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError>;
+
+    async fn create_one_time(
+        &self,
+        purpose: Purpose,
+        digest: &str,
+        record: OneTimeRecord,
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
+    /// Reads without redeeming (to validate a request before spending the token).
+    async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError>;
+    /// Atomically reads and deletes: a token is redeemed at most once.
+    async fn take_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError>;
+    /// Deletes every one-time token of the user for a purpose.
+    async fn delete_user_one_time(&self, user_id: u64, purpose: Purpose) -> Result<(), StoreError>;
+
+    /// Blacklists a JWT id until `ttl` passes. True if this call blacklisted it
+    /// (false: it was already), so two concurrent rotations cannot both win.
+    async fn blacklist_jti(&self, jti: &str, ttl: Duration) -> Result<bool, StoreError>;
+    async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError>;
+}
+
+/// Opens the store named by a URL (`memory://`, `redis://`, `rediss://`).
+pub async fn open(url: &str, key_prefix: &str, timeout: Duration) -> Result<SharedStore, StoreError> {
+    if url == "memory://" {
+        Ok(Arc::new(memory::MemoryStore::new()))
+    } else {
+        Ok(Arc::new(redis::RedisStore::connect(url, key_prefix, timeout).await?))
+    }
+}

@@ -1,0 +1,218 @@
+//! In-process store: the default, so the gateway runs with nothing else
+//! installed. A `std::sync::Mutex` guards plain maps; it is never held across
+//! an `.await`. Expired entries are dropped when read and swept on writes.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::{OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord};
+
+#[derive(Default)]
+struct Maps {
+    next_id: u64,
+    users: HashMap<u64, UserRecord>,
+    by_username: HashMap<String, u64>,
+    by_email: HashMap<String, u64>,
+    tokens: HashMap<String, (TokenRecord, Instant)>,
+    slots: HashMap<(u64, String), (String, Instant)>,
+    one_time: HashMap<(Purpose, String), (OneTimeRecord, Instant)>,
+    blacklist: HashMap<String, Instant>,
+    /// Writes since the last sweep of expired entries.
+    writes: u64,
+}
+
+impl Maps {
+    fn sweep(&mut self) {
+        self.writes += 1;
+        if self.writes % 1024 != 0 {
+            return;
+        }
+        let now = Instant::now();
+        self.tokens.retain(|_, (_, exp)| *exp > now);
+        self.slots.retain(|_, (_, exp)| *exp > now);
+        self.one_time.retain(|_, (_, exp)| *exp > now);
+        self.blacklist.retain(|_, exp| *exp > now);
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    maps: Mutex<Maps>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Maps> {
+        // A panic while holding the lock cannot leave the maps half-written in a
+        // way that matters more than refusing all service, so recover the guard.
+        self.maps.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn live<T>(entry: Option<&(T, Instant)>) -> Option<&T> {
+    entry.filter(|(_, exp)| *exp > Instant::now()).map(|(v, _)| v)
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn create_user(&self, mut user: UserRecord) -> Result<UserRecord, StoreError> {
+        let mut m = self.lock();
+        if m.by_username.contains_key(&user.username) {
+            return Err(StoreError::Conflict(UniqueField::Username));
+        }
+        let key = super::email_key(&user.email);
+        if !key.is_empty() && m.by_email.contains_key(&key) {
+            return Err(StoreError::Conflict(UniqueField::Email));
+        }
+        m.next_id += 1;
+        user.id = m.next_id;
+        m.by_username.insert(user.username.clone(), user.id);
+        if !key.is_empty() {
+            m.by_email.insert(key, user.id);
+        }
+        m.users.insert(user.id, user.clone());
+        Ok(user)
+    }
+
+    async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.lock().users.get(&id).cloned())
+    }
+
+    async fn find_user_id_by_username(&self, username: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self.lock().by_username.get(username).copied())
+    }
+
+    async fn find_user_id_by_email(&self, email_key: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self.lock().by_email.get(email_key).copied())
+    }
+
+    async fn update_user(&self, previous: &UserRecord, user: &UserRecord) -> Result<(), StoreError> {
+        let mut m = self.lock();
+        if user.username != previous.username {
+            if m.by_username.contains_key(&user.username) {
+                return Err(StoreError::Conflict(UniqueField::Username));
+            }
+        }
+        let (old_key, new_key) = (super::email_key(&previous.email), super::email_key(&user.email));
+        if new_key != old_key && !new_key.is_empty() && m.by_email.contains_key(&new_key) {
+            return Err(StoreError::Conflict(UniqueField::Email));
+        }
+        if user.username != previous.username {
+            m.by_username.remove(&previous.username);
+            m.by_username.insert(user.username.clone(), user.id);
+        }
+        if new_key != old_key {
+            m.by_email.remove(&old_key);
+            if !new_key.is_empty() {
+                m.by_email.insert(new_key, user.id);
+            }
+        }
+        m.users.insert(user.id, user.clone());
+        Ok(())
+    }
+
+    async fn delete_user(&self, user: &UserRecord) -> Result<bool, StoreError> {
+        let mut m = self.lock();
+        let Some(stored) = m.users.remove(&user.id) else { return Ok(false) };
+        m.by_username.remove(&stored.username);
+        m.by_email.remove(&super::email_key(&stored.email));
+        let id = stored.id;
+        m.tokens.retain(|_, (rec, _)| rec.user_id != id);
+        m.slots.retain(|(uid, _), _| *uid != id);
+        m.one_time.retain(|_, (rec, _)| rec.user_id != id);
+        Ok(true)
+    }
+
+    async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError> {
+        let mut m = self.lock();
+        m.sweep();
+        m.tokens.insert(digest.to_owned(), (record, Instant::now() + ttl));
+        Ok(())
+    }
+
+    async fn find_token(&self, digest: &str) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(live(self.lock().tokens.get(digest)).copied())
+    }
+
+    async fn delete_token(&self, digest: &str) -> Result<bool, StoreError> {
+        let removed = self.lock().tokens.remove(digest);
+        Ok(live(removed.as_ref()).is_some())
+    }
+
+    async fn delete_user_tokens(&self, user_id: u64, kind: Option<TokenKind>) -> Result<u64, StoreError> {
+        let mut m = self.lock();
+        let before = m.tokens.len();
+        m.tokens.retain(|_, (rec, _)| !(rec.user_id == user_id && kind.is_none_or(|k| k == rec.kind)));
+        Ok((before - m.tokens.len()) as u64)
+    }
+
+    async fn claim_slot(&self, user_id: u64, name: &str, value: &str, ttl: Duration) -> Result<String, StoreError> {
+        let mut m = self.lock();
+        m.sweep();
+        let key = (user_id, name.to_owned());
+        if let Some(current) = live(m.slots.get(&key)) {
+            return Ok(current.clone());
+        }
+        m.slots.insert(key, (value.to_owned(), Instant::now() + ttl));
+        Ok(value.to_owned())
+    }
+
+    async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError> {
+        self.lock().slots.remove(&(user_id, name.to_owned()));
+        Ok(())
+    }
+
+    async fn create_one_time(
+        &self,
+        purpose: Purpose,
+        digest: &str,
+        record: OneTimeRecord,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let mut m = self.lock();
+        m.sweep();
+        m.one_time.insert((purpose, digest.to_owned()), (record, Instant::now() + ttl));
+        Ok(())
+    }
+
+    async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
+        Ok(live(self.lock().one_time.get(&(purpose, digest.to_owned()))).cloned())
+    }
+
+    async fn take_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
+        let removed = self.lock().one_time.remove(&(purpose, digest.to_owned()));
+        Ok(live(removed.as_ref()).cloned())
+    }
+
+    async fn delete_user_one_time(&self, user_id: u64, purpose: Purpose) -> Result<(), StoreError> {
+        self.lock().one_time.retain(|(p, _), (rec, _)| !(*p == purpose && rec.user_id == user_id));
+        Ok(())
+    }
+
+    async fn blacklist_jti(&self, jti: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let mut m = self.lock();
+        m.sweep();
+        let now = Instant::now();
+        match m.blacklist.get(jti) {
+            Some(exp) if *exp > now => Ok(false),
+            _ => {
+                m.blacklist.insert(jti.to_owned(), now + ttl);
+                Ok(true)
+            }
+        }
+    }
+
+    async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().blacklist.get(jti).is_some_and(|exp| *exp > Instant::now()))
+    }
+}

@@ -1,0 +1,414 @@
+//! Redis store: one multiplexed, auto-reconnecting connection
+//! (`ConnectionManager`) shared by every request. Multi-key invariants
+//! (unique username/email, single redemption) are Lua scripts or single
+//! atomic commands, so concurrent gateways cannot race each other.
+//!
+//! Key layout (prefix `pa` by default; `{u:ID}` is a hash tag, so one user's
+//! own keys share a Cluster slot): see README "Redis key layout".
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script};
+
+use super::{OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord};
+
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+    /// Bound on one round trip, so a stalled Redis fails requests instead of hanging them.
+    timeout: Duration,
+}
+
+const CREATE_USER: &str = r#"
+-- KEYS: username claim, email claim, id counter. ARGV: prefix, has_email, field pairs...
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+if ARGV[2] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then return -2 end
+local id = redis.call('INCR', KEYS[3])
+redis.call('SET', KEYS[1], id)
+if ARGV[2] == '1' then redis.call('SET', KEYS[2], id) end
+redis.call('HSET', ARGV[1] .. ':{u:' .. id .. '}:user', unpack(ARGV, 3))
+return id
+"#;
+
+const UPDATE_USER: &str = r#"
+-- KEYS: user hash, old username claim, new username claim, old email claim, new email claim
+-- ARGV: id, old has email, new has email, field pairs...
+if redis.call('EXISTS', KEYS[1]) == 0 then return -3 end
+if KEYS[2] ~= KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
+if KEYS[4] ~= KEYS[5] and ARGV[3] == '1' and redis.call('EXISTS', KEYS[5]) == 1 then return -2 end
+if KEYS[2] ~= KEYS[3] then
+  redis.call('DEL', KEYS[2])
+  redis.call('SET', KEYS[3], ARGV[1])
+end
+if KEYS[4] ~= KEYS[5] then
+  if ARGV[2] == '1' then redis.call('DEL', KEYS[4]) end
+  if ARGV[3] == '1' then redis.call('SET', KEYS[5], ARGV[1]) end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+return 0
+"#;
+
+const DELETE_USER: &str = r#"
+-- KEYS: user hash, username claim, email claim, token set, slot-name set, reset set, verify set
+-- ARGV: prefix, id, has email
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[4])) do redis.call('DEL', ARGV[1] .. ':tok:' .. d) end
+for _, n in ipairs(redis.call('SMEMBERS', KEYS[5])) do redis.call('DEL', ARGV[1] .. ':{u:' .. ARGV[2] .. '}:slot:' .. n) end
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[6])) do redis.call('DEL', ARGV[1] .. ':ot:reset:' .. d) end
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[7])) do redis.call('DEL', ARGV[1] .. ':ot:verify:' .. d) end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+if ARGV[3] == '1' then redis.call('DEL', KEYS[3]) end
+return 1
+"#;
+
+const DELETE_USER_TOKENS: &str = r#"
+-- KEYS: token set. ARGV: prefix, kind filter ('' = all)
+local n = 0
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local k = ARGV[1] .. ':tok:' .. d
+  local v = redis.call('GET', k)
+  if v == false then
+    redis.call('SREM', KEYS[1], d)
+  elseif ARGV[2] == '' or string.sub(v, -string.len(ARGV[2])) == ARGV[2] then
+    redis.call('DEL', k)
+    redis.call('SREM', KEYS[1], d)
+    n = n + 1
+  end
+end
+return n
+"#;
+
+const CLAIM_SLOT: &str = r#"
+-- KEYS: slot, slot-name set. ARGV: value, ttl seconds, name
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return ARGV[1]
+"#;
+
+const DELETE_USER_ONE_TIME: &str = r#"
+-- KEYS: the user's set of one-time digests for a purpose. ARGV: prefix .. ':ot:' .. purpose
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[1])) do redis.call('DEL', ARGV[1] .. ':' .. d) end
+redis.call('DEL', KEYS[1])
+return 1
+"#;
+
+fn unavailable(e: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn secs(ttl: Duration) -> u64 {
+    ttl.as_secs().max(1)
+}
+
+impl RedisStore {
+    pub async fn connect(url: &str, prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(timeout)
+            .set_response_timeout(timeout)
+            .set_number_of_retries(2);
+        let conn = tokio::time::timeout(timeout * 2, ConnectionManager::new_with_config(client, config))
+            .await
+            .map_err(|_| StoreError::Unavailable("connect timed out".into()))?
+            .map_err(unavailable)?;
+        Ok(Self { conn, prefix: prefix.to_owned(), timeout })
+    }
+
+    fn user_key(&self, id: u64, what: &str) -> String {
+        format!("{}:{{u:{id}}}:{what}", self.prefix)
+    }
+
+    fn username_key(&self, username: &str) -> String {
+        format!("{}:username:{username}", self.prefix)
+    }
+
+    fn email_claim(&self, key: &str) -> String {
+        format!("{}:email:{key}", self.prefix)
+    }
+
+    fn token_key(&self, digest: &str) -> String {
+        format!("{}:tok:{digest}", self.prefix)
+    }
+
+    fn one_time_key(&self, purpose: Purpose, digest: &str) -> String {
+        format!("{}:ot:{}:{digest}", self.prefix, purpose.as_str())
+    }
+
+    async fn run<T>(&self, fut: impl Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
+        tokio::time::timeout(self.timeout, fut)
+            .await
+            .map_err(|_| StoreError::Unavailable("store operation timed out".into()))?
+            .map_err(unavailable)
+    }
+}
+
+fn user_fields(u: &UserRecord) -> Vec<String> {
+    vec![
+        "username".into(),
+        u.username.clone(),
+        "email".into(),
+        u.email.clone(),
+        "password_hash".into(),
+        u.password_hash.clone(),
+        "is_active".into(),
+        (u.is_active as u8).to_string(),
+        "email_verified".into(),
+        (u.email_verified as u8).to_string(),
+        "date_joined".into(),
+        u.date_joined.to_string(),
+        "last_login".into(),
+        u.last_login.map(|t| t.to_string()).unwrap_or_default(),
+    ]
+}
+
+fn parse_user(id: u64, mut h: HashMap<String, String>) -> Result<UserRecord, StoreError> {
+    let mut take = |k: &str| h.remove(k).ok_or_else(|| StoreError::Corrupt(format!("user {id}: no {k}")));
+    let num = |s: String| s.parse::<i64>().map_err(|_| StoreError::Corrupt(format!("user {id}: bad number")));
+    Ok(UserRecord {
+        id,
+        username: take("username")?,
+        email: take("email")?,
+        password_hash: take("password_hash")?,
+        is_active: take("is_active")? == "1",
+        email_verified: take("email_verified")? == "1",
+        date_joined: num(take("date_joined")?)?,
+        last_login: match take("last_login")? {
+            s if s.is_empty() => None,
+            s => Some(num(s)?),
+        },
+    })
+}
+
+fn parse_one_time(v: Option<String>) -> Result<Option<OneTimeRecord>, StoreError> {
+    let Some(v) = v else { return Ok(None) };
+    let (uid, stamp) = v.split_once(':').ok_or_else(|| StoreError::Corrupt("one-time record".into()))?;
+    let user_id = uid.parse().map_err(|_| StoreError::Corrupt("one-time user id".into()))?;
+    Ok(Some(OneTimeRecord { user_id, stamp: stamp.to_owned() }))
+}
+
+fn conflict(code: i64) -> StoreError {
+    match code {
+        -1 => StoreError::Conflict(UniqueField::Username),
+        _ => StoreError::Conflict(UniqueField::Email),
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        self.run(redis::cmd("PING").query_async::<String>(&mut c)).await.map(drop)
+    }
+
+    async fn create_user(&self, mut user: UserRecord) -> Result<UserRecord, StoreError> {
+        let mut c = self.conn.clone();
+        let email = super::email_key(&user.email);
+        let script = Script::new(CREATE_USER);
+        let mut inv = script.prepare_invoke();
+        inv.key(self.username_key(&user.username))
+            .key(self.email_claim(&email))
+            .key(format!("{}:next_user_id", self.prefix))
+            .arg(&self.prefix)
+            .arg(if email.is_empty() { "0" } else { "1" });
+        for f in user_fields(&user) {
+            inv.arg(f);
+        }
+        let id: i64 = self.run(inv.invoke_async(&mut c)).await?;
+        if id < 0 {
+            return Err(conflict(id));
+        }
+        user.id = id as u64;
+        Ok(user)
+    }
+
+    async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {
+        let mut c = self.conn.clone();
+        let h: HashMap<String, String> = self.run(c.hgetall(self.user_key(id, "user"))).await?;
+        if h.is_empty() {
+            return Ok(None);
+        }
+        parse_user(id, h).map(Some)
+    }
+
+    async fn find_user_id_by_username(&self, username: &str) -> Result<Option<u64>, StoreError> {
+        let mut c = self.conn.clone();
+        self.run(c.get(self.username_key(username))).await
+    }
+
+    async fn find_user_id_by_email(&self, email_key: &str) -> Result<Option<u64>, StoreError> {
+        if email_key.is_empty() {
+            return Ok(None);
+        }
+        let mut c = self.conn.clone();
+        self.run(c.get(self.email_claim(email_key))).await
+    }
+
+    async fn update_user(&self, previous: &UserRecord, user: &UserRecord) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        let (old_email, new_email) = (super::email_key(&previous.email), super::email_key(&user.email));
+        let script = Script::new(UPDATE_USER);
+        let mut inv = script.prepare_invoke();
+        inv.key(self.user_key(user.id, "user"))
+            .key(self.username_key(&previous.username))
+            .key(self.username_key(&user.username))
+            .key(self.email_claim(&old_email))
+            .key(self.email_claim(&new_email))
+            .arg(user.id)
+            .arg(if old_email.is_empty() { "0" } else { "1" })
+            .arg(if new_email.is_empty() { "0" } else { "1" });
+        for f in user_fields(user) {
+            inv.arg(f);
+        }
+        match self.run(inv.invoke_async::<i64>(&mut c)).await? {
+            0 => Ok(()),
+            -3 => Err(StoreError::Corrupt(format!("user {} vanished during update", user.id))),
+            code => Err(conflict(code)),
+        }
+    }
+
+    async fn delete_user(&self, user: &UserRecord) -> Result<bool, StoreError> {
+        let mut c = self.conn.clone();
+        let email = super::email_key(&user.email);
+        let script = Script::new(DELETE_USER);
+        let mut inv = script.prepare_invoke();
+        inv.key(self.user_key(user.id, "user"))
+            .key(self.username_key(&user.username))
+            .key(self.email_claim(&email))
+            .key(self.user_key(user.id, "tokens"))
+            .key(self.user_key(user.id, "slots"))
+            .key(self.user_key(user.id, "ot:reset"))
+            .key(self.user_key(user.id, "ot:verify"))
+            .arg(&self.prefix)
+            .arg(user.id)
+            .arg(if email.is_empty() { "0" } else { "1" });
+        let n: i64 = self.run(inv.invoke_async(&mut c)).await?;
+        Ok(n == 1)
+    }
+
+    async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        let set = self.user_key(record.user_id, "tokens");
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .set_ex(self.token_key(digest), format!("{}:{}", record.user_id, record.kind.as_str()), secs(ttl))
+            .ignore()
+            .sadd(&set, digest)
+            .ignore()
+            // The set outlives no token it lists by more than one token lifetime.
+            .expire(&set, secs(ttl) as i64)
+            .ignore();
+        self.run(pipe.query_async::<()>(&mut c)).await
+    }
+
+    async fn find_token(&self, digest: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let mut c = self.conn.clone();
+        let v: Option<String> = self.run(c.get(self.token_key(digest))).await?;
+        let Some(v) = v else { return Ok(None) };
+        let (uid, kind) = v.split_once(':').ok_or_else(|| StoreError::Corrupt("token record".into()))?;
+        let user_id = uid.parse().map_err(|_| StoreError::Corrupt("token user id".into()))?;
+        let kind = TokenKind::parse(kind).ok_or_else(|| StoreError::Corrupt("token kind".into()))?;
+        Ok(Some(TokenRecord { user_id, kind }))
+    }
+
+    async fn delete_token(&self, digest: &str) -> Result<bool, StoreError> {
+        let mut c = self.conn.clone();
+        // The user's digest set is cleaned lazily by DELETE_USER_TOKENS.
+        let n: i64 = self.run(c.del(self.token_key(digest))).await?;
+        Ok(n == 1)
+    }
+
+    async fn delete_user_tokens(&self, user_id: u64, kind: Option<TokenKind>) -> Result<u64, StoreError> {
+        let mut c = self.conn.clone();
+        let script = Script::new(DELETE_USER_TOKENS);
+        let mut inv = script.prepare_invoke();
+        inv.key(self.user_key(user_id, "tokens"))
+            .arg(&self.prefix)
+            .arg(kind.map(|k| format!(":{}", k.as_str())).unwrap_or_default());
+        self.run(inv.invoke_async(&mut c)).await
+    }
+
+    async fn claim_slot(&self, user_id: u64, name: &str, value: &str, ttl: Duration) -> Result<String, StoreError> {
+        let mut c = self.conn.clone();
+        let script = Script::new(CLAIM_SLOT);
+        let mut inv = script.prepare_invoke();
+        inv.key(self.user_key(user_id, &format!("slot:{name}")))
+            .key(self.user_key(user_id, "slots"))
+            .arg(value)
+            .arg(secs(ttl))
+            .arg(name);
+        self.run(inv.invoke_async(&mut c)).await
+    }
+
+    async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        self.run(c.del::<_, ()>(self.user_key(user_id, &format!("slot:{name}")))).await
+    }
+
+    async fn create_one_time(
+        &self,
+        purpose: Purpose,
+        digest: &str,
+        record: OneTimeRecord,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        let set = self.user_key(record.user_id, &format!("ot:{}", purpose.as_str()));
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .set_ex(self.one_time_key(purpose, digest), format!("{}:{}", record.user_id, record.stamp), secs(ttl))
+            .ignore()
+            .sadd(&set, digest)
+            .ignore()
+            .expire(&set, secs(ttl) as i64)
+            .ignore();
+        self.run(pipe.query_async::<()>(&mut c)).await
+    }
+
+    async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
+        let mut c = self.conn.clone();
+        let v: Option<String> = self.run(c.get(self.one_time_key(purpose, digest))).await?;
+        parse_one_time(v)
+    }
+
+    async fn take_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
+        let mut c = self.conn.clone();
+        let v: Option<String> = self.run(c.get_del(self.one_time_key(purpose, digest))).await?;
+        parse_one_time(v)
+    }
+
+    async fn delete_user_one_time(&self, user_id: u64, purpose: Purpose) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        let script = Script::new(DELETE_USER_ONE_TIME);
+        let mut inv = script.prepare_invoke();
+        inv.key(self.user_key(user_id, &format!("ot:{}", purpose.as_str())))
+            .arg(format!("{}:ot:{}", self.prefix, purpose.as_str()));
+        self.run(inv.invoke_async::<i64>(&mut c)).await.map(drop)
+    }
+
+    async fn blacklist_jti(&self, jti: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let mut c = self.conn.clone();
+        let set: Option<String> = self
+            .run(
+                redis::cmd("SET")
+                    .arg(format!("{}:bl:{jti}", self.prefix))
+                    .arg("1")
+                    .arg("NX")
+                    .arg("EX")
+                    .arg(secs(ttl))
+                    .query_async(&mut c),
+            )
+            .await?;
+        Ok(set.is_some())
+    }
+
+    async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
+        let mut c = self.conn.clone();
+        self.run(c.exists(format!("{}:bl:{jti}", self.prefix))).await
+    }
+}
