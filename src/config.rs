@@ -195,7 +195,7 @@ fn default_dialects_dir() -> PathBuf {
 }
 
 impl Config {
-    /// Reads `path` (which may be absent only when `allow_missing`) and the environment.
+    /// Reads `path` and the environment.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
         let figment = Figment::new()
@@ -206,16 +206,31 @@ impl Config {
             .map_err(|e| ConfigError::Parse { path: shown.clone(), source: Box::new(e) })?;
         // Relative paths in the file are relative to the file, as a user reading it expects.
         let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if config.dialects_dir.is_relative() {
-            config.dialects_dir = base.join(&config.dialects_dir);
-        }
-        if let Some(seed) = &config.users.seed_file {
-            if seed.is_relative() {
-                config.users.seed_file = Some(base.join(seed));
-            }
-        }
+        config.anchor(base);
         config.validate().map_err(|message| ConfigError::Invalid { path: shown, message })?;
         Ok(config)
+    }
+
+    /// Parses config text without the environment (tests, tools); `base` anchors relative paths.
+    pub fn from_toml_str(text: &str, base: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = Figment::new()
+            .merge(Toml::string(text))
+            .extract()
+            .map_err(|e| ConfigError::Parse { path: "<string>".into(), source: Box::new(e) })?;
+        config.anchor(base);
+        config.validate().map_err(|message| ConfigError::Invalid { path: "<string>".into(), message })?;
+        Ok(config)
+    }
+
+    fn anchor(&mut self, base: &Path) {
+        if self.dialects_dir.is_relative() {
+            self.dialects_dir = base.join(&self.dialects_dir);
+        }
+        if let Some(seed) = &self.users.seed_file {
+            if seed.is_relative() {
+                self.users.seed_file = Some(base.join(seed));
+            }
+        }
     }
 
     /// Checks that serde cannot express.

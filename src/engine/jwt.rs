@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
@@ -73,6 +73,13 @@ impl Claims {
     }
 }
 
+/// base64url of `{"alg":"HS256","typ":"JWT"}`.
+const HEADER_B64: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+
+fn b64(bytes: &[u8]) -> String {
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+}
+
 pub struct JwtCodec {
     encoding: EncodingKey,
     decoding: DecodingKey,
@@ -107,7 +114,12 @@ impl JwtCodec {
             jti: Some(super::tokens::random_hex(16)),
             user_id: Some(user_id.to_string()),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|_| TokenError::Invalid)
+        // Built by hand so the header is byte-for-byte PyJWT's (`alg` before `typ`).
+        let payload = serde_json::to_vec(&claims).map_err(|_| TokenError::Invalid)?;
+        let message = format!("{HEADER_B64}.{}", b64(&payload));
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, Algorithm::HS256).map_err(|_| TokenError::Invalid)?;
+        Ok(format!("{message}.{signature}"))
     }
 
     /// Verifies signature and expiry, then the claims SimpleJWT checks, in its order.
@@ -140,6 +152,11 @@ mod tests {
 
     fn codec() -> JwtCodec {
         JwtCodec::new(&Secret::new("k".repeat(40)), 300, 86_400)
+    }
+
+    #[test]
+    fn header_is_pyjwt_s() {
+        assert_eq!(b64(br#"{"alg":"HS256","typ":"JWT"}"#), HEADER_B64);
     }
 
     #[test]
