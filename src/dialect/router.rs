@@ -18,7 +18,7 @@ pub struct Pattern {
     mode: SlashMatch,
 }
 
-/// Splits `/a/b/` into (["a","b"], true). The root `/` is ([], false).
+/// Splits `/a/b/` into (["a","b"]). The root `/` is ([], false).
 fn split(path: &str) -> (Vec<&str>, bool) {
     let body = path.strip_prefix('/').unwrap_or(path);
     if body.is_empty() {
@@ -51,7 +51,11 @@ impl Pattern {
                 segs.push(Seg::Lit(p.to_owned()));
             }
         }
-        Ok(Self { segs, trailing, mode })
+        Ok(Self {
+            segs,
+            trailing,
+            mode,
+        })
     }
 
     pub fn params(&self) -> impl Iterator<Item = &str> {
@@ -63,7 +67,10 @@ impl Pattern {
 
     /// Literal segments count: the higher, the more specific.
     pub fn specificity(&self) -> usize {
-        self.segs.iter().filter(|s| matches!(s, Seg::Lit(_))).count()
+        self.segs
+            .iter()
+            .filter(|s| matches!(s, Seg::Lit(_)))
+            .count()
     }
 
     /// A key equal for patterns that match the same paths (parameter names aside).
@@ -83,7 +90,7 @@ impl Pattern {
     }
 
     /// Parameters (raw, still percent-encoded) when `path` matches.
-    pub fn matches(&self, path: &str, default_strict: bool) -> Option<Vec<(String, String)>> {
+    pub fn matches(&self, path: &str) -> Option<Vec<(String, String)>> {
         let (parts, trailing) = split(path);
         let prefix_only = self.mode == SlashMatch::AnySuffix;
         if parts.len() < self.segs.len() || (!prefix_only && parts.len() != self.segs.len()) {
@@ -93,13 +100,15 @@ impl Pattern {
         for (seg, part) in self.segs.iter().zip(&parts) {
             match seg {
                 Seg::Lit(l) if l == part => {}
-                Seg::Param(name) if !part.is_empty() => params.push((name.clone(), (*part).to_owned())),
+                Seg::Param(name) if !part.is_empty() => {
+                    params.push((name.clone(), (*part).to_owned()))
+                }
                 _ => return None,
             }
         }
         let slash_ok = match self.mode {
             SlashMatch::Optional => true,
-            SlashMatch::AnySuffix => parts.len() > self.segs.len() || trailing == self.trailing || !default_strict,
+            SlashMatch::AnySuffix => true,
             SlashMatch::Default => trailing == self.trailing,
         };
         slash_ok.then_some(params)
@@ -113,18 +122,21 @@ mod tests {
     #[test]
     fn literal_params_and_slashes() {
         let p = Pattern::parse("/auth/reset-password/<token>/", SlashMatch::Default).unwrap();
-        assert_eq!(p.matches("/auth/reset-password/abc/", true), Some(vec![("token".into(), "abc".into())]));
-        assert_eq!(p.matches("/auth/reset-password/abc", true), None);
-        assert_eq!(p.matches("/auth/reset-password//", true), None);
+        assert_eq!(
+            p.matches("/auth/reset-password/abc/"),
+            Some(vec![("token".into(), "abc".into())])
+        );
+        assert_eq!(p.matches("/auth/reset-password/abc"), None);
+        assert_eq!(p.matches("/auth/reset-password//"), None);
         let strict = Pattern::parse("/auth/token", SlashMatch::Default).unwrap();
-        assert!(strict.matches("/auth/token", true).is_some());
-        assert!(strict.matches("/auth/token/", true).is_none());
+        assert!(strict.matches("/auth/token").is_some());
+        assert!(strict.matches("/auth/token/").is_none());
         let opt = Pattern::parse("/auth/token/login/", SlashMatch::Optional).unwrap();
-        assert!(opt.matches("/auth/token/login", true).is_some());
+        assert!(opt.matches("/auth/token/login").is_some());
         let any = Pattern::parse("/auth/jwt/create/", SlashMatch::AnySuffix).unwrap();
-        assert!(any.matches("/auth/jwt/create/junk", true).is_some());
-        assert!(any.matches("/auth/jwt/create", true).is_some());
-        assert!(any.matches("/auth/jwt/creat", true).is_none());
+        assert!(any.matches("/auth/jwt/create/junk").is_some());
+        assert!(any.matches("/auth/jwt/create").is_some());
+        assert!(any.matches("/auth/jwt/creat").is_none());
         assert!(Pattern::parse("auth", SlashMatch::Default).is_err());
         assert!(Pattern::parse("/a//b", SlashMatch::Default).is_err());
         assert_eq!(p.shape(), "/auth/reset-password/<>/");

@@ -49,7 +49,11 @@ pub struct Claims {
     pub iat: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_or_number")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_or_number"
+    )]
     pub user_id: Option<String>,
 }
 
@@ -64,7 +68,10 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Str
 
 impl Claims {
     pub fn user_id(&self) -> Result<u64, TokenError> {
-        self.user_id.as_deref().and_then(|s| s.parse().ok()).ok_or(TokenError::NoUser)
+        self.user_id
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .ok_or(TokenError::NoUser)
     }
 
     /// Seconds left before expiry (at least 1), for blacklist entries.
@@ -118,19 +125,19 @@ impl JwtCodec {
         let payload = serde_json::to_vec(&claims).map_err(|_| TokenError::Invalid)?;
         let message = format!("{HEADER_B64}.{}", b64(&payload));
         let signature =
-            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, Algorithm::HS256).map_err(|_| TokenError::Invalid)?;
+            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, Algorithm::HS256)
+                .map_err(|_| TokenError::Invalid)?;
         Ok(format!("{message}.{signature}"))
     }
 
     /// Verifies signature and expiry, then the claims SimpleJWT checks, in its order.
     /// `expected: None` is SimpleJWT's `UntypedToken` (any type).
     pub fn decode(&self, token: &str, expected: Option<TokenType>) -> Result<Claims, TokenError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
-            match e.kind() {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            }
-        })?;
+            })?;
         let claims = data.claims;
         if let Some(expected) = expected {
             match claims.token_type.as_deref() {
@@ -167,7 +174,10 @@ mod tests {
         let claims = c.decode(&t, Some(TokenType::Refresh)).unwrap();
         assert_eq!(claims.user_id.as_deref(), Some("7"));
         assert_eq!(claims.exp - claims.iat, 86_400);
-        assert_eq!(c.decode(&t, Some(TokenType::Access)).unwrap_err(), TokenError::WrongType);
+        assert_eq!(
+            c.decode(&t, Some(TokenType::Access)).unwrap_err(),
+            TokenError::WrongType
+        );
         assert!(c.decode(&t, None).is_ok());
     }
 

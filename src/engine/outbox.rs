@@ -27,7 +27,10 @@ pub struct Mail {
 
 impl std::fmt::Debug for Mail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mail").field("to", &self.to).field("purpose", &self.purpose).finish_non_exhaustive()
+        f.debug_struct("Mail")
+            .field("to", &self.to)
+            .field("purpose", &self.purpose)
+            .finish_non_exhaustive()
     }
 }
 
@@ -38,7 +41,10 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(capacity: usize) -> Self {
-        Self { capacity, mails: Mutex::new(VecDeque::new()) }
+        Self {
+            capacity,
+            mails: Mutex::new(VecDeque::new()),
+        }
     }
 
     pub fn push(&self, mail: Mail) {
@@ -83,7 +89,10 @@ mod tests {
         o.push(mail("b@x", 2));
         o.push(mail("a@x", 3));
         let all = o.list(None);
-        assert_eq!(all.iter().map(|m| m.sent_at).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(
+            all.iter().map(|m| m.sent_at).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
         assert_eq!(o.list(Some("A@x")).len(), 1);
     }
 }

@@ -20,7 +20,9 @@ pub async fn authenticate(
     body: Option<&Fields>,
 ) -> Result<Option<Principal>, Failure> {
     for name in names {
-        let Some(spec) = dialect.authenticators.get(name) else { continue };
+        let Some(spec) = dialect.authenticators.get(name) else {
+            continue;
+        };
         let credential = match (&spec.scheme, &spec.body_field) {
             (Some(scheme), _) => match header_credential(spec, scheme, headers)? {
                 Some(c) => c,
@@ -37,18 +39,33 @@ pub async fn authenticate(
     Ok(None)
 }
 
-fn header_credential(spec: &AuthenticatorSpec, scheme: &str, headers: &HeaderMap) -> Result<Option<Secret>, Failure> {
-    let Some(raw) = headers.get(AUTHORIZATION) else { return Ok(None) };
+fn header_credential(
+    spec: &AuthenticatorSpec,
+    scheme: &str,
+    headers: &HeaderMap,
+) -> Result<Option<Secret>, Failure> {
+    let Some(raw) = headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
     // DRF splits the raw bytes on whitespace; a value that is not text cannot be a credential.
     let text = String::from_utf8_lossy(raw.as_bytes());
     let parts: Vec<&str> = text.split_whitespace().collect();
-    let Some(keyword) = parts.first() else { return Ok(None) };
-    let same = if spec.case_insensitive { keyword.eq_ignore_ascii_case(scheme) } else { *keyword == scheme };
+    let Some(keyword) = parts.first() else {
+        return Ok(None);
+    };
+    let same = if spec.case_insensitive {
+        keyword.eq_ignore_ascii_case(scheme)
+    } else {
+        *keyword == scheme
+    };
     if !same {
         return Ok(None);
     }
     let malformed = |key: &Option<String>| {
-        let key = key.as_deref().or(spec.malformed_error.as_deref()).unwrap_or("auth_header_malformed");
+        let key = key
+            .as_deref()
+            .or(spec.malformed_error.as_deref())
+            .unwrap_or("auth_header_malformed");
         Failure::new(static_key(key))
     };
     match parts.len() {
@@ -66,21 +83,51 @@ fn header_credential(spec: &AuthenticatorSpec, scheme: &str, headers: &HeaderMap
 
 /// Error keys from dialect files are checked at load; map them onto the static table.
 fn static_key(key: &str) -> &'static str {
-    crate::dialect::keys::ERROR_KEYS.iter().find(|(k, _)| *k == key).map(|(k, _)| *k).unwrap_or("internal")
+    crate::dialect::keys::ERROR_KEYS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(k, _)| *k)
+        .unwrap_or("internal")
 }
 
-async fn resolve(engine: &Engine, spec: &AuthenticatorSpec, credential: Secret) -> Result<Principal, Failure> {
-    let invalid = |default: &'static str| Failure::new(spec.invalid_error.as_deref().map(static_key).unwrap_or(default));
+async fn resolve(
+    engine: &Engine,
+    spec: &AuthenticatorSpec,
+    credential: Secret,
+) -> Result<Principal, Failure> {
+    let invalid = |default: &'static str| {
+        Failure::new(
+            spec.invalid_error
+                .as_deref()
+                .map(static_key)
+                .unwrap_or(default),
+        )
+    };
     match spec.credential {
         Credential::Jwt => match engine.user_for_access_token(credential.expose()).await {
-            Ok(user) => Ok(Principal { user, opaque_token: None }),
-            Err(EngineError::Token(t)) => Err(invalid("jwt_auth_invalid").with("token_reason", token_key(t))),
+            Ok(user) => Ok(Principal {
+                user,
+                opaque_token: None,
+            }),
+            Err(EngineError::Token(t)) => {
+                Err(invalid("jwt_auth_invalid").with("token_reason", token_key(t)))
+            }
             Err(e) => Err(engine_failure(e)),
         },
         Credential::AuthToken | Credential::Session => {
-            let kind = if spec.credential == Credential::AuthToken { TokenKind::AuthToken } else { TokenKind::Session };
-            match engine.user_for_opaque_token(credential.expose(), Some(kind)).await {
-                Ok(user) => Ok(Principal { user, opaque_token: Some(credential) }),
+            let kind = if spec.credential == Credential::AuthToken {
+                TokenKind::AuthToken
+            } else {
+                TokenKind::Session
+            };
+            match engine
+                .user_for_opaque_token(credential.expose(), Some(kind))
+                .await
+            {
+                Ok(user) => Ok(Principal {
+                    user,
+                    opaque_token: Some(credential),
+                }),
                 Err(EngineError::OpaqueTokenInvalid) => Err(invalid("opaque_token_invalid")),
                 Err(e) => Err(engine_failure(e)),
             }
@@ -91,10 +138,15 @@ async fn resolve(engine: &Engine, spec: &AuthenticatorSpec, credential: Secret) 
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
                 .ok_or_else(|| invalid("basic_invalid"))?;
-            let (login, password) = decoded.split_once(':').ok_or_else(|| invalid("basic_invalid"))?;
+            let (login, password) = decoded
+                .split_once(':')
+                .ok_or_else(|| invalid("basic_invalid"))?;
             let by = spec.identify_by.unwrap_or(IdentifyBy::Email);
             match engine.authenticate(by, login, &Secret::new(password)).await {
-                Ok(user) => Ok(Principal { user, opaque_token: None }),
+                Ok(user) => Ok(Principal {
+                    user,
+                    opaque_token: None,
+                }),
                 Err(EngineError::InvalidCredentials) => Err(invalid("basic_invalid")),
                 Err(e) => Err(engine_failure(e)),
             }
