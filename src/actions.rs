@@ -24,19 +24,11 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(key: &'static str) -> Self {
-        Self {
-            key,
-            field: None,
-            vars: Vec::new(),
-        }
+        Self { key, field: None, vars: Vec::new() }
     }
 
     pub fn field(key: &'static str, field: impl Into<String>) -> Self {
-        Self {
-            key,
-            field: Some(field.into()),
-            vars: Vec::new(),
-        }
+        Self { key, field: Some(field.into()), vars: Vec::new() }
     }
 
     pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -111,36 +103,18 @@ pub enum UnknownEmail {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Login {
-        identify_by: IdentifyBy,
-        issue: Issue,
-    },
-    Register {
-        issue: Issue,
-        validate_password: bool,
-        username_from_email: bool,
-    },
-    JwtRefresh {
-        rotate: Option<bool>,
-    },
+    Login { identify_by: IdentifyBy, issue: Issue },
+    Register { issue: Issue, validate_password: bool, username_from_email: bool },
+    JwtRefresh { rotate: Option<bool> },
     JwtVerify,
     CurrentUser,
     UpdateUser,
     DeleteUser,
-    Logout {
-        revoke: Revoke,
-    },
+    Logout { revoke: Revoke },
     TokenRefresh,
-    PasswordResetRequest {
-        unknown_email: UnknownEmail,
-    },
-    PasswordResetConfirm {
-        validate_password: bool,
-        revoke_tokens: bool,
-    },
-    EmailVerifyRequest {
-        unknown_email: UnknownEmail,
-    },
+    PasswordResetRequest { unknown_email: UnknownEmail },
+    PasswordResetConfirm { validate_password: bool, revoke_tokens: bool },
+    EmailVerifyRequest { unknown_email: UnknownEmail },
     EmailVerifyConfirm,
 }
 
@@ -193,9 +167,7 @@ impl<'a> Opts<'a> {
             "auth_token" => Issue::AuthToken,
             "session" => Issue::Session,
             other => {
-                return Err(format!(
-                    "option issue: unknown value {other:?} (nothing|jwt_pair|auth_token|session)"
-                ))
+                return Err(format!("option issue: unknown value {other:?} (nothing|jwt_pair|auth_token|session)"))
             }
         })
     }
@@ -204,11 +176,7 @@ impl<'a> Opts<'a> {
         Ok(match self.str("unknown_email", "ignore")? {
             "ignore" => UnknownEmail::Ignore,
             "error" => UnknownEmail::Error,
-            other => {
-                return Err(format!(
-                    "option unknown_email: unknown value {other:?} (ignore|error)"
-                ))
-            }
+            other => return Err(format!("option unknown_email: unknown value {other:?} (ignore|error)")),
         })
     }
 
@@ -223,10 +191,7 @@ impl<'a> Opts<'a> {
 impl Action {
     /// Builds an action from its name and route options; unknown names and options are errors.
     pub fn parse(name: &str, options: &Options) -> Result<Action, String> {
-        let mut o = Opts {
-            map: options,
-            used: Vec::new(),
-        };
+        let mut o = Opts { map: options, used: Vec::new() };
         let action = match name {
             "login" => {
                 let identify_by = match o.str("identify_by", "username")? {
@@ -235,10 +200,7 @@ impl Action {
                     "username_or_email" => IdentifyBy::UsernameOrEmail,
                     other => return Err(format!("option identify_by: unknown value {other:?}")),
                 };
-                Action::Login {
-                    identify_by,
-                    issue: o.issue()?,
-                }
+                Action::Login { identify_by, issue: o.issue()? }
             }
             "register" => Action::Register {
                 issue: o.issue()?,
@@ -264,23 +226,14 @@ impl Action {
                 },
             },
             "token_refresh" => Action::TokenRefresh,
-            "password_reset_request" => Action::PasswordResetRequest {
-                unknown_email: o.unknown_email()?,
-            },
+            "password_reset_request" => Action::PasswordResetRequest { unknown_email: o.unknown_email()? },
             "password_reset_confirm" => Action::PasswordResetConfirm {
                 validate_password: o.bool("validate_password", false)?,
                 revoke_tokens: o.bool("revoke_tokens", false)?,
             },
-            "email_verify_request" => Action::EmailVerifyRequest {
-                unknown_email: o.unknown_email()?,
-            },
+            "email_verify_request" => Action::EmailVerifyRequest { unknown_email: o.unknown_email()? },
             "email_verify_confirm" => Action::EmailVerifyConfirm,
-            other => {
-                return Err(format!(
-                    "unknown action {other:?} (known: {})",
-                    ACTION_NAMES.join(", ")
-                ))
-            }
+            other => return Err(format!("unknown action {other:?} (known: {})", ACTION_NAMES.join(", "))),
         };
         o.finish()?;
         Ok(action)
@@ -291,25 +244,17 @@ impl Action {
     pub fn inputs(&self) -> &'static [(&'static str, bool)] {
         match self {
             Action::Login { .. } => &[("password", true)],
-            Action::Register { .. } => &[
-                ("username", false),
-                ("email", false),
-                ("password", true),
-                ("re_password", false),
-            ],
+            Action::Register { .. } => {
+                &[("username", false), ("email", false), ("password", true), ("re_password", false)]
+            }
             Action::JwtRefresh { .. } => &[("refresh", true)],
             Action::JwtVerify => &[("token", true)],
             Action::UpdateUser => &[("email", false), ("username", false)],
             Action::DeleteUser => &[("current_password", true)],
-            Action::PasswordResetRequest { .. } | Action::EmailVerifyRequest { .. } => {
-                &[("email", true)]
+            Action::PasswordResetRequest { .. } | Action::EmailVerifyRequest { .. } => &[("email", true)],
+            Action::PasswordResetConfirm { .. } => {
+                &[("token", true), ("uid", false), ("new_password", true), ("re_new_password", false)]
             }
-            Action::PasswordResetConfirm { .. } => &[
-                ("token", true),
-                ("uid", false),
-                ("new_password", true),
-                ("re_new_password", false),
-            ],
             Action::EmailVerifyConfirm => &[("token", true)],
             Action::CurrentUser | Action::Logout { .. } | Action::TokenRefresh => &[],
         }
@@ -330,14 +275,7 @@ impl Action {
     /// Template variables the action provides on success.
     pub fn outputs(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
-        let user = [
-            "user.id",
-            "user.id_str",
-            "user.username",
-            "user.email",
-            "user.uid",
-            "user.email_verified",
-        ];
+        let user = ["user.id", "user.id_str", "user.username", "user.email", "user.uid", "user.email_verified"];
         let issue = match self {
             Action::Login { issue, .. } | Action::Register { issue, .. } => Some(*issue),
             _ => None,
@@ -372,15 +310,7 @@ impl Action {
 pub const ALWAYS: &[&str] = &["base_url", "dialect"];
 
 /// Variables of mail templates.
-pub const MAIL_VARS: &[&str] = &[
-    "token",
-    "uid",
-    "email",
-    "user.username",
-    "user.id",
-    "base_url",
-    "dialect",
-];
+pub const MAIL_VARS: &[&str] = &["token", "uid", "email", "user.username", "user.id", "base_url", "dialect"];
 
 /// Who the caller is, once an authenticator accepted it.
 #[derive(Clone)]
@@ -405,10 +335,7 @@ pub struct Call<'a> {
 
 /// Django's `urlsafe_base64_encode(force_bytes(pk))`: base64url without padding.
 pub fn uid_of(id: u64) -> String {
-    base64::Engine::encode(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        id.to_string(),
-    )
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id.to_string())
 }
 
 pub fn user_vars(user: &User, vars: &mut Map<String, Value>) {
@@ -417,8 +344,5 @@ pub fn user_vars(user: &User, vars: &mut Map<String, Value>) {
     vars.insert("user.username".into(), Value::from(user.username.clone()));
     vars.insert("user.email".into(), Value::from(user.email.clone()));
     vars.insert("user.uid".into(), Value::from(uid_of(user.id)));
-    vars.insert(
-        "user.email_verified".into(),
-        Value::from(user.email_verified),
-    );
+    vars.insert("user.email_verified".into(), Value::from(user.email_verified));
 }

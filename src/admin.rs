@@ -42,13 +42,10 @@ pub fn respond(admin: &Admin, req: &Request<Incoming>) -> Reply {
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .unwrap_or_default();
             if !ct_eq(presented, expected.expose()) {
-                return json_error(401, "admin token required")
-                    .header("WWW-Authenticate", "Bearer");
+                return json_error(401, "admin token required").header("WWW-Authenticate", "Bearer");
             }
             let to = req.uri().query().and_then(|q| {
-                form_urlencoded::parse(q.as_bytes())
-                    .find(|(k, _)| k == "to")
-                    .map(|(_, v)| v.into_owned())
+                form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "to").map(|(_, v)| v.into_owned())
             });
             let mails = admin.engine.outbox().list(to.as_deref());
             Reply::json(200, &serde_json::to_value(mails).unwrap_or_default())

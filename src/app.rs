@@ -36,20 +36,14 @@ pub enum StartError {
     #[error("engine: {0}")]
     Engine(#[from] EngineError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
 }
 
 impl StartError {
     /// 64 (EX_USAGE) for anything the operator must fix in files; 69 (EX_UNAVAILABLE) otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            StartError::Config(_)
-            | StartError::Dialect(_)
-            | StartError::Mount(_)
-            | StartError::Seed { .. } => 64,
+            StartError::Config(_) | StartError::Dialect(_) | StartError::Mount(_) | StartError::Seed { .. } => 64,
             _ => 69,
         }
     }
@@ -77,10 +71,7 @@ pub fn plan(config: Config) -> Result<Plan, StartError> {
         };
         let mount = Mount::new(&m.prefix, d);
         // Port 0 asks for a fresh port: such mounts never share a listener.
-        match listeners
-            .iter_mut()
-            .find(|(a, _)| *a == m.listen && m.listen.port() != 0)
-        {
+        match listeners.iter_mut().find(|(a, _)| *a == m.listen && m.listen.port() != 0) {
             Some((_, mounts)) => mounts.push(mount),
             None => listeners.push((m.listen, vec![mount])),
         }
@@ -97,10 +88,7 @@ pub fn plan(config: Config) -> Result<Plan, StartError> {
 fn check_collisions(addr: SocketAddr, mounts: &[Mount]) -> Result<(), StartError> {
     for (i, a) in mounts.iter().enumerate() {
         if mounts.iter().skip(i + 1).any(|b| b.prefix == a.prefix) {
-            return Err(StartError::Mount(format!(
-                "{addr}: two mounts share the prefix {:?}",
-                a.prefix
-            )));
+            return Err(StartError::Mount(format!("{addr}: two mounts share the prefix {:?}", a.prefix)));
         }
         for b in mounts.iter().filter(|b| b.prefix.len() > a.prefix.len()) {
             for r in &a.dialect.routes {
@@ -133,10 +121,7 @@ pub struct Running {
 
 impl Running {
     pub fn addr_of(&self, dialect: &str) -> Option<SocketAddr> {
-        self.addrs
-            .iter()
-            .find(|(d, _)| d == dialect)
-            .map(|(_, a)| *a)
+        self.addrs.iter().find(|(d, _)| d == dialect).map(|(_, a)| *a)
     }
 
     /// Stops accepting, drains in-flight requests, and waits for the listeners.
@@ -169,9 +154,7 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
     let signing_key = match &config.jwt.signing_key {
         Some(k) => k.clone(),
         None => {
-            tracing::warn!(
-                "no jwt.signing_key configured: generated one for this process; tokens die with it"
-            );
+            tracing::warn!("no jwt.signing_key configured: generated one for this process; tokens die with it");
             Secret::new(tokens::random_hex(32))
         }
     };
@@ -191,10 +174,7 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
     if let Some(seed) = &config.users.seed_file {
         seed_users(&engine, seed).await?;
     }
-    let gateway = Arc::new(Gateway {
-        engine: engine.clone(),
-        body_limit: config.server.body_limit,
-    });
+    let gateway = Arc::new(Gateway { engine: engine.clone(), body_limit: config.server.body_limit });
     let settings = ConnSettings {
         header_read_timeout: Duration::from_secs(config.server.header_read_timeout_secs),
         shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs),
@@ -202,26 +182,19 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
     let (stop, stop_rx) = watch::channel(false);
     let mut bound = Vec::new();
     for (addr, mounts) in plan.listeners {
-        let l = TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartError::Bind { addr, source })?;
+        let l = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
         bound.push((l, mounts));
     }
     let admin_listener = match config.admin.listen {
-        Some(addr) => Some(
-            TcpListener::bind(addr)
-                .await
-                .map_err(|source| StartError::Bind { addr, source })?,
-        ),
+        Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?),
         None => None,
     };
     let mut addrs = Vec::new();
     let mut tasks = Vec::new();
     for (l, mounts) in bound {
-        let local = l.local_addr().map_err(|source| StartError::Bind {
-            addr: l.local_addr().unwrap_or(([0, 0, 0, 0], 0).into()),
-            source,
-        })?;
+        let local = l
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr: l.local_addr().unwrap_or(([0, 0, 0, 0], 0).into()), source })?;
         for m in &mounts {
             tracing::info!(dialect = %m.dialect.name, addr = %local, prefix = %if m.prefix.is_empty() { "/" } else { &m.prefix }, "serving");
             addrs.push((m.dialect.name.clone(), local));
@@ -236,20 +209,11 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
     }
     let admin_addr = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
     if let Some(l) = admin_listener {
-        let admin = Arc::new(Admin {
-            engine: engine.clone(),
-            token: config.admin.token.clone(),
-        });
+        let admin = Arc::new(Admin { engine: engine.clone(), token: config.admin.token.clone() });
         tracing::info!(addr = ?admin_addr, "admin listener");
         tasks.push(tokio::spawn(admin::serve(l, admin, stop_rx.clone())));
     }
-    Ok(Running {
-        engine,
-        addrs,
-        admin_addr,
-        stop,
-        tasks,
-    })
+    Ok(Running { engine, addrs, admin_addr, stop, tasks })
 }
 
 #[derive(Deserialize)]
@@ -273,14 +237,10 @@ struct SeedUser {
 /// Creates the seed file's users that do not exist yet (idempotent across restarts and replicas).
 async fn seed_users(engine: &Engine, path: &Path) -> Result<(), StartError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| StartError::Seed {
-        file: file.clone(),
-        message: e.to_string(),
-    })?;
-    let seed: SeedFile = toml::from_str(&text).map_err(|e| StartError::Seed {
-        file: file.clone(),
-        message: e.to_string(),
-    })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| StartError::Seed { file: file.clone(), message: e.to_string() })?;
+    let seed: SeedFile =
+        toml::from_str(&text).map_err(|e| StartError::Seed { file: file.clone(), message: e.to_string() })?;
     let mut created: BTreeMap<&str, bool> = BTreeMap::new();
     for u in &seed.users {
         if engine.username_taken(&u.username).await? {
@@ -315,28 +275,21 @@ async fn seed_users(engine: &Engine, path: &Path) -> Result<(), StartError> {
 }
 
 /// `polyauth users add`: one user into the configured store.
-pub async fn add_user(
-    config: &Config,
-    username: &str,
-    email: &str,
-    password: &Secret,
-) -> Result<u64, StartError> {
+pub async fn add_user(config: &Config, username: &str, email: &str, password: &Secret) -> Result<u64, StartError> {
     crate::install_crypto();
     let timeout = Duration::from_millis(config.store.timeout_ms);
     let store = store::open(config.store.url.expose(), &config.store.key_prefix, timeout).await?;
     if config.store.url.expose() == "memory://" {
-        tracing::warn!("the memory store forgets this user when the command exits; use a redis:// store or users.seed_file");
+        tracing::warn!(
+            "the memory store forgets this user when the command exits; use a redis:// store or users.seed_file"
+        );
     }
     let engine = Engine::new(
         store,
         EngineSettings {
             bcrypt_cost: config.passwords.bcrypt_cost,
             max_concurrent_hashes: 1,
-            signing_key: config
-                .jwt
-                .signing_key
-                .clone()
-                .unwrap_or_else(|| Secret::new(tokens::random_hex(32))),
+            signing_key: config.jwt.signing_key.clone().unwrap_or_else(|| Secret::new(tokens::random_hex(32))),
             access_lifetime_secs: config.jwt.access_lifetime_secs,
             refresh_lifetime_secs: config.jwt.refresh_lifetime_secs,
             opaque_ttl: Duration::from_secs(config.tokens.opaque_ttl_secs),

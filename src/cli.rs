@@ -10,11 +10,7 @@ use crate::config::{Config, LogFormat};
 use crate::secret::Secret;
 
 #[derive(Parser)]
-#[command(
-    name = "polyauth",
-    version,
-    about = "Legacy authentication-API dialects over one credential engine"
-)]
+#[command(name = "polyauth", version, about = "Legacy authentication-API dialects over one credential engine")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -55,11 +51,8 @@ pub enum UsersCommand {
 }
 
 pub fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("POLYAUTH_LOG")
-        .unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("POLYAUTH_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),
@@ -98,31 +91,15 @@ pub async fn run(cli: Cli) -> i32 {
             tracing::info!("stopped");
             0
         }
-        Command::CheckConfig { config } => {
-            match Config::load(&config)
-                .map_err(StartError::from)
-                .and_then(app::plan)
-            {
-                Ok(plan) => {
-                    let mounts: usize = plan.listeners.iter().map(|(_, m)| m.len()).sum();
-                    println!(
-                        "config ok: {mounts} mount(s) on {} listener(s)",
-                        plan.listeners.len()
-                    );
-                    0
-                }
-                Err(e) => fail(&e),
+        Command::CheckConfig { config } => match Config::load(&config).map_err(StartError::from).and_then(app::plan) {
+            Ok(plan) => {
+                let mounts: usize = plan.listeners.iter().map(|(_, m)| m.len()).sum();
+                println!("config ok: {mounts} mount(s) on {} listener(s)", plan.listeners.len());
+                0
             }
-        }
-        Command::Users {
-            command:
-                UsersCommand::Add {
-                    username,
-                    email,
-                    password_stdin: _,
-                    config,
-                },
-        } => {
+            Err(e) => fail(&e),
+        },
+        Command::Users { command: UsersCommand::Add { username, email, password_stdin: _, config } } => {
             let config = match Config::load(&config) {
                 Ok(c) => c,
                 Err(e) => return fail(&e.into()),

@@ -80,11 +80,7 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self {
-            body_limit: 64 * 1024,
-            header_read_timeout_secs: 10,
-            shutdown_timeout_secs: 30,
-        }
+        Self { body_limit: 64 * 1024, header_read_timeout_secs: 10, shutdown_timeout_secs: 30 }
     }
 }
 
@@ -101,11 +97,7 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self {
-            url: Secret::new("memory://"),
-            key_prefix: "pa".into(),
-            timeout_ms: 2000,
-        }
+        Self { url: Secret::new("memory://"), key_prefix: "pa".into(), timeout_ms: 2000 }
     }
 }
 
@@ -120,11 +112,7 @@ pub struct JwtConfig {
 
 impl Default for JwtConfig {
     fn default() -> Self {
-        Self {
-            signing_key: None,
-            access_lifetime_secs: 300,
-            refresh_lifetime_secs: 86_400,
-        }
+        Self { signing_key: None, access_lifetime_secs: 300, refresh_lifetime_secs: 86_400 }
     }
 }
 
@@ -139,10 +127,7 @@ pub struct PasswordConfig {
 
 impl Default for PasswordConfig {
     fn default() -> Self {
-        Self {
-            bcrypt_cost: 12,
-            max_concurrent_hashes: 8,
-        }
+        Self { bcrypt_cost: 12, max_concurrent_hashes: 8 }
     }
 }
 
@@ -157,10 +142,7 @@ pub struct TokenConfig {
 
 impl Default for TokenConfig {
     fn default() -> Self {
-        Self {
-            opaque_ttl_secs: 14 * 86_400,
-            one_time_ttl_secs: 3_600,
-        }
+        Self { opaque_ttl_secs: 14 * 86_400, one_time_ttl_secs: 3_600 }
     }
 }
 
@@ -216,41 +198,25 @@ impl Config {
     /// Reads `path` and the environment.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
-        let figment = Figment::new()
-            .merge(Toml::file(path))
-            .merge(Env::prefixed("POLYAUTH_").ignore(&["config"]).split("__"));
-        let mut config: Config = figment.extract().map_err(|e| ConfigError::Parse {
-            path: shown.clone(),
-            source: Box::new(e),
-        })?;
+        let figment =
+            Figment::new().merge(Toml::file(path)).merge(Env::prefixed("POLYAUTH_").ignore(&["config"]).split("__"));
+        let mut config: Config =
+            figment.extract().map_err(|e| ConfigError::Parse { path: shown.clone(), source: Box::new(e) })?;
         // Relative paths in the file are relative to the file, as a user reading it expects.
-        let base = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         config.anchor(base);
-        config.validate().map_err(|message| ConfigError::Invalid {
-            path: shown,
-            message,
-        })?;
+        config.validate().map_err(|message| ConfigError::Invalid { path: shown, message })?;
         Ok(config)
     }
 
     /// Parses config text without the environment (tests, tools); `base` anchors relative paths.
     pub fn from_toml_str(text: &str, base: &Path) -> Result<Config, ConfigError> {
-        let mut config: Config =
-            Figment::new()
-                .merge(Toml::string(text))
-                .extract()
-                .map_err(|e| ConfigError::Parse {
-                    path: "<string>".into(),
-                    source: Box::new(e),
-                })?;
+        let mut config: Config = Figment::new()
+            .merge(Toml::string(text))
+            .extract()
+            .map_err(|e| ConfigError::Parse { path: "<string>".into(), source: Box::new(e) })?;
         config.anchor(base);
-        config.validate().map_err(|message| ConfigError::Invalid {
-            path: "<string>".into(),
-            message,
-        })?;
+        config.validate().map_err(|message| ConfigError::Invalid { path: "<string>".into(), message })?;
         Ok(config)
     }
 
@@ -268,10 +234,7 @@ impl Config {
     /// Checks that serde cannot express.
     pub fn validate(&self) -> Result<(), String> {
         if !(4..=31).contains(&self.passwords.bcrypt_cost) {
-            return Err(format!(
-                "passwords.bcrypt_cost must be 4..=31, got {}",
-                self.passwords.bcrypt_cost
-            ));
+            return Err(format!("passwords.bcrypt_cost must be 4..=31, got {}", self.passwords.bcrypt_cost));
         }
         if self.passwords.max_concurrent_hashes == 0 {
             return Err("passwords.max_concurrent_hashes must be at least 1".into());
@@ -285,7 +248,9 @@ impl Config {
             return Err("store.url must be memory://, redis://… or rediss://…".into());
         }
         if !is_memory && self.jwt.signing_key.is_none() {
-            return Err("jwt.signing_key is required with a shared store (tokens must survive restarts and replicas)".into());
+            return Err(
+                "jwt.signing_key is required with a shared store (tokens must survive restarts and replicas)".into()
+            );
         }
         if let Some(key) = &self.jwt.signing_key {
             if key.expose().len() < 32 {

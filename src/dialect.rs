@@ -23,11 +23,7 @@ pub enum DialectError {
     #[error("{file}: {message}")]
     File { file: String, message: String },
     #[error("{file}: route {route:?}: {message}")]
-    Route {
-        file: String,
-        route: String,
-        message: String,
-    },
+    Route { file: String, route: String, message: String },
 }
 
 /// A compiled route.
@@ -63,26 +59,16 @@ pub struct Dialect {
 }
 
 fn read(dir: &Path, name: &str) -> Result<(PathBuf, DialectFile), DialectError> {
-    let valid = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     let path = dir.join(format!("{name}.toml"));
     let file = path.display().to_string();
     if !valid {
-        return Err(DialectError::File {
-            file,
-            message: format!("bad dialect name {name:?}"),
-        });
+        return Err(DialectError::File { file, message: format!("bad dialect name {name:?}") });
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| DialectError::File {
-        file: file.clone(),
-        message: format!("cannot read: {e}"),
-    })?;
-    let parsed: DialectFile = toml::from_str(&text).map_err(|e| DialectError::File {
-        file: file.clone(),
-        message: e.to_string(),
-    })?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| DialectError::File { file: file.clone(), message: format!("cannot read: {e}") })?;
+    let parsed: DialectFile =
+        toml::from_str(&text).map_err(|e| DialectError::File { file: file.clone(), message: e.to_string() })?;
     Ok((path, parsed))
 }
 
@@ -94,10 +80,7 @@ pub fn load(dir: &Path, name: &str) -> Result<Dialect, DialectError> {
     let mut base_name = top.dialect.extends.clone();
     while let Some(b) = base_name {
         if seen.contains(&b) {
-            return Err(DialectError::File {
-                file,
-                message: format!("extends cycle through {b:?}"),
-            });
+            return Err(DialectError::File { file, message: format!("extends cycle through {b:?}") });
         }
         let (_, base) = read(dir, &b)?;
         merge(&mut top, &base);
@@ -112,23 +95,15 @@ fn merge(top: &mut DialectFile, base: &DialectFile) {
     let (t, b) = (&mut top.dialect, &base.dialect);
     t.error_style = t.error_style.or(b.error_style);
     t.trailing_slash = t.trailing_slash.or(b.trailing_slash);
-    t.www_authenticate = t
-        .www_authenticate
-        .clone()
-        .or_else(|| b.www_authenticate.clone());
+    t.www_authenticate = t.www_authenticate.clone().or_else(|| b.www_authenticate.clone());
     t.drf_allow = t.drf_allow.or(b.drf_allow);
     t.rotate_refresh = t.rotate_refresh.or(b.rotate_refresh);
-    t.default_authenticators = t
-        .default_authenticators
-        .clone()
-        .or_else(|| b.default_authenticators.clone());
+    t.default_authenticators = t.default_authenticators.clone().or_else(|| b.default_authenticators.clone());
     for (k, v) in &b.headers {
         t.headers.entry(k.clone()).or_insert_with(|| v.clone());
     }
     for (k, v) in &base.authenticators {
-        top.authenticators
-            .entry(k.clone())
-            .or_insert_with(|| v.clone());
+        top.authenticators.entry(k.clone()).or_insert_with(|| v.clone());
     }
     for (k, v) in &base.errors {
         top.errors.entry(k.clone()).or_insert_with(|| v.clone());
@@ -156,16 +131,7 @@ fn check_error(key: &str, spec: &ErrorSpec, known_vars: &[&str]) -> Result<(), S
         }
     }
     let mut names = Vec::new();
-    for text in [
-        &spec.detail,
-        &spec.message,
-        &spec.code,
-        &spec.message_key,
-        &spec.raw,
-    ]
-    .into_iter()
-    .flatten()
-    {
+    for text in [&spec.detail, &spec.message, &spec.code, &spec.message_key, &spec.raw].into_iter().flatten() {
         names.extend(template::placeholders(text).map_err(|e| format!("error {key}: {e}"))?);
     }
     if let Some(body) = &spec.body {
@@ -175,10 +141,7 @@ fn check_error(key: &str, spec: &ErrorSpec, known_vars: &[&str]) -> Result<(), S
     for v in spec.headers.values() {
         names.extend(template::placeholders(v).map_err(|e| format!("error {key}: {e}"))?);
     }
-    if let Some(bad) = names
-        .iter()
-        .find(|n| !known_vars.contains(&n.as_str()) && !n.starts_with("message."))
-    {
+    if let Some(bad) = names.iter().find(|n| !known_vars.contains(&n.as_str()) && !n.starts_with("message.")) {
         return Err(format!("error {key}: unknown placeholder {{{bad}}}"));
     }
     Ok(())
@@ -201,10 +164,7 @@ pub const ERROR_VARS: &[&str] = &[
 
 fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
     let file = path.display().to_string();
-    let ferr = |message: String| DialectError::File {
-        file: file.clone(),
-        message,
-    };
+    let ferr = |message: String| DialectError::File { file: file.clone(), message };
     let style = f.dialect.error_style.unwrap_or(ErrorStyle::Drf);
     for (k, spec) in &f.errors {
         check_error(k, spec, ERROR_VARS).map_err(ferr)?;
@@ -215,41 +175,29 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
             .iter()
             .map(|(k, _)| *k)
             .filter(|k| {
-                f.errors.get(*k).is_none_or(|e| {
-                    e.detail.is_none() && e.message.is_none() && e.body.is_none() && e.raw.is_none()
-                })
+                f.errors
+                    .get(*k)
+                    .is_none_or(|e| e.detail.is_none() && e.message.is_none() && e.body.is_none() && e.raw.is_none())
             })
             .collect();
         if !missing.is_empty() {
-            return Err(ferr(format!(
-                "error_style drf needs wording for: {}",
-                missing.join(", ")
-            )));
+            return Err(ferr(format!("error_style drf needs wording for: {}", missing.join(", "))));
         }
     }
     for (name, a) in &f.authenticators {
         if a.scheme.is_none() == a.body_field.is_none() {
-            return Err(ferr(format!(
-                "authenticator {name}: set exactly one of scheme and body_field"
-            )));
+            return Err(ferr(format!("authenticator {name}: set exactly one of scheme and body_field")));
         }
-        for key in [&a.malformed_error, &a.spaces_error, &a.invalid_error]
-            .into_iter()
-            .flatten()
-        {
+        for key in [&a.malformed_error, &a.spaces_error, &a.invalid_error].into_iter().flatten() {
             if !keys::is_known(key) {
-                return Err(ferr(format!(
-                    "authenticator {name}: unknown error key {key:?}"
-                )));
+                return Err(ferr(format!("authenticator {name}: unknown error key {key:?}")));
             }
         }
     }
     let default_auth = f.dialect.default_authenticators.clone().unwrap_or_default();
     for a in &default_auth {
         if !f.authenticators.contains_key(a) {
-            return Err(ferr(format!(
-                "default_authenticators names unknown authenticator {a:?}"
-            )));
+            return Err(ferr(format!("default_authenticators names unknown authenticator {a:?}")));
         }
     }
     for (k, m) in &f.mail {
@@ -266,33 +214,23 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut names: HashSet<String> = HashSet::new();
     for spec in f.routes {
-        let rerr = |message: String| DialectError::Route {
-            file: file.clone(),
-            route: spec.name.clone(),
-            message,
-        };
+        let rerr = |message: String| DialectError::Route { file: file.clone(), route: spec.name.clone(), message };
         if !names.insert(spec.name.clone()) {
             return Err(rerr("duplicate route name".into()));
         }
-        let method: hyper::Method = spec
-            .method
-            .to_uppercase()
-            .parse()
-            .map_err(|_| rerr(format!("bad method {:?}", spec.method)))?;
+        let method: hyper::Method =
+            spec.method.to_uppercase().parse().map_err(|_| rerr(format!("bad method {:?}", spec.method)))?;
         let pattern = Pattern::parse(&spec.path, spec.slash).map_err(rerr)?;
         if !seen.insert((method.to_string(), pattern.shape())) {
-            return Err(rerr(format!(
-                "duplicate or ambiguous route: {method} {} matches another route",
-                spec.path
-            )));
+            return Err(rerr(format!("duplicate or ambiguous route: {method} {} matches another route", spec.path)));
         }
         let action = Action::parse(&spec.action, &spec.options).map_err(rerr)?;
         // Inputs: known sources, path parameters that exist, and the action's required ones present.
         let params: Vec<&str> = pattern.params().collect();
         let logical: Vec<&str> = action.inputs().iter().map(|(n, _)| *n).collect();
         for (name, input) in &spec.input {
-            let is_login_name = matches!(action, Action::Login { .. })
-                && ["login", "username", "email"].contains(&name.as_str());
+            let is_login_name =
+                matches!(action, Action::Login { .. }) && ["login", "username", "email"].contains(&name.as_str());
             if !logical.contains(&name.as_str()) && !is_login_name {
                 return Err(rerr(format!(
                     "input {name:?} is not read by action {} (it reads: {})",
@@ -303,9 +241,7 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
             if input.from == Source::Path {
                 let wire = input.field.as_deref().unwrap_or(name);
                 if !params.contains(&wire) {
-                    return Err(rerr(format!(
-                        "input {name:?} reads path parameter <{wire}>, which the path lacks"
-                    )));
+                    return Err(rerr(format!("input {name:?} reads path parameter <{wire}>, which the path lacks")));
                 }
             }
         }
@@ -315,26 +251,17 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
             }
         }
         if matches!(action, Action::Login { .. })
-            && !["login", "username", "email"]
-                .iter()
-                .any(|k| spec.input.contains_key(*k))
+            && !["login", "username", "email"].iter().any(|k| spec.input.contains_key(*k))
         {
-            return Err(rerr(
-                "action login needs one of the inputs login, username, email".into(),
-            ));
+            return Err(rerr("action login needs one of the inputs login, username, email".into()));
         }
-        let authenticators = spec
-            .authenticators
-            .clone()
-            .unwrap_or_else(|| default_auth.clone());
+        let authenticators = spec.authenticators.clone().unwrap_or_else(|| default_auth.clone());
         for a in &authenticators {
             if !f.authenticators.contains_key(a) {
                 return Err(rerr(format!("unknown authenticator {a:?}")));
             }
         }
-        if action.needs_principal()
-            && (authenticators.is_empty() || spec.permission != Permission::Authenticated)
-        {
+        if action.needs_principal() && (authenticators.is_empty() || spec.permission != Permission::Authenticated) {
             return Err(rerr(format!(
                 "action {} needs permission = \"authenticated\" and an authenticator",
                 spec.action
@@ -342,10 +269,7 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
         }
         if let Some(mail) = action.mail() {
             if !f.mail.contains_key(mail) {
-                return Err(rerr(format!(
-                    "action {} sends mail, but [mail.{mail}] is missing",
-                    spec.action
-                )));
+                return Err(rerr(format!("action {} sends mail, but [mail.{mail}] is missing", spec.action)));
             }
         }
         // Response templates may only use what the action provides.
@@ -367,25 +291,14 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
             )));
         }
         if !(100..=599).contains(&spec.response.status) {
-            return Err(rerr(format!(
-                "response status {} out of range",
-                spec.response.status
-            )));
+            return Err(rerr(format!("response status {} out of range", spec.response.status)));
         }
         for (k, e) in &spec.errors {
             check_error(k, e, ERROR_VARS).map_err(rerr)?;
         }
         let mut errors = f.errors.clone();
         errors.extend(spec.errors.clone());
-        routes.push(Route {
-            action,
-            pattern,
-            method,
-            body,
-            errors,
-            authenticators,
-            spec,
-        });
+        routes.push(Route { action, pattern, method, body, errors, authenticators, spec });
     }
     if routes.is_empty() {
         return Err(ferr("a dialect needs at least one route".into()));
@@ -435,11 +348,7 @@ impl Dialect {
         if hits.is_empty() {
             return Match::NotFound;
         }
-        let want = if method == hyper::Method::HEAD {
-            hyper::Method::GET
-        } else {
-            method.clone()
-        };
+        let want = if method == hyper::Method::HEAD { hyper::Method::GET } else { method.clone() };
         if let Some(i) = hits
             .iter()
             .position(|(r, _)| r.method == *method)
@@ -455,9 +364,6 @@ impl Dialect {
     pub fn slash_redirect(&self, path: &str) -> bool {
         self.trailing_slash == TrailingSlash::AppendSlash
             && !path.ends_with('/')
-            && !matches!(
-                self.find(&hyper::Method::GET, &format!("{path}/")),
-                Match::NotFound
-            )
+            && !matches!(self.find(&hyper::Method::GET, &format!("{path}/")), Match::NotFound)
     }
 }

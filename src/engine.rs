@@ -8,9 +8,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::secret::Secret;
-use crate::store::{
-    self, OneTimeRecord, Purpose, SharedStore, StoreError, TokenKind, TokenRecord, UniqueField,
-};
+use crate::store::{self, OneTimeRecord, Purpose, SharedStore, StoreError, TokenKind, TokenRecord, UniqueField};
 
 pub mod jwt;
 pub mod outbox;
@@ -96,10 +94,7 @@ struct Inner {
 const AUTH_TOKEN_SLOT: &str = "authtoken";
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// Changes whenever the password does: one-time tokens carry it, so a reset
@@ -110,17 +105,12 @@ fn password_stamp(user: &User) -> String {
 
 impl Engine {
     pub fn new(store: SharedStore, s: EngineSettings) -> Result<Self, EngineError> {
-        let derive_key =
-            Sha256::digest(format!("polyauth-authtoken:{}", s.signing_key.expose())).to_vec();
+        let derive_key = Sha256::digest(format!("polyauth-authtoken:{}", s.signing_key.expose())).to_vec();
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
                 hasher: passwords::Hasher::new(s.bcrypt_cost, s.max_concurrent_hashes)?,
-                jwt: jwt::JwtCodec::new(
-                    &s.signing_key,
-                    s.access_lifetime_secs as i64,
-                    s.refresh_lifetime_secs as i64,
-                ),
+                jwt: jwt::JwtCodec::new(&s.signing_key, s.access_lifetime_secs as i64, s.refresh_lifetime_secs as i64),
                 outbox: outbox::Outbox::new(s.outbox_capacity),
                 derive_key,
                 opaque_ttl: s.opaque_ttl,
@@ -144,12 +134,7 @@ impl Engine {
     // ---- users ----
 
     /// Creates an active user. Uniqueness is decided atomically by the store.
-    pub async fn create_user(
-        &self,
-        username: &str,
-        email: &str,
-        password: &Secret,
-    ) -> Result<User, EngineError> {
+    pub async fn create_user(&self, username: &str, email: &str, password: &Secret) -> Result<User, EngineError> {
         let password_hash = self.inner.hasher.hash(password).await?;
         let user = User {
             id: 0,
@@ -161,39 +146,25 @@ impl Engine {
             date_joined: now(),
             last_login: None,
         };
-        self.inner
-            .store
-            .create_user(user)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(UniqueField::Username) => EngineError::UsernameTaken,
-                StoreError::Conflict(UniqueField::Email) => EngineError::EmailTaken,
-                other => other.into(),
-            })
+        self.inner.store.create_user(user).await.map_err(|e| match e {
+            StoreError::Conflict(UniqueField::Username) => EngineError::UsernameTaken,
+            StoreError::Conflict(UniqueField::Email) => EngineError::EmailTaken,
+            other => other.into(),
+        })
     }
 
     pub async fn find_user(&self, id: u64) -> Result<Option<User>, EngineError> {
         Ok(self.inner.store.find_user(id).await?)
     }
 
-    pub async fn find_user_by(
-        &self,
-        by: IdentifyBy,
-        identifier: &str,
-    ) -> Result<Option<User>, EngineError> {
+    pub async fn find_user_by(&self, by: IdentifyBy, identifier: &str) -> Result<Option<User>, EngineError> {
         let s = &self.inner.store;
         let id = match by {
             IdentifyBy::Username => s.find_user_id_by_username(identifier).await?,
-            IdentifyBy::Email => {
-                s.find_user_id_by_email(&store::email_key(identifier))
-                    .await?
-            }
+            IdentifyBy::Email => s.find_user_id_by_email(&store::email_key(identifier)).await?,
             IdentifyBy::UsernameOrEmail => match s.find_user_id_by_username(identifier).await? {
                 Some(id) => Some(id),
-                None => {
-                    s.find_user_id_by_email(&store::email_key(identifier))
-                        .await?
-                }
+                None => s.find_user_id_by_email(&store::email_key(identifier)).await?,
             },
         };
         match id {
@@ -203,42 +174,21 @@ impl Engine {
     }
 
     pub async fn username_taken(&self, username: &str) -> Result<bool, EngineError> {
-        Ok(self
-            .inner
-            .store
-            .find_user_id_by_username(username)
-            .await?
-            .is_some())
+        Ok(self.inner.store.find_user_id_by_username(username).await?.is_some())
     }
 
     pub async fn email_taken(&self, email: &str) -> Result<bool, EngineError> {
-        Ok(self
-            .inner
-            .store
-            .find_user_id_by_email(&store::email_key(email))
-            .await?
-            .is_some())
+        Ok(self.inner.store.find_user_id_by_email(&store::email_key(email)).await?.is_some())
     }
 
     /// Checks a password. Unknown users cost one dummy verification, so timing
     /// does not tell whether a name exists. Inactive users fail like Django's ModelBackend.
-    pub async fn authenticate(
-        &self,
-        by: IdentifyBy,
-        identifier: &str,
-        password: &Secret,
-    ) -> Result<User, EngineError> {
+    pub async fn authenticate(&self, by: IdentifyBy, identifier: &str, password: &Secret) -> Result<User, EngineError> {
         let Some(mut user) = self.find_user_by(by, identifier).await? else {
             self.inner.hasher.verify_dummy(password).await?;
             return Err(EngineError::InvalidCredentials);
         };
-        if !self
-            .inner
-            .hasher
-            .verify(password, &user.password_hash)
-            .await?
-            || !user.is_active
-        {
+        if !self.inner.hasher.verify(password, &user.password_hash).await? || !user.is_active {
             return Err(EngineError::InvalidCredentials);
         }
         let previous = user.clone();
@@ -247,16 +197,8 @@ impl Engine {
         Ok(user)
     }
 
-    pub async fn check_password(
-        &self,
-        user: &User,
-        password: &Secret,
-    ) -> Result<bool, EngineError> {
-        Ok(self
-            .inner
-            .hasher
-            .verify(password, &user.password_hash)
-            .await?)
+    pub async fn check_password(&self, user: &User, password: &Secret) -> Result<bool, EngineError> {
+        Ok(self.inner.hasher.verify(password, &user.password_hash).await?)
     }
 
     /// Sets a new password. One-time tokens issued before die with the old hash.
@@ -269,15 +211,11 @@ impl Engine {
 
     /// Writes changed profile fields (username, email, flags).
     pub async fn save_user(&self, previous: &User, user: &User) -> Result<(), EngineError> {
-        self.inner
-            .store
-            .update_user(previous, user)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(UniqueField::Username) => EngineError::UsernameTaken,
-                StoreError::Conflict(UniqueField::Email) => EngineError::EmailTaken,
-                other => other.into(),
-            })
+        self.inner.store.update_user(previous, user).await.map_err(|e| match e {
+            StoreError::Conflict(UniqueField::Username) => EngineError::UsernameTaken,
+            StoreError::Conflict(UniqueField::Email) => EngineError::EmailTaken,
+            other => other.into(),
+        })
     }
 
     pub async fn delete_user(&self, user: &User) -> Result<bool, EngineError> {
@@ -304,11 +242,7 @@ impl Engine {
 
     /// A new access token for a refresh token; with `rotate`, also a new refresh
     /// token, and the used one is blacklisted (a replay gets `Blacklisted`).
-    pub async fn refresh_jwt(
-        &self,
-        refresh: &str,
-        rotate: bool,
-    ) -> Result<(String, Option<String>), EngineError> {
+    pub async fn refresh_jwt(&self, refresh: &str, rotate: bool) -> Result<(String, Option<String>), EngineError> {
         let claims = self.inner.jwt.decode(refresh, Some(TokenType::Refresh))?;
         let jti = claims.jti.clone().unwrap_or_default();
         if self.inner.store.is_jti_blacklisted(&jti).await? {
@@ -321,12 +255,7 @@ impl Engine {
             return Ok((access, None));
         }
         // SET NX decides the race: of two concurrent refreshes with one token, one wins.
-        if !self
-            .inner
-            .store
-            .blacklist_jti(&jti, claims.remaining(n))
-            .await?
-        {
+        if !self.inner.store.blacklist_jti(&jti, claims.remaining(n)).await? {
             return Err(TokenError::Blacklisted.into());
         }
         let refresh = self.inner.jwt.issue(user.id, TokenType::Refresh, n)?;
@@ -336,12 +265,7 @@ impl Engine {
     /// SimpleJWT's verify: any token type, signature, expiry, blacklist.
     pub async fn verify_jwt(&self, token: &str) -> Result<(), EngineError> {
         let claims = self.inner.jwt.decode(token, None)?;
-        if self
-            .inner
-            .store
-            .is_jti_blacklisted(claims.jti.as_deref().unwrap_or_default())
-            .await?
-        {
+        if self.inner.store.is_jti_blacklisted(claims.jti.as_deref().unwrap_or_default()).await? {
             return Err(TokenError::Blacklisted.into());
         }
         Ok(())
@@ -359,18 +283,13 @@ impl Engine {
     pub async fn login_auth_token(&self, user: &User) -> Result<String, EngineError> {
         let s = &self.inner.store;
         let seed = tokens::random_hex(20);
-        let current = s
-            .claim_slot(user.id, AUTH_TOKEN_SLOT, &seed, self.inner.opaque_ttl)
-            .await?;
+        let current = s.claim_slot(user.id, AUTH_TOKEN_SLOT, &seed, self.inner.opaque_ttl).await?;
         let token = tokens::derive_auth_token(&self.inner.derive_key, user.id, &current);
         let digest = tokens::digest(&token);
         if current == seed || s.find_token(&digest).await?.is_none() {
             s.create_token(
                 &digest,
-                TokenRecord {
-                    user_id: user.id,
-                    kind: TokenKind::AuthToken,
-                },
+                TokenRecord { user_id: user.id, kind: TokenKind::AuthToken },
                 self.inner.opaque_ttl,
             )
             .await?;
@@ -381,27 +300,15 @@ impl Engine {
     /// A fresh session token; a user may hold many.
     pub async fn issue_session(&self, user: &User) -> Result<String, EngineError> {
         let token = tokens::random_urlsafe();
-        let record = TokenRecord {
-            user_id: user.id,
-            kind: TokenKind::Session,
-        };
-        self.inner
-            .store
-            .create_token(&tokens::digest(&token), record, self.inner.opaque_ttl)
-            .await?;
+        let record = TokenRecord { user_id: user.id, kind: TokenKind::Session };
+        self.inner.store.create_token(&tokens::digest(&token), record, self.inner.opaque_ttl).await?;
         Ok(token)
     }
 
     /// The active user behind an opaque token of the given kind (any kind when None).
-    pub async fn user_for_opaque_token(
-        &self,
-        token: &str,
-        kind: Option<TokenKind>,
-    ) -> Result<User, EngineError> {
+    pub async fn user_for_opaque_token(&self, token: &str, kind: Option<TokenKind>) -> Result<User, EngineError> {
         let record = self.inner.store.find_token(&tokens::digest(token)).await?;
-        let record = record
-            .filter(|r| kind.is_none_or(|k| k == r.kind))
-            .ok_or(EngineError::OpaqueTokenInvalid)?;
+        let record = record.filter(|r| kind.is_none_or(|k| k == r.kind)).ok_or(EngineError::OpaqueTokenInvalid)?;
         match self.find_user(record.user_id).await? {
             Some(u) if u.is_active => Ok(u),
             // DRF: "User inactive or deleted."
@@ -414,25 +321,15 @@ impl Engine {
         let digest = tokens::digest(token);
         let record = self.inner.store.find_token(&digest).await?;
         if record.is_some_and(|r| r.kind == TokenKind::AuthToken) {
-            self.inner
-                .store
-                .delete_slot(user.id, AUTH_TOKEN_SLOT)
-                .await?;
+            self.inner.store.delete_slot(user.id, AUTH_TOKEN_SLOT).await?;
         }
         Ok(self.inner.store.delete_token(&digest).await?)
     }
 
     /// Ends every opaque token of the user (of one kind, or all).
-    pub async fn revoke_all_tokens(
-        &self,
-        user: &User,
-        kind: Option<TokenKind>,
-    ) -> Result<u64, EngineError> {
+    pub async fn revoke_all_tokens(&self, user: &User, kind: Option<TokenKind>) -> Result<u64, EngineError> {
         if kind.is_none_or(|k| k == TokenKind::AuthToken) {
-            self.inner
-                .store
-                .delete_slot(user.id, AUTH_TOKEN_SLOT)
-                .await?;
+            self.inner.store.delete_slot(user.id, AUTH_TOKEN_SLOT).await?;
         }
         Ok(self.inner.store.delete_user_tokens(user.id, kind).await?)
     }
@@ -445,25 +342,10 @@ impl Engine {
 
     // ---- one-time tokens ----
 
-    pub async fn issue_one_time(
-        &self,
-        user: &User,
-        purpose: Purpose,
-    ) -> Result<String, EngineError> {
+    pub async fn issue_one_time(&self, user: &User, purpose: Purpose) -> Result<String, EngineError> {
         let token = tokens::random_urlsafe();
-        let record = OneTimeRecord {
-            user_id: user.id,
-            stamp: password_stamp(user),
-        };
-        self.inner
-            .store
-            .create_one_time(
-                purpose,
-                &tokens::digest(&token),
-                record,
-                self.inner.one_time_ttl,
-            )
-            .await?;
+        let record = OneTimeRecord { user_id: user.id, stamp: password_stamp(user) };
+        self.inner.store.create_one_time(purpose, &tokens::digest(&token), record, self.inner.one_time_ttl).await?;
         Ok(token)
     }
 
@@ -475,11 +357,7 @@ impl Engine {
         token: &str,
         expected_user: Option<u64>,
     ) -> Result<User, EngineError> {
-        let record = self
-            .inner
-            .store
-            .find_one_time(purpose, &tokens::digest(token))
-            .await?;
+        let record = self.inner.store.find_one_time(purpose, &tokens::digest(token)).await?;
         self.one_time_user(record, expected_user).await
     }
 
@@ -492,10 +370,7 @@ impl Engine {
         if expected_user.is_some_and(|id| id != record.user_id) {
             return Err(EngineError::OneTimeInvalid);
         }
-        let user = self
-            .find_user(record.user_id)
-            .await?
-            .ok_or(EngineError::OneTimeInvalid)?;
+        let user = self.find_user(record.user_id).await?.ok_or(EngineError::OneTimeInvalid)?;
         if !tokens::ct_eq(&password_stamp(&user), &record.stamp) {
             return Err(EngineError::OneTimeInvalid);
         }
@@ -510,17 +385,10 @@ impl Engine {
         token: &str,
         expected_user: Option<u64>,
     ) -> Result<User, EngineError> {
-        let record = self
-            .inner
-            .store
-            .take_one_time(purpose, &tokens::digest(token))
-            .await?;
+        let record = self.inner.store.take_one_time(purpose, &tokens::digest(token)).await?;
         let user = self.one_time_user(record, expected_user).await?;
         // Other outstanding tokens of this purpose die with this one (single use per request wave).
-        self.inner
-            .store
-            .delete_user_one_time(user.id, purpose)
-            .await?;
+        self.inner.store.delete_user_one_time(user.id, purpose).await?;
         Ok(user)
     }
 

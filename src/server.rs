@@ -66,10 +66,7 @@ pub async fn serve_listener(
         }
     }
     drop(listener);
-    if tokio::time::timeout(settings.shutdown_timeout, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(settings.shutdown_timeout, graceful.shutdown()).await.is_err() {
         tracing::warn!("shutdown timeout reached with connections still open");
     }
 }
@@ -79,10 +76,7 @@ pub async fn termination_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
             (Ok(mut term), Ok(mut int)) => {
                 tokio::select! {
                     _ = term.recv() => {},

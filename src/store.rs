@@ -128,35 +128,19 @@ pub trait Store: Send + Sync + 'static {
     async fn find_user_id_by_username(&self, username: &str) -> Result<Option<u64>, StoreError>;
     async fn find_user_id_by_email(&self, email_key: &str) -> Result<Option<u64>, StoreError>;
     /// Writes `user` over `previous`, moving the username/email claims atomically.
-    async fn update_user(&self, previous: &UserRecord, user: &UserRecord)
-        -> Result<(), StoreError>;
+    async fn update_user(&self, previous: &UserRecord, user: &UserRecord) -> Result<(), StoreError>;
     /// Removes the user, its claims, its tokens and its slots. False if it did not exist.
     async fn delete_user(&self, user: &UserRecord) -> Result<bool, StoreError>;
 
-    async fn create_token(
-        &self,
-        digest: &str,
-        record: TokenRecord,
-        ttl: Duration,
-    ) -> Result<(), StoreError>;
+    async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError>;
     async fn find_token(&self, digest: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// False if the token did not exist (already revoked or expired).
     async fn delete_token(&self, digest: &str) -> Result<bool, StoreError>;
     /// Revokes every token of the user (of one kind, or all); returns how many.
-    async fn delete_user_tokens(
-        &self,
-        user_id: u64,
-        kind: Option<TokenKind>,
-    ) -> Result<u64, StoreError>;
+    async fn delete_user_tokens(&self, user_id: u64, kind: Option<TokenKind>) -> Result<u64, StoreError>;
 
     /// Sets a per-user named value unless one is set; returns the value in force.
-    async fn claim_slot(
-        &self,
-        user_id: u64,
-        name: &str,
-        value: &str,
-        ttl: Duration,
-    ) -> Result<String, StoreError>;
+    async fn claim_slot(&self, user_id: u64, name: &str, value: &str, ttl: Duration) -> Result<String, StoreError>;
     async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError>;
 
     async fn create_one_time(
@@ -167,17 +151,9 @@ pub trait Store: Send + Sync + 'static {
         ttl: Duration,
     ) -> Result<(), StoreError>;
     /// Reads without redeeming (to validate a request before spending the token).
-    async fn find_one_time(
-        &self,
-        purpose: Purpose,
-        digest: &str,
-    ) -> Result<Option<OneTimeRecord>, StoreError>;
+    async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError>;
     /// Atomically reads and deletes: a token is redeemed at most once.
-    async fn take_one_time(
-        &self,
-        purpose: Purpose,
-        digest: &str,
-    ) -> Result<Option<OneTimeRecord>, StoreError>;
+    async fn take_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError>;
     /// Deletes every one-time token of the user for a purpose.
     async fn delete_user_one_time(&self, user_id: u64, purpose: Purpose) -> Result<(), StoreError>;
 
@@ -188,16 +164,10 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Opens the store named by a URL (`memory://`, `redis://`, `rediss://`).
-pub async fn open(
-    url: &str,
-    key_prefix: &str,
-    timeout: Duration,
-) -> Result<SharedStore, StoreError> {
+pub async fn open(url: &str, key_prefix: &str, timeout: Duration) -> Result<SharedStore, StoreError> {
     if url == "memory://" {
         Ok(Arc::new(memory::MemoryStore::new()))
     } else {
-        Ok(Arc::new(
-            redis::RedisStore::connect(url, key_prefix, timeout).await?,
-        ))
+        Ok(Arc::new(redis::RedisStore::connect(url, key_prefix, timeout).await?))
     }
 }

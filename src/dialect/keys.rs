@@ -53,11 +53,7 @@ pub const ERROR_KEYS: &[(&str, u16)] = &[
 ];
 
 pub fn default_status(key: &str) -> u16 {
-    ERROR_KEYS
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, s)| *s)
-        .unwrap_or(500)
+    ERROR_KEYS.iter().find(|(k, _)| *k == key).map(|(_, s)| *s).unwrap_or(500)
 }
 
 pub fn is_known(key: &str) -> bool {

@@ -51,11 +51,7 @@ impl Pattern {
                 segs.push(Seg::Lit(p.to_owned()));
             }
         }
-        Ok(Self {
-            segs,
-            trailing,
-            mode,
-        })
+        Ok(Self { segs, trailing, mode })
     }
 
     pub fn params(&self) -> impl Iterator<Item = &str> {
@@ -67,10 +63,7 @@ impl Pattern {
 
     /// Literal segments count: the higher, the more specific.
     pub fn specificity(&self) -> usize {
-        self.segs
-            .iter()
-            .filter(|s| matches!(s, Seg::Lit(_)))
-            .count()
+        self.segs.iter().filter(|s| matches!(s, Seg::Lit(_))).count()
     }
 
     /// A key equal for patterns that match the same paths (parameter names aside).
@@ -100,9 +93,7 @@ impl Pattern {
         for (seg, part) in self.segs.iter().zip(&parts) {
             match seg {
                 Seg::Lit(l) if l == part => {}
-                Seg::Param(name) if !part.is_empty() => {
-                    params.push((name.clone(), (*part).to_owned()))
-                }
+                Seg::Param(name) if !part.is_empty() => params.push((name.clone(), (*part).to_owned())),
                 _ => return None,
             }
         }
@@ -122,10 +113,7 @@ mod tests {
     #[test]
     fn literal_params_and_slashes() {
         let p = Pattern::parse("/auth/reset-password/<token>/", SlashMatch::Default).unwrap();
-        assert_eq!(
-            p.matches("/auth/reset-password/abc/"),
-            Some(vec![("token".into(), "abc".into())])
-        );
+        assert_eq!(p.matches("/auth/reset-password/abc/"), Some(vec![("token".into(), "abc".into())]));
         assert_eq!(p.matches("/auth/reset-password/abc"), None);
         assert_eq!(p.matches("/auth/reset-password//"), None);
         let strict = Pattern::parse("/auth/token", SlashMatch::Default).unwrap();

@@ -22,9 +22,7 @@ pub fn placeholders(s: &str) -> Result<Vec<String>, String> {
                 loop {
                     match chars.next() {
                         Some('}') => break,
-                        Some(ch) if ch.is_ascii_alphanumeric() || ch == '_' || ch == '.' => {
-                            name.push(ch)
-                        }
+                        Some(ch) if ch.is_ascii_alphanumeric() || ch == '_' || ch == '.' => name.push(ch),
                         _ => return Err(format!("unclosed or bad placeholder in {s:?}")),
                     }
                 }
@@ -106,11 +104,7 @@ pub fn render(v: &Value, vars: &Map<String, Value>) -> Value {
             Value::String(render_str(s, vars))
         }
         Value::Array(items) => Value::Array(items.iter().map(|i| render(i, vars)).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, i)| (render_str(k, vars), render(i, vars)))
-                .collect(),
-        ),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, i)| (render_str(k, vars), render(i, vars))).collect()),
         other => other.clone(),
     }
 }
@@ -125,9 +119,7 @@ pub fn from_toml(v: &toml::Value) -> Value {
         toml::Value::Boolean(b) => Value::Bool(*b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
         toml::Value::Array(a) => Value::Array(a.iter().map(from_toml).collect()),
-        toml::Value::Table(t) => {
-            Value::Object(t.iter().map(|(k, v)| (k.clone(), from_toml(v))).collect())
-        }
+        toml::Value::Table(t) => Value::Object(t.iter().map(|(k, v)| (k.clone(), from_toml(v))).collect()),
     }
 }
 
@@ -141,12 +133,8 @@ mod tests {
         let mut vars = Map::new();
         vars.insert("user.id".into(), json!(1));
         vars.insert("token".into(), json!("abc"));
-        let t =
-            json!({"id": "{user.id}", "h": "Token {token}", "lit": "{{x}}", "n": [ "{token}" ]});
-        assert_eq!(
-            render(&t, &vars),
-            json!({"id": 1, "h": "Token abc", "lit": "{x}", "n": ["abc"]})
-        );
+        let t = json!({"id": "{user.id}", "h": "Token {token}", "lit": "{{x}}", "n": [ "{token}" ]});
+        assert_eq!(render(&t, &vars), json!({"id": 1, "h": "Token abc", "lit": "{x}", "n": ["abc"]}));
         assert_eq!(placeholders("a {b} {{c}} {d.e}").unwrap(), vec!["b", "d.e"]);
         assert!(placeholders("a {b").is_err());
         assert!(placeholders("a }").is_err());

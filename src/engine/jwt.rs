@@ -49,11 +49,7 @@ pub struct Claims {
     pub iat: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "string_or_number"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_or_number")]
     pub user_id: Option<String>,
 }
 
@@ -68,10 +64,7 @@ fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Str
 
 impl Claims {
     pub fn user_id(&self) -> Result<u64, TokenError> {
-        self.user_id
-            .as_deref()
-            .and_then(|s| s.parse().ok())
-            .ok_or(TokenError::NoUser)
+        self.user_id.as_deref().and_then(|s| s.parse().ok()).ok_or(TokenError::NoUser)
     }
 
     /// Seconds left before expiry (at least 1), for blacklist entries.
@@ -124,17 +117,16 @@ impl JwtCodec {
         // Built by hand so the header is byte-for-byte PyJWT's (`alg` before `typ`).
         let payload = serde_json::to_vec(&claims).map_err(|_| TokenError::Invalid)?;
         let message = format!("{HEADER_B64}.{}", b64(&payload));
-        let signature =
-            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, Algorithm::HS256)
-                .map_err(|_| TokenError::Invalid)?;
+        let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, Algorithm::HS256)
+            .map_err(|_| TokenError::Invalid)?;
         Ok(format!("{message}.{signature}"))
     }
 
     /// Verifies signature and expiry, then the claims SimpleJWT checks, in its order.
     /// `expected: None` is SimpleJWT's `UntypedToken` (any type).
     pub fn decode(&self, token: &str, expected: Option<TokenType>) -> Result<Claims, TokenError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
             })?;
@@ -174,10 +166,7 @@ mod tests {
         let claims = c.decode(&t, Some(TokenType::Refresh)).unwrap();
         assert_eq!(claims.user_id.as_deref(), Some("7"));
         assert_eq!(claims.exp - claims.iat, 86_400);
-        assert_eq!(
-            c.decode(&t, Some(TokenType::Access)).unwrap_err(),
-            TokenError::WrongType
-        );
+        assert_eq!(c.decode(&t, Some(TokenType::Access)).unwrap_err(), TokenError::WrongType);
         assert!(c.decode(&t, None).is_ok());
     }
 
@@ -192,10 +181,8 @@ mod tests {
         assert_eq!(c.decode(&forged, None).unwrap_err(), TokenError::Invalid);
         // alg=none with the same claims must not pass.
         let parts: Vec<&str> = forged.split('.').collect();
-        let none_header = base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            br#"{"alg":"none","typ":"JWT"}"#,
-        );
+        let none_header =
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, br#"{"alg":"none","typ":"JWT"}"#);
         let unsigned = format!("{none_header}.{}.", parts[1]);
         assert_eq!(c.decode(&unsigned, None).unwrap_err(), TokenError::Invalid);
         assert_eq!(c.decode("garbage", None).unwrap_err(), TokenError::Invalid);

@@ -27,10 +27,7 @@ pub struct Mail {
 
 impl std::fmt::Debug for Mail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mail")
-            .field("to", &self.to)
-            .field("purpose", &self.purpose)
-            .finish_non_exhaustive()
+        f.debug_struct("Mail").field("to", &self.to).field("purpose", &self.purpose).finish_non_exhaustive()
     }
 }
 
@@ -41,10 +38,7 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(capacity: usize) -> Self {
-        Self {
-            capacity,
-            mails: Mutex::new(VecDeque::new()),
-        }
+        Self { capacity, mails: Mutex::new(VecDeque::new()) }
     }
 
     pub fn push(&self, mail: Mail) {
@@ -58,10 +52,7 @@ impl Outbox {
     /// Messages to `to` (all when None), oldest first.
     pub fn list(&self, to: Option<&str>) -> Vec<Mail> {
         let q = self.mails.lock().unwrap_or_else(|e| e.into_inner());
-        q.iter()
-            .filter(|m| to.is_none_or(|t| m.to.iter().any(|r| r.eq_ignore_ascii_case(t))))
-            .cloned()
-            .collect()
+        q.iter().filter(|m| to.is_none_or(|t| m.to.iter().any(|r| r.eq_ignore_ascii_case(t)))).cloned().collect()
     }
 }
 
@@ -89,10 +80,7 @@ mod tests {
         o.push(mail("b@x", 2));
         o.push(mail("a@x", 3));
         let all = o.list(None);
-        assert_eq!(
-            all.iter().map(|m| m.sent_at).collect::<Vec<_>>(),
-            vec![2, 3]
-        );
+        assert_eq!(all.iter().map(|m| m.sent_at).collect::<Vec<_>>(), vec![2, 3]);
         assert_eq!(o.list(Some("A@x")).len(), 1);
     }
 }

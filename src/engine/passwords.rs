@@ -50,8 +50,7 @@ fn prehash(password: &str) -> String {
 
 fn hash_now(password: &str, cost: u32) -> Result<String, HashError> {
     if password.len() > BCRYPT_MAX {
-        let h =
-            bcrypt::hash(prehash(password), cost).map_err(|e| HashError::Failed(e.to_string()))?;
+        let h = bcrypt::hash(prehash(password), cost).map_err(|e| HashError::Failed(e.to_string()))?;
         Ok(format!("{PREHASHED}{h}"))
     } else {
         bcrypt::hash(password, cost).map_err(|e| HashError::Failed(e.to_string()))
@@ -79,21 +78,12 @@ impl Hasher {
         })
     }
 
-    async fn blocking<T: Send + 'static>(
-        &self,
-        job: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, HashError> {
+    async fn blocking<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
         self.stats.queued.fetch_add(1, Ordering::Relaxed);
         let out = async {
-            let _permit = self
-                .permits
-                .acquire()
-                .await
-                .map_err(|e| HashError::Failed(e.to_string()))?;
+            let _permit = self.permits.acquire().await.map_err(|e| HashError::Failed(e.to_string()))?;
             let start = Instant::now();
-            let out = tokio::task::spawn_blocking(job)
-                .await
-                .map_err(|e| HashError::Failed(e.to_string()));
+            let out = tokio::task::spawn_blocking(job).await.map_err(|e| HashError::Failed(e.to_string()));
             let micros = start.elapsed().min(Duration::from_secs(3600)).as_micros() as i64;
             self.stats.busy_micros.fetch_add(micros, Ordering::Relaxed);
             self.stats.count.fetch_add(1, Ordering::Relaxed);
@@ -112,17 +102,14 @@ impl Hasher {
     /// Constant-time by construction: bcrypt compares its own output.
     pub async fn verify(&self, password: &Secret, stored: &str) -> Result<bool, HashError> {
         let (pw, stored) = (password.clone(), stored.to_owned());
-        self.blocking(move || verify_now(pw.expose(), &stored))
-            .await
+        self.blocking(move || verify_now(pw.expose(), &stored)).await
     }
 
     /// Spends one verification's time for an unknown user.
     pub async fn verify_dummy(&self, password: &Secret) -> Result<(), HashError> {
         let dummy = self.dummy.clone();
         let pw = password.clone();
-        self.blocking(move || verify_now(pw.expose(), &dummy))
-            .await
-            .map(drop)
+        self.blocking(move || verify_now(pw.expose(), &dummy)).await.map(drop)
     }
 }
 
@@ -136,10 +123,7 @@ mod tests {
         let h = hash_now(&format!("{base}A"), 4).unwrap();
         assert!(h.starts_with(PREHASHED));
         assert!(verify_now(&format!("{base}A"), &h));
-        assert!(
-            !verify_now(&format!("{base}B"), &h),
-            "a different 73rd byte must not verify"
-        );
+        assert!(!verify_now(&format!("{base}B"), &h), "a different 73rd byte must not verify");
         assert!(!verify_now(&base, &h));
     }
 

@@ -50,10 +50,7 @@ fn too_similar(password: &str, value: &str) -> bool {
     }
     let pw: Vec<char> = password.to_lowercase().chars().collect();
     let value = value.to_lowercase();
-    let mut parts: Vec<String> = value
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .map(String::from)
-        .collect();
+    let mut parts: Vec<String> = value.split(|c: char| !(c.is_alphanumeric() || c == '_')).map(String::from).collect();
     parts.push(value.clone());
     parts.into_iter().any(|part| {
         let part: Vec<char> = part.chars().collect();
@@ -95,19 +92,10 @@ mod tests {
 
     #[test]
     fn django_rules() {
-        assert_eq!(
-            check("123", "bob", ""),
-            vec![TooShort, TooCommon, EntirelyNumeric]
-        );
+        assert_eq!(check("123", "bob", ""), vec![TooShort, TooCommon, EntirelyNumeric]);
         assert_eq!(check("password", "bob", ""), vec![TooCommon]);
-        assert_eq!(
-            check("alice-in-chains", "alicechains", ""),
-            vec![TooSimilar("username")]
-        );
+        assert_eq!(check("alice-in-chains", "alicechains", ""), vec![TooSimilar("username")]);
         assert_eq!(check("Tr0ub4dor&3-long", "bob", "bob@example.com"), vec![]);
-        assert_eq!(
-            check("examplecom1", "zed", "u@example.com"),
-            vec![TooSimilar("email address")]
-        );
+        assert_eq!(check("examplecom1", "zed", "u@example.com"), vec![TooSimilar("email address")]);
     }
 }

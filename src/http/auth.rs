@@ -39,11 +39,7 @@ pub async fn authenticate(
     Ok(None)
 }
 
-fn header_credential(
-    spec: &AuthenticatorSpec,
-    scheme: &str,
-    headers: &HeaderMap,
-) -> Result<Option<Secret>, Failure> {
+fn header_credential(spec: &AuthenticatorSpec, scheme: &str, headers: &HeaderMap) -> Result<Option<Secret>, Failure> {
     let Some(raw) = headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
@@ -53,19 +49,12 @@ fn header_credential(
     let Some(keyword) = parts.first() else {
         return Ok(None);
     };
-    let same = if spec.case_insensitive {
-        keyword.eq_ignore_ascii_case(scheme)
-    } else {
-        *keyword == scheme
-    };
+    let same = if spec.case_insensitive { keyword.eq_ignore_ascii_case(scheme) } else { *keyword == scheme };
     if !same {
         return Ok(None);
     }
     let malformed = |key: &Option<String>| {
-        let key = key
-            .as_deref()
-            .or(spec.malformed_error.as_deref())
-            .unwrap_or("auth_header_malformed");
+        let key = key.as_deref().or(spec.malformed_error.as_deref()).unwrap_or("auth_header_malformed");
         Failure::new(static_key(key))
     };
     match parts.len() {
@@ -83,51 +72,22 @@ fn header_credential(
 
 /// Error keys from dialect files are checked at load; map them onto the static table.
 fn static_key(key: &str) -> &'static str {
-    crate::dialect::keys::ERROR_KEYS
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(k, _)| *k)
-        .unwrap_or("internal")
+    crate::dialect::keys::ERROR_KEYS.iter().find(|(k, _)| *k == key).map(|(k, _)| *k).unwrap_or("internal")
 }
 
-async fn resolve(
-    engine: &Engine,
-    spec: &AuthenticatorSpec,
-    credential: Secret,
-) -> Result<Principal, Failure> {
-    let invalid = |default: &'static str| {
-        Failure::new(
-            spec.invalid_error
-                .as_deref()
-                .map(static_key)
-                .unwrap_or(default),
-        )
-    };
+async fn resolve(engine: &Engine, spec: &AuthenticatorSpec, credential: Secret) -> Result<Principal, Failure> {
+    let invalid =
+        |default: &'static str| Failure::new(spec.invalid_error.as_deref().map(static_key).unwrap_or(default));
     match spec.credential {
         Credential::Jwt => match engine.user_for_access_token(credential.expose()).await {
-            Ok(user) => Ok(Principal {
-                user,
-                opaque_token: None,
-            }),
-            Err(EngineError::Token(t)) => {
-                Err(invalid("jwt_auth_invalid").with("token_reason", token_key(t)))
-            }
+            Ok(user) => Ok(Principal { user, opaque_token: None }),
+            Err(EngineError::Token(t)) => Err(invalid("jwt_auth_invalid").with("token_reason", token_key(t))),
             Err(e) => Err(engine_failure(e)),
         },
         Credential::AuthToken | Credential::Session => {
-            let kind = if spec.credential == Credential::AuthToken {
-                TokenKind::AuthToken
-            } else {
-                TokenKind::Session
-            };
-            match engine
-                .user_for_opaque_token(credential.expose(), Some(kind))
-                .await
-            {
-                Ok(user) => Ok(Principal {
-                    user,
-                    opaque_token: Some(credential),
-                }),
+            let kind = if spec.credential == Credential::AuthToken { TokenKind::AuthToken } else { TokenKind::Session };
+            match engine.user_for_opaque_token(credential.expose(), Some(kind)).await {
+                Ok(user) => Ok(Principal { user, opaque_token: Some(credential) }),
                 Err(EngineError::OpaqueTokenInvalid) => Err(invalid("opaque_token_invalid")),
                 Err(e) => Err(engine_failure(e)),
             }
@@ -138,15 +98,10 @@ async fn resolve(
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
                 .ok_or_else(|| invalid("basic_invalid"))?;
-            let (login, password) = decoded
-                .split_once(':')
-                .ok_or_else(|| invalid("basic_invalid"))?;
+            let (login, password) = decoded.split_once(':').ok_or_else(|| invalid("basic_invalid"))?;
             let by = spec.identify_by.unwrap_or(IdentifyBy::Email);
             match engine.authenticate(by, login, &Secret::new(password)).await {
-                Ok(user) => Ok(Principal {
-                    user,
-                    opaque_token: None,
-                }),
+                Ok(user) => Ok(Principal { user, opaque_token: None }),
                 Err(EngineError::InvalidCredentials) => Err(invalid("basic_invalid")),
                 Err(e) => Err(engine_failure(e)),
             }

@@ -27,50 +27,29 @@ pub type Fields = IndexMap<String, FieldValue>;
 
 /// Reads the whole body, refusing more than `limit` bytes.
 pub async fn read(body: Incoming, headers: &HeaderMap, limit: usize) -> Result<Bytes, Failure> {
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(Failure::new("body_too_large"));
     }
     match Limited::new(body, limit).collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(Failure::new("body_too_large"))
-        }
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(Failure::new("body_too_large")),
         // The client went away or sent a broken chunk: nobody will read the answer.
         Err(_) => Err(Failure::new("parse_error").with("error", "incomplete request body")),
     }
 }
 
 fn media_type(headers: &HeaderMap) -> (String, String) {
-    let full = headers
-        .get(CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .unwrap_or_default();
-    let essence = full
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let full =
+        headers.get(CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).unwrap_or_default();
+    let essence = full.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     (full, essence)
 }
 
 /// Parses a body as DRF would for a view accepting `accepted` encodings.
-pub async fn parse(
-    bytes: Bytes,
-    headers: &HeaderMap,
-    accepted: &[BodyKind],
-) -> Result<Fields, Failure> {
+pub async fn parse(bytes: Bytes, headers: &HeaderMap, accepted: &[BodyKind]) -> Result<Fields, Failure> {
     let (full, essence) = media_type(headers);
-    if bytes.is_empty()
-        && (essence.is_empty() || accepted.iter().any(|k| kind_of(&essence) == Some(*k)))
-    {
+    if bytes.is_empty() && (essence.is_empty() || accepted.iter().any(|k| kind_of(&essence) == Some(*k))) {
         return Ok(Fields::new());
     }
     let kind = kind_of(&essence).filter(|k| accepted.contains(k));
@@ -129,14 +108,9 @@ fn parse_json(bytes: &[u8]) -> Result<Fields, Failure> {
 /// ("Expecting value: line 1 column 1 (char 0)"), as closely as serde's report allows.
 fn json_error(bytes: &[u8], e: &serde_json::Error) -> Failure {
     if std::str::from_utf8(bytes).is_err() {
-        let pos = std::str::from_utf8(bytes)
-            .err()
-            .map(|u| u.valid_up_to())
-            .unwrap_or(0);
-        let text = format!(
-            "'utf-8' codec can't decode byte 0x{:02x} in position {pos}: invalid start byte",
-            bytes[pos]
-        );
+        let pos = std::str::from_utf8(bytes).err().map(|u| u.valid_up_to()).unwrap_or(0);
+        let text =
+            format!("'utf-8' codec can't decode byte 0x{:02x} in position {pos}: invalid start byte", bytes[pos]);
         return Failure::new("parse_error").with("error", text);
     }
     let msg = e.to_string();
@@ -165,25 +139,14 @@ fn json_error(bytes: &[u8], e: &serde_json::Error) -> Failure {
         (line, col, text.chars().count())
     } else {
         let (line, col) = (e.line().max(1), e.column().max(1));
-        let offset: usize = text
-            .split('\n')
-            .take(line - 1)
-            .map(|l| l.chars().count() + 1)
-            .sum::<usize>()
-            + col
-            - 1;
+        let offset: usize = text.split('\n').take(line - 1).map(|l| l.chars().count() + 1).sum::<usize>() + col - 1;
         (line, col, offset)
     };
-    Failure::new("parse_error").with(
-        "error",
-        format!("{what}: line {line} column {col} (char {offset})"),
-    )
+    Failure::new("parse_error").with("error", format!("{what}: line {line} column {col} (char {offset})"))
 }
 
 async fn parse_multipart(bytes: Bytes, content_type: &str) -> Result<Fields, Failure> {
-    let bad = |why: String| {
-        Failure::new("parse_error").with("error", format!("Multipart form parse error - {why}"))
-    };
+    let bad = |why: String| Failure::new("parse_error").with("error", format!("Multipart form parse error - {why}"));
     let boundary = multer::parse_boundary(content_type).map_err(|e| bad(e.to_string()))?;
     let stream = futures_util_once(bytes);
     let mut mp = multer::Multipart::new(stream, boundary);
@@ -201,9 +164,7 @@ async fn parse_multipart(bytes: Bytes, content_type: &str) -> Result<Fields, Fai
 }
 
 /// A one-item stream over the already-limited body.
-fn futures_util_once(
-    bytes: Bytes,
-) -> impl futures_core::Stream<Item = Result<Bytes, std::io::Error>> {
+fn futures_util_once(bytes: Bytes) -> impl futures_core::Stream<Item = Result<Bytes, std::io::Error>> {
     struct Once(Option<Bytes>);
     impl futures_core::Stream for Once {
         type Item = Result<Bytes, std::io::Error>;
@@ -223,24 +184,14 @@ mod tests {
 
     fn err_text(body: &str) -> String {
         let f = parse_json(body.as_bytes()).unwrap_err();
-        f.vars
-            .iter()
-            .find(|(k, _)| *k == "error")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
+        f.vars.iter().find(|(k, _)| *k == "error").map(|(_, v)| v.clone()).unwrap_or_default()
     }
 
     #[test]
     fn python_like_json_errors() {
         assert_eq!(err_text(""), "Expecting value: line 1 column 1 (char 0)");
-        assert_eq!(
-            err_text("{bad"),
-            "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
-        );
-        assert_eq!(
-            parse_json(b"[1]").unwrap_err().vars,
-            vec![("type", "list".to_string())]
-        );
+        assert_eq!(err_text("{bad"), "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)");
+        assert_eq!(parse_json(b"[1]").unwrap_err().vars, vec![("type", "list".to_string())]);
         let f = parse_json(br#"{"a": 1, "b": "x", "c": null, "d": [1]}"#).unwrap();
         assert_eq!(f["a"], FieldValue::Number("1".into()));
         assert_eq!(f["c"], FieldValue::Null);

@@ -26,10 +26,7 @@ pub struct Mount {
 
 impl Mount {
     pub fn new(prefix: &str, dialect: Arc<Dialect>) -> Self {
-        Self {
-            prefix: prefix.trim_end_matches('/').to_owned(),
-            dialect,
-        }
+        Self { prefix: prefix.trim_end_matches('/').to_owned(), dialect }
     }
 
     /// The path inside the mount, if the request belongs to it.
@@ -38,11 +35,7 @@ impl Mount {
             return Some(path);
         }
         let rest = path.strip_prefix(&self.prefix)?;
-        (rest.is_empty() || rest.starts_with('/')).then_some(if rest.is_empty() {
-            "/"
-        } else {
-            rest
-        })
+        (rest.is_empty() || rest.starts_with('/')).then_some(if rest.is_empty() { "/" } else { rest })
     }
 }
 
@@ -71,39 +64,25 @@ fn allow_header(d: &Dialect, routes: &[&Route]) -> String {
 /// The routes that share the chosen route's path (for `Allow`).
 fn routes_at<'a>(d: &'a Dialect, chosen: &'a Route) -> Vec<&'a Route> {
     let shape = chosen.pattern.shape();
-    d.routes
-        .iter()
-        .filter(|r| r.pattern.shape() == shape)
-        .collect()
+    d.routes.iter().filter(|r| r.pattern.shape() == shape).collect()
 }
 
 fn base_url(req_host: Option<&str>, scheme: &str, prefix: &str) -> String {
     // Only a plausible host name goes into mails; anything else falls back.
     let host = req_host
         .filter(|h| {
-            !h.is_empty()
-                && h.len() < 256
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+            !h.is_empty() && h.len() < 256 && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
         })
         .unwrap_or("localhost");
     format!("{scheme}://{host}{prefix}")
 }
 
 /// Handles a request for one of `mounts` (the listener's). Never panics on client input.
-pub async fn handle(
-    gw: &Gateway,
-    mounts: &[Mount],
-    req: Request<Incoming>,
-    scheme: &str,
-) -> Response<Body> {
+pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, scheme: &str) -> Response<Body> {
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let Some((mount, rel)) = mounts
-        .iter()
-        .find_map(|m| m.strip(&path).map(|r| (m, r.to_owned())))
-    else {
+    let Some((mount, rel)) = mounts.iter().find_map(|m| m.strip(&path).map(|r| (m, r.to_owned()))) else {
         let res = Reply {
             status: 404,
             headers: Vec::new(),
@@ -118,23 +97,11 @@ pub async fn handle(
     for (k, v) in &d.headers {
         reply.headers.push((k.clone(), v.clone()));
     }
-    log(
-        &method,
-        Some((d, route_name.as_deref())),
-        &path,
-        reply.status,
-        start,
-    );
+    log(&method, Some((d, route_name.as_deref())), &path, reply.status, start);
     reply.into_response(method == Method::HEAD)
 }
 
-fn log(
-    method: &Method,
-    route: Option<(&Dialect, Option<&str>)>,
-    path: &str,
-    status: u16,
-    start: Instant,
-) {
+fn log(method: &Method, route: Option<(&Dialect, Option<&str>)>, path: &str, status: u16, start: Instant) {
     let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
     // The raw path is logged only when no route matched: matched paths may carry tokens.
     let (dialect, shown) = match route {
@@ -169,19 +136,14 @@ async fn dispatch(
                 };
                 return (reply, None);
             }
-            (
-                render::failures(d, &d.errors, &[Failure::new("not_found")], method.as_str()),
-                None,
-            )
+            (render::failures(d, &d.errors, &[Failure::new("not_found")], method.as_str()), None)
         }
         Match::WrongMethod(routes) => {
             let first = routes[0];
             let allow = allow_header(d, &routes);
             let name = Some(first.spec.name.clone());
             if d.drf_allow || routes.iter().any(|r| r.spec.auth_before_method) {
-                let who =
-                    auth::authenticate(&gw.engine, d, &first.authenticators, req.headers(), None)
-                        .await;
+                let who = auth::authenticate(&gw.engine, d, &first.authenticators, req.headers(), None).await;
                 let refused = match who {
                     Err(f) => Some(f),
                     Ok(None) if routes.iter().any(|r| r.spec.auth_before_method) => {
@@ -191,11 +153,7 @@ async fn dispatch(
                 };
                 if let Some(f) = refused {
                     return (
-                        with_drf_headers(
-                            d,
-                            render::failures(d, &first.errors, &[f], method.as_str()),
-                            &allow,
-                        ),
+                        with_drf_headers(d, render::failures(d, &first.errors, &[f], method.as_str()), &allow),
                         name,
                     );
                 }
@@ -213,10 +171,7 @@ async fn dispatch(
                 Ok(r) => r,
                 Err(list) => render::failures(d, &route.errors, &list, method.as_str()),
             };
-            (
-                with_drf_headers(d, reply, &allow),
-                Some(route.spec.name.clone()),
-            )
+            (with_drf_headers(d, reply, &allow), Some(route.spec.name.clone()))
         }
     }
 }
@@ -241,31 +196,17 @@ async fn run_route(
     let d = &mount.dialect;
     let (parts, incoming) = req.into_parts();
     let wants_body = route.spec.input.values().any(|i| i.from == Source::Body)
-        || route.authenticators.iter().any(|a| {
-            d.authenticators
-                .get(a)
-                .is_some_and(|s| s.body_field.is_some())
-        });
+        || route.authenticators.iter().any(|a| d.authenticators.get(a).is_some_and(|s| s.body_field.is_some()));
     let mut fields = Fields::new();
     if wants_body {
-        let bytes = body::read(incoming, &parts.headers, gw.body_limit)
-            .await
-            .map_err(|f| vec![f])?;
-        fields = body::parse(bytes, &parts.headers, &route.spec.body)
-            .await
-            .map_err(|f| vec![f])?;
+        let bytes = body::read(incoming, &parts.headers, gw.body_limit).await.map_err(|f| vec![f])?;
+        fields = body::parse(bytes, &parts.headers, &route.spec.body).await.map_err(|f| vec![f])?;
     } else {
         drop(incoming);
     }
-    let principal = auth::authenticate(
-        &gw.engine,
-        d,
-        &route.authenticators,
-        &parts.headers,
-        Some(&fields),
-    )
-    .await
-    .map_err(|f| vec![f])?;
+    let principal = auth::authenticate(&gw.engine, d, &route.authenticators, &parts.headers, Some(&fields))
+        .await
+        .map_err(|f| vec![f])?;
     if route.spec.permission == Permission::Authenticated && principal.is_none() {
         return Err(vec![Failure::new("not_authenticated")]);
     }

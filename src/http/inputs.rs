@@ -15,9 +15,7 @@ pub struct Inputs {
 }
 
 fn decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 pub fn collect(
@@ -34,10 +32,7 @@ pub fn collect(
         fields.insert(name.clone(), wire.clone());
         let raw = match spec.from {
             Source::Body => body.get(&wire).cloned(),
-            Source::Path => params
-                .iter()
-                .find(|(k, _)| *k == wire)
-                .map(|(_, v)| FieldValue::Text(decode(v))),
+            Source::Path => params.iter().find(|(k, _)| *k == wire).map(|(_, v)| FieldValue::Text(decode(v))),
             Source::Query => query.and_then(|q| {
                 form_urlencoded::parse(q.as_bytes())
                     .filter(|(k, _)| *k == wire)
@@ -62,20 +57,14 @@ pub fn collect(
             Some(FieldValue::Number(n)) => n,
             Some(FieldValue::Text(t)) => t,
         };
-        let text = if spec.trim {
-            text.trim().to_owned()
-        } else {
-            text
-        };
+        let text = if spec.trim { text.trim().to_owned() } else { text };
         if text.is_empty() {
             if !spec.allow_blank {
                 failures.push(Failure::field("field_blank", &wire));
                 continue;
             }
         } else if let Some(max) = spec.max_length.filter(|m| text.chars().count() > *m) {
-            failures.push(
-                Failure::field("field_max_length", &wire).with("max_length", max.to_string()),
-            );
+            failures.push(Failure::field("field_max_length", &wire).with("max_length", max.to_string()));
             continue;
         } else if spec.kind == InputKind::Email && !is_email(&text) {
             failures.push(Failure::field("field_email", &wire));
@@ -97,11 +86,8 @@ pub fn is_email(s: &str) -> bool {
         return false;
     };
     let atom = |c: char| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && local
-            .split('.')
-            .all(|p| !p.is_empty() && p.chars().all(atom));
+    let local_ok =
+        !local.is_empty() && local.len() <= 64 && local.split('.').all(|p| !p.is_empty() && p.chars().all(atom));
     let label_ok = |l: &str| {
         !l.is_empty()
             && l.len() <= 63
@@ -113,9 +99,7 @@ pub fn is_email(s: &str) -> bool {
     let domain_ok = domain == "localhost"
         || (labels.len() >= 2
             && labels.iter().all(|l| label_ok(l))
-            && labels
-                .last()
-                .is_some_and(|tld| tld.len() >= 2 && !tld.chars().all(|c| c.is_ascii_digit())));
+            && labels.last().is_some_and(|tld| tld.len() >= 2 && !tld.chars().all(|c| c.is_ascii_digit())));
     local_ok && domain_ok
 }
 
@@ -125,26 +109,10 @@ mod tests {
 
     #[test]
     fn emails() {
-        for ok in [
-            "a@b.co",
-            "first.last+tag@example.com",
-            "x@localhost",
-            "u@sub.domain.org",
-        ] {
+        for ok in ["a@b.co", "first.last+tag@example.com", "x@localhost", "u@sub.domain.org"] {
             assert!(is_email(ok), "{ok}");
         }
-        for bad in [
-            "",
-            "a",
-            "a@",
-            "@b.co",
-            "a@b",
-            "a b@c.de",
-            "a@b..de",
-            "a..b@c.de",
-            "a@-b.de",
-            "a@b.c",
-        ] {
+        for bad in ["", "a", "a@", "@b.co", "a@b", "a b@c.de", "a@b..de", "a..b@c.de", "a@-b.de", "a@b.c"] {
             assert!(!is_email(bad), "{bad}");
         }
     }

@@ -26,19 +26,11 @@ pub struct Reply {
 impl Reply {
     pub fn json(status: u16, value: &Value) -> Self {
         let bytes = serde_json::to_vec(value).unwrap_or_default();
-        Reply {
-            status,
-            headers: Vec::new(),
-            body: Some((JSON.into(), bytes)),
-        }
+        Reply { status, headers: Vec::new(), body: Some((JSON.into(), bytes)) }
     }
 
     pub fn empty(status: u16) -> Self {
-        Reply {
-            status,
-            headers: Vec::new(),
-            body: None,
-        }
+        Reply { status, headers: Vec::new(), body: None }
     }
 
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -49,8 +41,7 @@ impl Reply {
     /// Builds the hyper response; a header that cannot be sent is dropped (and logged), never a panic.
     pub fn into_response(self, head_only: bool) -> Response<Body> {
         let mut res = Response::new(Body::default());
-        *res.status_mut() =
-            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        *res.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if let Some((ct, bytes)) = self.body {
             if let Ok(v) = HeaderValue::from_str(&ct) {
                 res.headers_mut().insert(CONTENT_TYPE, v);
@@ -61,10 +52,7 @@ impl Reply {
         }
         let h = res.headers_mut();
         for (k, v) in self.headers {
-            match (
-                HeaderName::from_bytes(k.as_bytes()),
-                HeaderValue::from_str(&v),
-            ) {
+            match (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
                 (Ok(k), Ok(v)) => {
                     h.insert(k, v);
                 }
@@ -85,12 +73,7 @@ fn error_vars(d: &Dialect, f: &Failure, status: u16) -> Map<String, Value> {
     for (k, v) in &f.vars {
         vars.insert((*k).into(), Value::from(v.clone()));
     }
-    if let Some(reason) = f
-        .vars
-        .iter()
-        .find(|(k, _)| *k == "token_reason")
-        .map(|(_, v)| v.clone())
-    {
+    if let Some(reason) = f.vars.iter().find(|(k, _)| *k == "token_reason").map(|(_, v)| v.clone()) {
         let msg = d.messages.get(&reason).cloned().unwrap_or(reason);
         vars.insert("token_message".into(), Value::from(msg));
     }
@@ -105,42 +88,25 @@ pub fn token_reason(t: crate::engine::TokenError) -> String {
 }
 
 /// Renders one or more failures (field errors merge, DRF-style) in the dialect's style.
-pub fn failures(
-    d: &Dialect,
-    errors: &BTreeMap<String, ErrorSpec>,
-    list: &[Failure],
-    method: &str,
-) -> Reply {
+pub fn failures(d: &Dialect, errors: &BTreeMap<String, ErrorSpec>, list: &[Failure], method: &str) -> Reply {
     let fallback = Failure::new("internal");
     let first = list.first().unwrap_or(&fallback);
     let default = ErrorSpec::default();
     let spec = errors.get(first.key).unwrap_or(&default);
-    let status = spec
-        .status
-        .unwrap_or_else(|| keys::default_status(first.key));
+    let status = spec.status.unwrap_or_else(|| keys::default_status(first.key));
     let mut vars = error_vars(d, first, status);
     vars.insert("method".into(), Value::from(method));
     let mut reply = if let Some(raw) = &spec.raw {
-        let ct = spec
-            .content_type
-            .clone()
-            .unwrap_or_else(|| "text/plain; charset=utf-8".into());
-        Reply {
-            status,
-            headers: Vec::new(),
-            body: Some((ct, template::render_str(raw, &vars).into_bytes())),
-        }
+        let ct = spec.content_type.clone().unwrap_or_else(|| "text/plain; charset=utf-8".into());
+        Reply { status, headers: Vec::new(), body: Some((ct, template::render_str(raw, &vars).into_bytes())) }
     } else if let Some(body) = &spec.body {
         Reply::json(status, &template::render(&template::from_toml(body), &vars))
     } else {
         match d.style {
             ErrorStyle::Empty => Reply::empty(status),
             ErrorStyle::Envelope => {
-                let key = spec
-                    .message_key
-                    .as_deref()
-                    .map(|k| template::render_str(k, &vars))
-                    .unwrap_or(first.key.into());
+                let key =
+                    spec.message_key.as_deref().map(|k| template::render_str(k, &vars)).unwrap_or(first.key.into());
                 let v = serde_json::json!({"success": false, "error": {"code": status, "message_key": key}});
                 Reply::json(status, &v)
             }
@@ -167,15 +133,9 @@ fn drf_body(
 ) -> Value {
     if let Some(detail) = &first_spec.detail {
         let mut m = Map::new();
-        m.insert(
-            "detail".into(),
-            Value::from(template::render_str(detail, first_vars)),
-        );
+        m.insert("detail".into(), Value::from(template::render_str(detail, first_vars)));
         if let Some(code) = &first_spec.code {
-            m.insert(
-                "code".into(),
-                Value::from(template::render_str(code, first_vars)),
-            );
+            m.insert("code".into(), Value::from(template::render_str(code, first_vars)));
         }
         return Value::Object(m);
     }
@@ -188,16 +148,8 @@ fn drf_body(
             continue;
         }
         let vars = error_vars(d, f, 400);
-        let message = spec
-            .message
-            .as_deref()
-            .map(|m| template::render_str(m, &vars))
-            .unwrap_or_else(|| f.key.into());
-        let field = spec
-            .field
-            .clone()
-            .or_else(|| f.field.clone())
-            .unwrap_or_else(|| "non_field_errors".into());
+        let message = spec.message.as_deref().map(|m| template::render_str(m, &vars)).unwrap_or_else(|| f.key.into());
+        let field = spec.field.clone().or_else(|| f.field.clone()).unwrap_or_else(|| "non_field_errors".into());
         let slot = out.entry(field).or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(a) = slot {
             a.push(Value::from(message));

@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{
-    OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord,
-};
+use super::{OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord};
 
 #[derive(Default)]
 struct Maps {
@@ -58,9 +56,7 @@ impl MemoryStore {
 }
 
 fn live<T>(entry: Option<&(T, Instant)>) -> Option<&T> {
-    entry
-        .filter(|(_, exp)| *exp > Instant::now())
-        .map(|(v, _)| v)
+    entry.filter(|(_, exp)| *exp > Instant::now()).map(|(v, _)| v)
 }
 
 #[async_trait]
@@ -100,21 +96,12 @@ impl Store for MemoryStore {
         Ok(self.lock().by_email.get(email_key).copied())
     }
 
-    async fn update_user(
-        &self,
-        previous: &UserRecord,
-        user: &UserRecord,
-    ) -> Result<(), StoreError> {
+    async fn update_user(&self, previous: &UserRecord, user: &UserRecord) -> Result<(), StoreError> {
         let mut m = self.lock();
-        if user.username != previous.username {
-            if m.by_username.contains_key(&user.username) {
-                return Err(StoreError::Conflict(UniqueField::Username));
-            }
+        if user.username != previous.username && m.by_username.contains_key(&user.username) {
+            return Err(StoreError::Conflict(UniqueField::Username));
         }
-        let (old_key, new_key) = (
-            super::email_key(&previous.email),
-            super::email_key(&user.email),
-        );
+        let (old_key, new_key) = (super::email_key(&previous.email), super::email_key(&user.email));
         if new_key != old_key && !new_key.is_empty() && m.by_email.contains_key(&new_key) {
             return Err(StoreError::Conflict(UniqueField::Email));
         }
@@ -146,16 +133,10 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    async fn create_token(
-        &self,
-        digest: &str,
-        record: TokenRecord,
-        ttl: Duration,
-    ) -> Result<(), StoreError> {
+    async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError> {
         let mut m = self.lock();
         m.sweep();
-        m.tokens
-            .insert(digest.to_owned(), (record, Instant::now() + ttl));
+        m.tokens.insert(digest.to_owned(), (record, Instant::now() + ttl));
         Ok(())
     }
 
@@ -168,33 +149,21 @@ impl Store for MemoryStore {
         Ok(live(removed.as_ref()).is_some())
     }
 
-    async fn delete_user_tokens(
-        &self,
-        user_id: u64,
-        kind: Option<TokenKind>,
-    ) -> Result<u64, StoreError> {
+    async fn delete_user_tokens(&self, user_id: u64, kind: Option<TokenKind>) -> Result<u64, StoreError> {
         let mut m = self.lock();
         let before = m.tokens.len();
-        m.tokens
-            .retain(|_, (rec, _)| !(rec.user_id == user_id && kind.is_none_or(|k| k == rec.kind)));
+        m.tokens.retain(|_, (rec, _)| !(rec.user_id == user_id && kind.is_none_or(|k| k == rec.kind)));
         Ok((before - m.tokens.len()) as u64)
     }
 
-    async fn claim_slot(
-        &self,
-        user_id: u64,
-        name: &str,
-        value: &str,
-        ttl: Duration,
-    ) -> Result<String, StoreError> {
+    async fn claim_slot(&self, user_id: u64, name: &str, value: &str, ttl: Duration) -> Result<String, StoreError> {
         let mut m = self.lock();
         m.sweep();
         let key = (user_id, name.to_owned());
         if let Some(current) = live(m.slots.get(&key)) {
             return Ok(current.clone());
         }
-        m.slots
-            .insert(key, (value.to_owned(), Instant::now() + ttl));
+        m.slots.insert(key, (value.to_owned(), Instant::now() + ttl));
         Ok(value.to_owned())
     }
 
@@ -212,32 +181,21 @@ impl Store for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut m = self.lock();
         m.sweep();
-        m.one_time
-            .insert((purpose, digest.to_owned()), (record, Instant::now() + ttl));
+        m.one_time.insert((purpose, digest.to_owned()), (record, Instant::now() + ttl));
         Ok(())
     }
 
-    async fn find_one_time(
-        &self,
-        purpose: Purpose,
-        digest: &str,
-    ) -> Result<Option<OneTimeRecord>, StoreError> {
+    async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
         Ok(live(self.lock().one_time.get(&(purpose, digest.to_owned()))).cloned())
     }
 
-    async fn take_one_time(
-        &self,
-        purpose: Purpose,
-        digest: &str,
-    ) -> Result<Option<OneTimeRecord>, StoreError> {
+    async fn take_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
         let removed = self.lock().one_time.remove(&(purpose, digest.to_owned()));
         Ok(live(removed.as_ref()).cloned())
     }
 
     async fn delete_user_one_time(&self, user_id: u64, purpose: Purpose) -> Result<(), StoreError> {
-        self.lock()
-            .one_time
-            .retain(|(p, _), (rec, _)| !(*p == purpose && rec.user_id == user_id));
+        self.lock().one_time.retain(|(p, _), (rec, _)| !(*p == purpose && rec.user_id == user_id));
         Ok(())
     }
 
@@ -255,10 +213,6 @@ impl Store for MemoryStore {
     }
 
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .lock()
-            .blacklist
-            .get(jti)
-            .is_some_and(|exp| *exp > Instant::now()))
+        Ok(self.lock().blacklist.get(jti).is_some_and(|exp| *exp > Instant::now()))
     }
 }

@@ -14,9 +14,7 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
-use super::{
-    OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord,
-};
+use super::{OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord};
 
 pub struct RedisStore {
     conn: ConnectionManager,
@@ -115,18 +113,11 @@ impl RedisStore {
             .set_connection_timeout(timeout)
             .set_response_timeout(timeout)
             .set_number_of_retries(2);
-        let conn = tokio::time::timeout(
-            timeout * 2,
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        .map_err(|_| StoreError::Unavailable("connect timed out".into()))?
-        .map_err(unavailable)?;
-        Ok(Self {
-            conn,
-            prefix: prefix.to_owned(),
-            timeout,
-        })
+        let conn = tokio::time::timeout(timeout * 2, ConnectionManager::new_with_config(client, config))
+            .await
+            .map_err(|_| StoreError::Unavailable("connect timed out".into()))?
+            .map_err(unavailable)?;
+        Ok(Self { conn, prefix: prefix.to_owned(), timeout })
     }
 
     fn user_key(&self, id: u64, what: &str) -> String {
@@ -149,10 +140,7 @@ impl RedisStore {
         format!("{}:ot:{}:{digest}", self.prefix, purpose.as_str())
     }
 
-    async fn run<T>(
-        &self,
-        fut: impl Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, StoreError> {
+    async fn run<T>(&self, fut: impl Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
         tokio::time::timeout(self.timeout, fut)
             .await
             .map_err(|_| StoreError::Unavailable("store operation timed out".into()))?
@@ -180,14 +168,8 @@ fn user_fields(u: &UserRecord) -> Vec<String> {
 }
 
 fn parse_user(id: u64, mut h: HashMap<String, String>) -> Result<UserRecord, StoreError> {
-    let mut take = |k: &str| {
-        h.remove(k)
-            .ok_or_else(|| StoreError::Corrupt(format!("user {id}: no {k}")))
-    };
-    let num = |s: String| {
-        s.parse::<i64>()
-            .map_err(|_| StoreError::Corrupt(format!("user {id}: bad number")))
-    };
+    let mut take = |k: &str| h.remove(k).ok_or_else(|| StoreError::Corrupt(format!("user {id}: no {k}")));
+    let num = |s: String| s.parse::<i64>().map_err(|_| StoreError::Corrupt(format!("user {id}: bad number")));
     Ok(UserRecord {
         id,
         username: take("username")?,
@@ -205,16 +187,9 @@ fn parse_user(id: u64, mut h: HashMap<String, String>) -> Result<UserRecord, Sto
 
 fn parse_one_time(v: Option<String>) -> Result<Option<OneTimeRecord>, StoreError> {
     let Some(v) = v else { return Ok(None) };
-    let (uid, stamp) = v
-        .split_once(':')
-        .ok_or_else(|| StoreError::Corrupt("one-time record".into()))?;
-    let user_id = uid
-        .parse()
-        .map_err(|_| StoreError::Corrupt("one-time user id".into()))?;
-    Ok(Some(OneTimeRecord {
-        user_id,
-        stamp: stamp.to_owned(),
-    }))
+    let (uid, stamp) = v.split_once(':').ok_or_else(|| StoreError::Corrupt("one-time record".into()))?;
+    let user_id = uid.parse().map_err(|_| StoreError::Corrupt("one-time user id".into()))?;
+    Ok(Some(OneTimeRecord { user_id, stamp: stamp.to_owned() }))
 }
 
 fn conflict(code: i64) -> StoreError {
@@ -228,9 +203,7 @@ fn conflict(code: i64) -> StoreError {
 impl Store for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
         let mut c = self.conn.clone();
-        self.run(redis::cmd("PING").query_async::<String>(&mut c))
-            .await
-            .map(drop)
+        self.run(redis::cmd("PING").query_async::<String>(&mut c)).await.map(drop)
     }
 
     async fn create_user(&self, mut user: UserRecord) -> Result<UserRecord, StoreError> {
@@ -276,16 +249,9 @@ impl Store for RedisStore {
         self.run(c.get(self.email_claim(email_key))).await
     }
 
-    async fn update_user(
-        &self,
-        previous: &UserRecord,
-        user: &UserRecord,
-    ) -> Result<(), StoreError> {
+    async fn update_user(&self, previous: &UserRecord, user: &UserRecord) -> Result<(), StoreError> {
         let mut c = self.conn.clone();
-        let (old_email, new_email) = (
-            super::email_key(&previous.email),
-            super::email_key(&user.email),
-        );
+        let (old_email, new_email) = (super::email_key(&previous.email), super::email_key(&user.email));
         let script = Script::new(UPDATE_USER);
         let mut inv = script.prepare_invoke();
         inv.key(self.user_key(user.id, "user"))
@@ -301,10 +267,7 @@ impl Store for RedisStore {
         }
         match self.run(inv.invoke_async::<i64>(&mut c)).await? {
             0 => Ok(()),
-            -3 => Err(StoreError::Corrupt(format!(
-                "user {} vanished during update",
-                user.id
-            ))),
+            -3 => Err(StoreError::Corrupt(format!("user {} vanished during update", user.id))),
             code => Err(conflict(code)),
         }
     }
@@ -328,21 +291,12 @@ impl Store for RedisStore {
         Ok(n == 1)
     }
 
-    async fn create_token(
-        &self,
-        digest: &str,
-        record: TokenRecord,
-        ttl: Duration,
-    ) -> Result<(), StoreError> {
+    async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError> {
         let mut c = self.conn.clone();
         let set = self.user_key(record.user_id, "tokens");
         let mut pipe = redis::pipe();
         pipe.atomic()
-            .set_ex(
-                self.token_key(digest),
-                format!("{}:{}", record.user_id, record.kind.as_str()),
-                secs(ttl),
-            )
+            .set_ex(self.token_key(digest), format!("{}:{}", record.user_id, record.kind.as_str()), secs(ttl))
             .ignore()
             .sadd(&set, digest)
             .ignore()
@@ -356,14 +310,9 @@ impl Store for RedisStore {
         let mut c = self.conn.clone();
         let v: Option<String> = self.run(c.get(self.token_key(digest))).await?;
         let Some(v) = v else { return Ok(None) };
-        let (uid, kind) = v
-            .split_once(':')
-            .ok_or_else(|| StoreError::Corrupt("token record".into()))?;
-        let user_id = uid
-            .parse()
-            .map_err(|_| StoreError::Corrupt("token user id".into()))?;
-        let kind =
-            TokenKind::parse(kind).ok_or_else(|| StoreError::Corrupt("token kind".into()))?;
+        let (uid, kind) = v.split_once(':').ok_or_else(|| StoreError::Corrupt("token record".into()))?;
+        let user_id = uid.parse().map_err(|_| StoreError::Corrupt("token user id".into()))?;
+        let kind = TokenKind::parse(kind).ok_or_else(|| StoreError::Corrupt("token kind".into()))?;
         Ok(Some(TokenRecord { user_id, kind }))
     }
 
@@ -374,11 +323,7 @@ impl Store for RedisStore {
         Ok(n == 1)
     }
 
-    async fn delete_user_tokens(
-        &self,
-        user_id: u64,
-        kind: Option<TokenKind>,
-    ) -> Result<u64, StoreError> {
+    async fn delete_user_tokens(&self, user_id: u64, kind: Option<TokenKind>) -> Result<u64, StoreError> {
         let mut c = self.conn.clone();
         let script = Script::new(DELETE_USER_TOKENS);
         let mut inv = script.prepare_invoke();
@@ -388,13 +333,7 @@ impl Store for RedisStore {
         self.run(inv.invoke_async(&mut c)).await
     }
 
-    async fn claim_slot(
-        &self,
-        user_id: u64,
-        name: &str,
-        value: &str,
-        ttl: Duration,
-    ) -> Result<String, StoreError> {
+    async fn claim_slot(&self, user_id: u64, name: &str, value: &str, ttl: Duration) -> Result<String, StoreError> {
         let mut c = self.conn.clone();
         let script = Script::new(CLAIM_SLOT);
         let mut inv = script.prepare_invoke();
@@ -408,8 +347,7 @@ impl Store for RedisStore {
 
     async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError> {
         let mut c = self.conn.clone();
-        self.run(c.del::<_, ()>(self.user_key(user_id, &format!("slot:{name}"))))
-            .await
+        self.run(c.del::<_, ()>(self.user_key(user_id, &format!("slot:{name}")))).await
     }
 
     async fn create_one_time(
@@ -423,11 +361,7 @@ impl Store for RedisStore {
         let set = self.user_key(record.user_id, &format!("ot:{}", purpose.as_str()));
         let mut pipe = redis::pipe();
         pipe.atomic()
-            .set_ex(
-                self.one_time_key(purpose, digest),
-                format!("{}:{}", record.user_id, record.stamp),
-                secs(ttl),
-            )
+            .set_ex(self.one_time_key(purpose, digest), format!("{}:{}", record.user_id, record.stamp), secs(ttl))
             .ignore()
             .sadd(&set, digest)
             .ignore()
@@ -436,25 +370,15 @@ impl Store for RedisStore {
         self.run(pipe.query_async::<()>(&mut c)).await
     }
 
-    async fn find_one_time(
-        &self,
-        purpose: Purpose,
-        digest: &str,
-    ) -> Result<Option<OneTimeRecord>, StoreError> {
+    async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
         let mut c = self.conn.clone();
         let v: Option<String> = self.run(c.get(self.one_time_key(purpose, digest))).await?;
         parse_one_time(v)
     }
 
-    async fn take_one_time(
-        &self,
-        purpose: Purpose,
-        digest: &str,
-    ) -> Result<Option<OneTimeRecord>, StoreError> {
+    async fn take_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
         let mut c = self.conn.clone();
-        let v: Option<String> = self
-            .run(c.get_del(self.one_time_key(purpose, digest)))
-            .await?;
+        let v: Option<String> = self.run(c.get_del(self.one_time_key(purpose, digest))).await?;
         parse_one_time(v)
     }
 
@@ -462,8 +386,11 @@ impl Store for RedisStore {
         let mut c = self.conn.clone();
         let script = Script::new(DELETE_USER_ONE_TIME);
         let mut inv = script.prepare_invoke();
-        inv.key(self.user_key(user_id, &format!("ot:{}", purpose.as_str())))
-            .arg(format!("{}:ot:{}", self.prefix, purpose.as_str()));
+        inv.key(self.user_key(user_id, &format!("ot:{}", purpose.as_str()))).arg(format!(
+            "{}:ot:{}",
+            self.prefix,
+            purpose.as_str()
+        ));
         self.run(inv.invoke_async::<i64>(&mut c)).await.map(drop)
     }
 
@@ -485,7 +412,6 @@ impl Store for RedisStore {
 
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
         let mut c = self.conn.clone();
-        self.run(c.exists(format!("{}:bl:{jti}", self.prefix)))
-            .await
+        self.run(c.exists(format!("{}:bl:{jti}", self.prefix))).await
     }
 }

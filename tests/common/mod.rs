@@ -29,10 +29,7 @@ pub struct Redis {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 impl Redis {
@@ -41,27 +38,14 @@ impl Redis {
             let dir = tempfile::tempdir().expect("tempdir");
             let port = free_port();
             let child = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
                 .arg("--dir")
                 .arg(dir.path())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("redis-server must be installed (apt-get install redis-server)");
-            let mut redis = Redis {
-                child,
-                port,
-                _dir: dir,
-            };
+            let mut redis = Redis { child, port, _dir: dir };
             if redis.wait_ready() {
                 return redis;
             }
@@ -128,12 +112,7 @@ pub struct GwBuilder {
 }
 
 pub fn gateway(kind: StoreKind) -> GwBuilder {
-    GwBuilder {
-        kind,
-        mounts: Vec::new(),
-        extra: String::new(),
-        dialects_dir: dialects_dir(),
-    }
+    GwBuilder { kind, mounts: Vec::new(), extra: String::new(), dialects_dir: dialects_dir() }
 }
 
 impl GwBuilder {
@@ -165,32 +144,20 @@ impl GwBuilder {
             ADMIN_TOKEN
         );
         for (d, p) in &self.mounts {
-            t.push_str(&format!(
-                "[[mount]]\ndialect = {d:?}\nlisten = \"127.0.0.1:0\"\nprefix = {p:?}\n"
-            ));
+            t.push_str(&format!("[[mount]]\ndialect = {d:?}\nlisten = \"127.0.0.1:0\"\nprefix = {p:?}\n"));
         }
         t
     }
 
     pub async fn start(self) -> Gw {
         let redis = (self.kind == StoreKind::Redis).then(Redis::start);
-        let url = redis
-            .as_ref()
-            .map(|r| r.url())
-            .unwrap_or_else(|| "memory://".into());
+        let url = redis.as_ref().map(|r| r.url()).unwrap_or_else(|| "memory://".into());
         let text = self.config_text(&url);
         let config = Config::from_toml_str(&text, std::path::Path::new(".")).expect("test config");
         let plan = app::plan(config).expect("plan");
         let running = app::start(plan).await.expect("start");
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        Gw {
-            running,
-            redis,
-            http,
-        }
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Gw { running, redis, http }
     }
 }
 
@@ -204,8 +171,7 @@ pub struct Res {
 
 impl Res {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -225,11 +191,7 @@ pub async fn read(r: reqwest::Response) -> Res {
     let status = r.status().as_u16();
     let headers = r.headers().clone();
     let text = r.text().await.expect("body");
-    Res {
-        status,
-        headers,
-        text,
-    }
+    Res { status, headers, text }
 }
 
 impl Gw {
@@ -242,27 +204,11 @@ impl Gw {
     }
 
     pub async fn post_json(&self, dialect: &str, path: &str, body: Value) -> Res {
-        read(
-            self.http
-                .post(self.url(dialect, path))
-                .json(&body)
-                .send()
-                .await
-                .expect("send"),
-        )
-        .await
+        read(self.http.post(self.url(dialect, path)).json(&body).send().await.expect("send")).await
     }
 
     pub async fn post_form(&self, dialect: &str, path: &str, form: &[(&str, &str)]) -> Res {
-        read(
-            self.http
-                .post(self.url(dialect, path))
-                .form(form)
-                .send()
-                .await
-                .expect("send"),
-        )
-        .await
+        read(self.http.post(self.url(dialect, path)).form(form).send().await.expect("send")).await
     }
 
     pub async fn post_multipart(&self, dialect: &str, path: &str, fields: &[(&str, &str)]) -> Res {
@@ -270,15 +216,7 @@ impl Gw {
         for (k, v) in fields {
             form = form.text(k.to_string(), v.to_string());
         }
-        read(
-            self.http
-                .post(self.url(dialect, path))
-                .multipart(form)
-                .send()
-                .await
-                .expect("send"),
-        )
-        .await
+        read(self.http.post(self.url(dialect, path)).multipart(form).send().await.expect("send")).await
     }
 
     /// Any request: method, path, headers, optional raw body.
@@ -290,9 +228,7 @@ impl Gw {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Res {
-        let mut rb = self
-            .http
-            .request(method.parse().expect("method"), self.url(dialect, path));
+        let mut rb = self.http.request(method.parse().expect("method"), self.url(dialect, path));
         for (k, v) in headers {
             rb = rb.header(*k, *v);
         }
