@@ -54,8 +54,14 @@ async fn users_and_uniqueness(kind: StoreKind) {
 
     assert_eq!(e.authenticate(IdentifyBy::Username, "alice", &pw("pw-a")).await.unwrap().id, 1);
     assert_eq!(e.authenticate(IdentifyBy::Email, "ALICE@example.com", &pw("pw-a")).await.unwrap().id, 1);
-    assert!(matches!(e.authenticate(IdentifyBy::Username, "alice", &pw("nope")).await, Err(EngineError::InvalidCredentials)));
-    assert!(matches!(e.authenticate(IdentifyBy::Username, "ghost", &pw("x")).await, Err(EngineError::InvalidCredentials)));
+    assert!(matches!(
+        e.authenticate(IdentifyBy::Username, "alice", &pw("nope")).await,
+        Err(EngineError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        e.authenticate(IdentifyBy::Username, "ghost", &pw("x")).await,
+        Err(EngineError::InvalidCredentials)
+    ));
     let after = e.find_user(1).await.unwrap().unwrap();
     assert!(after.last_login.is_some());
 
