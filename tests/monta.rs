@@ -62,7 +62,10 @@ async fn verify_get_and_the_clients_post(kind: StoreKind) {
             D,
             "POST",
             VERIFY,
-            &[("Authorization", "Token 0000000000000000000000000000000000000000"), ("Content-Type", "application/json")],
+            &[
+                ("Authorization", "Token 0000000000000000000000000000000000000000"),
+                ("Content-Type", "application/json"),
+            ],
             Some(format!(r#"{{"token":"{token}"}}"#).as_bytes()),
         )
         .await;

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::common::{gateway, GwBuilder, Gw, Res, StoreKind};
+use crate::common::{gateway, Gw, GwBuilder, Res, StoreKind};
 
 pub const D: &str = "monta";
 pub const LOGIN: &str = "/api/auth/token/";
