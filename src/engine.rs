@@ -139,7 +139,7 @@ impl Engine {
         let user = User {
             id: 0,
             username: username.to_owned(),
-            email: email.trim().to_owned(),
+            email: store::normalize_email(email),
             password_hash,
             is_active: true,
             email_verified: false,

@@ -59,6 +59,19 @@ pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// Django's `BaseUserManager.normalize_email`: trimmed, with the domain part
+/// lower-cased and the local part kept as typed. Users are stored this way on
+/// creation, as Django's `create_user` does; uniqueness and lookups use
+/// `email_key` (the whole address lower-cased), so the stored case never
+/// makes two accounts of one mailbox.
+pub fn normalize_email(email: &str) -> String {
+    let email = email.trim();
+    match email.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}@{}", domain.to_lowercase()),
+        None => email.to_owned(),
+    }
+}
+
 /// What kind of opaque token a digest stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
@@ -169,5 +182,19 @@ pub async fn open(url: &str, key_prefix: &str, timeout: Duration) -> Result<Shar
         Ok(Arc::new(memory::MemoryStore::new()))
     } else {
         Ok(Arc::new(redis::RedisStore::connect(url, key_prefix, timeout).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{email_key, normalize_email};
+
+    #[test]
+    fn emails_keep_the_local_part_and_lower_the_domain() {
+        assert_eq!(normalize_email("  Alice.B@Example.COM "), "Alice.B@example.com");
+        assert_eq!(normalize_email("a@b@EXAMPLE.com"), "a@b@example.com");
+        assert_eq!(normalize_email("u@EXÄMPLE.com"), "u@exämple.com");
+        assert_eq!(normalize_email("no-at-sign"), "no-at-sign");
+        assert_eq!(email_key(&normalize_email("Alice@Example.com")), email_key("ALICE@example.COM"));
     }
 }

@@ -121,7 +121,8 @@ pub async fn run(action: &Action, call: &Call<'_>) -> Outcome {
             call.issue(*issue, &user, &mut vars).await?;
         }
         Action::Register { issue, validate_password, username_from_email } => {
-            let email = call.get("email").unwrap_or_default().trim().to_owned();
+            // Normalised before a username is derived from it, so both name the same address.
+            let email = crate::store::normalize_email(call.get("email").unwrap_or_default());
             let username = match call.get("username") {
                 Some(u) => u.to_owned(),
                 None if *username_from_email => email.clone(),
