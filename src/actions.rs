@@ -104,9 +104,9 @@ pub enum UnknownEmail {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Login { identify_by: IdentifyBy, issue: Issue },
-    /// A login whose credentials the route's authenticator already checked
-    /// (e.g. HTTP Basic): `login` reads a password from inputs, this one hands
-    /// the authenticated caller what `issue` names.
+    // A login whose credentials the route's authenticator already checked
+    // (HTTP Basic): `login` reads a password from its inputs; this one hands
+    // the authenticated caller what `issue` names.
     LoginAuthenticated { issue: Issue },
     Register { issue: Issue, validate_password: bool, username_from_email: bool },
     JwtRefresh { rotate: Option<bool> },

@@ -45,9 +45,17 @@ async fn register_with_every_body(kind: StoreKind) {
 async fn register_refusals(kind: StoreKind) {
     let g = gw(kind).await;
     register(&g, "taken@example.com", "pw").await;
-    fails(&put_json(&g, AUTH, json!({"email": "taken@example.com", "password": "other"})).await, 409, "registration.failed");
+    fails(
+        &put_json(&g, AUTH, json!({"email": "taken@example.com", "password": "other"})).await,
+        409,
+        "registration.failed",
+    );
     // Emails are unique regardless of case and surrounding spaces.
-    fails(&put_json(&g, AUTH, json!({"email": " TAKEN@example.com ", "password": "x"})).await, 409, "registration.failed");
+    fails(
+        &put_json(&g, AUTH, json!({"email": " TAKEN@example.com ", "password": "x"})).await,
+        409,
+        "registration.failed",
+    );
     // POST is the login: a registration body sent with it does not register.
     let r = g.post_form(D, AUTH, &[("email", "new@example.com"), ("password", "pw")]).await;
     fails(&r, 401, "authentication.failed");
