@@ -104,6 +104,10 @@ pub enum UnknownEmail {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Login { identify_by: IdentifyBy, issue: Issue },
+    // A login whose credentials the route's authenticator already checked
+    // (HTTP Basic): `login` reads a password from its inputs; this one hands
+    // the authenticated caller what `issue` names.
+    LoginAuthenticated { issue: Issue },
     Register { issue: Issue, validate_password: bool, username_from_email: bool },
     JwtRefresh { rotate: Option<bool> },
     JwtVerify,
@@ -120,6 +124,7 @@ pub enum Action {
 
 pub const ACTION_NAMES: &[&str] = &[
     "login",
+    "login_authenticated",
     "register",
     "jwt_refresh",
     "jwt_verify",
@@ -202,6 +207,10 @@ impl Action {
                 };
                 Action::Login { identify_by, issue: o.issue()? }
             }
+            "login_authenticated" => match o.issue()? {
+                Issue::Nothing => return Err("action login_authenticated needs option issue".into()),
+                issue => Action::LoginAuthenticated { issue },
+            },
             "register" => Action::Register {
                 issue: o.issue()?,
                 validate_password: o.bool("validate_password", false)?,
@@ -256,7 +265,9 @@ impl Action {
                 &[("token", true), ("uid", false), ("new_password", true), ("re_new_password", false)]
             }
             Action::EmailVerifyConfirm => &[("token", true)],
-            Action::CurrentUser | Action::Logout { .. } | Action::TokenRefresh => &[],
+            Action::CurrentUser | Action::LoginAuthenticated { .. } | Action::Logout { .. } | Action::TokenRefresh => {
+                &[]
+            }
         }
     }
 
@@ -265,6 +276,7 @@ impl Action {
         matches!(
             self,
             Action::CurrentUser
+                | Action::LoginAuthenticated { .. }
                 | Action::UpdateUser
                 | Action::DeleteUser
                 | Action::Logout { .. }
@@ -277,7 +289,9 @@ impl Action {
         let mut out = Vec::new();
         let user = ["user.id", "user.id_str", "user.username", "user.email", "user.uid", "user.email_verified"];
         let issue = match self {
-            Action::Login { issue, .. } | Action::Register { issue, .. } => Some(*issue),
+            Action::Login { issue, .. } | Action::LoginAuthenticated { issue } | Action::Register { issue, .. } => {
+                Some(*issue)
+            }
             _ => None,
         };
         if issue.is_some() || self.needs_principal() {
@@ -346,3 +360,6 @@ pub fn user_vars(user: &User, vars: &mut Map<String, Value>) {
     vars.insert("user.uid".into(), Value::from(uid_of(user.id)));
     vars.insert("user.email_verified".into(), Value::from(user.email_verified));
 }
+
+#[cfg(test)]
+mod tests;

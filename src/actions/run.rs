@@ -120,6 +120,10 @@ pub async fn run(action: &Action, call: &Call<'_>) -> Outcome {
             let user = call.engine.authenticate(*identify_by, login, &call.secret("password")).await.map_err(fail)?;
             call.issue(*issue, &user, &mut vars).await?;
         }
+        Action::LoginAuthenticated { issue } => {
+            let user = call.principal_user()?.clone();
+            call.issue(*issue, &user, &mut vars).await?;
+        }
         Action::Register { issue, validate_password, username_from_email } => {
             // Normalised before a username is derived from it, so both name the same address.
             let email = crate::store::normalize_email(call.get("email").unwrap_or_default());

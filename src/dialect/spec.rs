@@ -153,6 +153,10 @@ pub enum Source {
     Body,
     Path,
     Query,
+    /// The value of `Authorization: Bearer <value>` (keyword case-insensitive,
+    /// RFC 7235): for APIs that send a one-time token, not a session, that way.
+    /// Absent when the header is missing or names another scheme.
+    Bearer,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]

@@ -210,7 +210,7 @@ async fn run_route(
     if route.spec.permission == Permission::Authenticated && principal.is_none() {
         return Err(vec![Failure::new("not_authenticated")]);
     }
-    let inputs = inputs::collect(route, &fields, params, parts.uri.query())?;
+    let inputs = inputs::collect(route, &fields, params, parts.uri.query(), &parts.headers)?;
     let host = parts.headers.get(HOST).and_then(|h| h.to_str().ok());
     let base = base_url(host, scheme, &mount.prefix);
     let call = Call {

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use hyper::header::{HeaderMap, AUTHORIZATION};
+
 use super::body::{FieldValue, Fields};
 use crate::actions::Failure;
 use crate::dialect::{InputKind, Route, Source};
@@ -23,6 +25,7 @@ pub fn collect(
     body: &Fields,
     params: &[(String, String)],
     query: Option<&str>,
+    headers: &HeaderMap,
 ) -> Result<Inputs, Vec<Failure>> {
     let mut values = BTreeMap::new();
     let mut fields = BTreeMap::new();
@@ -39,6 +42,7 @@ pub fn collect(
                     .last()
                     .map(|(_, v)| FieldValue::Text(v.into_owned()))
             }),
+            Source::Bearer => bearer(headers).map(FieldValue::Text),
         };
         let text = match raw {
             None if spec.required => {
@@ -81,6 +85,16 @@ pub fn collect(
     }
 }
 
+/// What follows the `Bearer` keyword of the Authorization header (possibly
+/// empty), or None when the header is absent or uses another scheme.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let raw = headers.get(AUTHORIZATION)?;
+    let text = String::from_utf8_lossy(raw.as_bytes());
+    let text = text.trim_start();
+    let (keyword, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    keyword.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_owned())
+}
+
 /// A practical subset of Django's EmailValidator: one `@`, a dot-atom local
 /// part, and a domain of valid labels with a dot (or `localhost`).
 pub fn is_email(s: &str) -> bool {
@@ -108,7 +122,24 @@ pub fn is_email(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_email;
+    use super::{bearer, is_email};
+    use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+
+    #[test]
+    fn bearer_values() {
+        let with = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(AUTHORIZATION, HeaderValue::from_static(v));
+            bearer(&h)
+        };
+        assert_eq!(bearer(&HeaderMap::new()), None);
+        assert_eq!(with("Bearer abc"), Some("abc".into()));
+        assert_eq!(with("bEaReR   abc "), Some("abc".into()));
+        assert_eq!(with("Bearer"), Some(String::new()));
+        assert_eq!(with("Basic abc"), None);
+        assert_eq!(with("Bearerabc"), None);
+        assert_eq!(with("Token abc"), None);
+    }
 
     #[test]
     fn emails() {
