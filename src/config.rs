@@ -199,7 +199,7 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
         let figment =
-            Figment::new().merge(Toml::file(path)).merge(Env::prefixed("POLYAUTH_").ignore(&["config"]).split("__"));
+            Figment::new().merge(Toml::file(path)).merge(Env::prefixed("POLYAUTH_").ignore(&["config", "log"]).split("__"));
         let mut config: Config =
             figment.extract().map_err(|e| ConfigError::Parse { path: shown.clone(), source: Box::new(e) })?;
         // Relative paths in the file are relative to the file, as a user reading it expects.
