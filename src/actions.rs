@@ -103,18 +103,39 @@ pub enum UnknownEmail {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Login { identify_by: IdentifyBy, issue: Issue },
-    Register { issue: Issue, validate_password: bool, username_from_email: bool },
-    JwtRefresh { rotate: Option<bool> },
+    Login {
+        identify_by: IdentifyBy,
+        issue: Issue,
+    },
+    Register {
+        issue: Issue,
+        validate_password: bool,
+        username_from_email: bool,
+        /// The real system has no unique email (Djoser): a taken email is the
+        /// engine's constraint, reported only when nothing the real system checks fails.
+        email_taken_last: bool,
+    },
+    JwtRefresh {
+        rotate: Option<bool>,
+    },
     JwtVerify,
     CurrentUser,
     UpdateUser,
     DeleteUser,
-    Logout { revoke: Revoke },
+    Logout {
+        revoke: Revoke,
+    },
     TokenRefresh,
-    PasswordResetRequest { unknown_email: UnknownEmail },
-    PasswordResetConfirm { validate_password: bool, revoke_tokens: bool },
-    EmailVerifyRequest { unknown_email: UnknownEmail },
+    PasswordResetRequest {
+        unknown_email: UnknownEmail,
+    },
+    PasswordResetConfirm {
+        validate_password: bool,
+        revoke_tokens: bool,
+    },
+    EmailVerifyRequest {
+        unknown_email: UnknownEmail,
+    },
     EmailVerifyConfirm,
 }
 
@@ -206,6 +227,7 @@ impl Action {
                 issue: o.issue()?,
                 validate_password: o.bool("validate_password", false)?,
                 username_from_email: o.bool("username_from_email", false)?,
+                email_taken_last: o.bool("email_taken_last", false)?,
             },
             "jwt_refresh" => Action::JwtRefresh {
                 rotate: match o.map.get("rotate") {
@@ -309,8 +331,10 @@ impl Action {
 /// Variables every template may use, whatever the action.
 pub const ALWAYS: &[&str] = &["base_url", "dialect"];
 
-/// Variables of mail templates.
-pub const MAIL_VARS: &[&str] = &["token", "uid", "email", "user.username", "user.id", "base_url", "dialect"];
+/// Variables of mail templates. `site` is the request's host (with port) and
+/// `origin` is `scheme://site`: Djoser's links sit at the site root, not under the mount.
+pub const MAIL_VARS: &[&str] =
+    &["token", "uid", "email", "user.username", "user.id", "base_url", "origin", "site", "dialect"];
 
 /// Who the caller is, once an authenticator accepted it.
 #[derive(Clone)]

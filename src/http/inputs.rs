@@ -69,6 +69,9 @@ pub fn collect(
         } else if spec.kind == InputKind::Email && !is_email(&text) {
             failures.push(Failure::field("field_email", &wire));
             continue;
+        } else if spec.kind == InputKind::Username && !is_username(&text) {
+            failures.push(Failure::field("field_username", &wire));
+            continue;
         }
         values.insert(name.clone(), text);
     }
@@ -77,6 +80,12 @@ pub fn collect(
     } else {
         Err(failures)
     }
+}
+
+/// Django's `UnicodeUsernameValidator` (`^[\w.@+-]+\Z`): Python's Unicode `\w`
+/// is letters, digits and `_`, so `Zoë_x` passes and `bad name!` does not.
+pub fn is_username(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || "_.@+-".contains(c))
 }
 
 /// A practical subset of Django's EmailValidator: one `@`, a dot-atom local
@@ -105,7 +114,17 @@ pub fn is_email(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_email;
+    use super::{is_email, is_username};
+
+    #[test]
+    fn usernames() {
+        for ok in ["alice", "Zoë_x", "a.b@c+d-e", "144162273", "日本"] {
+            assert!(is_username(ok), "{ok}");
+        }
+        for bad in ["", "a b", "bad name!", "x/y", "tab\t"] {
+            assert!(!is_username(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn emails() {
