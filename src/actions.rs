@@ -114,6 +114,8 @@ pub enum Action {
         /// The real system has no unique email (Djoser): a taken email is the
         /// engine's constraint, reported only when nothing the real system checks fails.
         email_taken_last: bool,
+        /// Django's `UserManager.normalize_email`: the domain part is lower-cased on save.
+        normalize_email: bool,
     },
     JwtRefresh {
         rotate: Option<bool>,
@@ -132,6 +134,9 @@ pub enum Action {
     PasswordResetConfirm {
         validate_password: bool,
         revoke_tokens: bool,
+        /// Djoser validates the new password before it reads uid and token, and
+        /// without the user (so no similarity rule): a weak password wins over a bad token.
+        password_before_token: bool,
     },
     EmailVerifyRequest {
         unknown_email: UnknownEmail,
@@ -228,6 +233,7 @@ impl Action {
                 validate_password: o.bool("validate_password", false)?,
                 username_from_email: o.bool("username_from_email", false)?,
                 email_taken_last: o.bool("email_taken_last", false)?,
+                normalize_email: o.bool("normalize_email", false)?,
             },
             "jwt_refresh" => Action::JwtRefresh {
                 rotate: match o.map.get("rotate") {
@@ -252,6 +258,7 @@ impl Action {
             "password_reset_confirm" => Action::PasswordResetConfirm {
                 validate_password: o.bool("validate_password", false)?,
                 revoke_tokens: o.bool("revoke_tokens", false)?,
+                password_before_token: o.bool("password_before_token", false)?,
             },
             "email_verify_request" => Action::EmailVerifyRequest { unknown_email: o.unknown_email()? },
             "email_verify_confirm" => Action::EmailVerifyConfirm,

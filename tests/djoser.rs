@@ -79,6 +79,16 @@ async fn register_field_errors(kind: StoreKind) {
     reg(json!({"username": format!("L{}", "x".repeat(150)), "password": PW, "re_password": PW}))
         .await
         .expect(400, json!({"username": ["Ensure this field has no more than 150 characters."]}));
+    // Every failing validator of a field speaks, in Django's order.
+    reg(json!({"username": format!("{}!", "b".repeat(150)), "password": PW, "re_password": PW}))
+        .await
+        .expect(400, json!({"username": [bad_name[0], "Ensure this field has no more than 150 characters."]}));
+    reg(json!({"username": "u1", "password": PW, "re_password": PW, "email": format!("{}@x", "a".repeat(254))}))
+        .await
+        .expect(
+            400,
+            json!({"email": ["Ensure this field has no more than 254 characters.", "Enter a valid email address."]}),
+        );
     reg(json!({"username": "u1", "password": PW, "re_password": PW, "email": "nope"}))
         .await
         .expect(400, json!({"email": ["Enter a valid email address."]}));
@@ -116,13 +126,17 @@ async fn register_accepts_what_django_accepts(kind: StoreKind) {
     ok(json!("e_x"), "DJ@example.com")
         .await
         .expect(400, json!({"email": ["user with this email address already exists."]}));
+    // Django's create_user lower-cases the domain.
+    ok(json!("n_x"), "Mixed.Case@EXAMPLE.COM")
+        .await
+        .expect(201, json!({"email": "Mixed.Case@example.com", "username": "n_x", "id": 7}));
     let r = post(
         &g,
         "/auth/users/",
         json!({"username": "x_x", "password": PW, "re_password": PW, "is_staff": true, "id": 1}),
     )
     .await;
-    r.expect(201, json!({"email": "", "username": "x_x", "id": 7}));
+    r.expect(201, json!({"email": "", "username": "x_x", "id": 8}));
     let r = g
         .post_form(
             D,
@@ -130,10 +144,10 @@ async fn register_accepts_what_django_accepts(kind: StoreKind) {
             &[("username", "f_x"), ("password", PW), ("re_password", PW), ("email", "f@example.com")],
         )
         .await;
-    r.expect(201, json!({"email": "f@example.com", "username": "f_x", "id": 8}));
+    r.expect(201, json!({"email": "f@example.com", "username": "f_x", "id": 9}));
     let r =
         g.post_multipart(D, &p("/auth/users/"), &[("username", "m_x"), ("password", PW), ("re_password", PW)]).await;
-    r.expect(201, json!({"email": "", "username": "m_x", "id": 9}));
+    r.expect(201, json!({"email": "", "username": "m_x", "id": 10}));
     // Every one of them can log in.
     for user in ["144162273", "Zoë_x", "pad_x", "DJ_x", "f_x", "m_x"] {
         login(&g, user, PW).await;

@@ -117,6 +117,24 @@ async fn token_dies_with_the_password(kind: StoreKind) {
     login(&g, "gina", PW).await;
 }
 
+/// Djoser validates the new password first and without the user: a weak password
+/// is reported before a bad uid or token, and the similarity rule does not apply.
+async fn confirm_checks_the_password_first(kind: StoreKind) {
+    let g = gw(kind).await;
+    register(&g, "quinn_long", "quinn@example.com").await;
+    let (uid, rtoken) = request_reset(&g, "quinn@example.com").await;
+    let weak = json!({"new_password": ["This password is too short. It must contain at least 8 characters.",
+                                       "This password is too common.", "This password is entirely numeric."]});
+    confirm(&g, &uid, "bad", "1").await.expect(400, weak.clone());
+    confirm(&g, "zzz", "bad", "1").await.expect(400, weak);
+    assert_eq!(confirm(&g, &uid, &rtoken, "quinn_long1").await.status, 204);
+    login(&g, "quinn_long", "quinn_long1").await;
+    // Registration, by contrast, compares with the username.
+    post(&g, "/auth/users/", json!({"username": "rita_long", "password": "rita_long1", "re_password": "rita_long1"}))
+        .await
+        .expect(400, json!({"password": ["The password is too similar to the username."]}));
+}
+
 /// Documented difference: the engine looks emails up case-insensitively, so an
 /// upper-case address reaches the user (Djoser's exact-case lookup sends nothing).
 async fn email_lookup_ignores_case(kind: StoreKind) {
@@ -129,4 +147,4 @@ async fn email_lookup_ignores_case(kind: StoreKind) {
     assert_eq!(mails[0]["to"], json!(["hank@example.com"]));
 }
 
-both_stores!(reset_flow, token_dies_with_the_password, email_lookup_ignores_case);
+both_stores!(reset_flow, token_dies_with_the_password, confirm_checks_the_password_first, email_lookup_ignores_case);

@@ -123,8 +123,11 @@ pub async fn run(action: &Action, call: &Call<'_>) -> Outcome {
             let user = call.engine.authenticate(*identify_by, login, &call.secret("password")).await.map_err(fail)?;
             call.issue(*issue, &user, &mut vars).await?;
         }
-        Action::Register { issue, validate_password, username_from_email, email_taken_last } => {
-            let email = call.get("email").unwrap_or_default().trim().to_owned();
+        Action::Register { issue, validate_password, username_from_email, email_taken_last, normalize_email } => {
+            let mut email = call.get("email").unwrap_or_default().trim().to_owned();
+            if *normalize_email {
+                email = normalized_email(&email);
+            }
             let username = match call.get("username") {
                 Some(u) => u.to_owned(),
                 None if *username_from_email => email.clone(),
@@ -235,7 +238,13 @@ pub async fn run(action: &Action, call: &Call<'_>) -> Outcome {
         Action::PasswordResetRequest { unknown_email } => {
             return call.request_mail(Purpose::PasswordReset, *unknown_email, "password_reset").await;
         }
-        Action::PasswordResetConfirm { validate_password, revoke_tokens } => {
+        Action::PasswordResetConfirm { validate_password, revoke_tokens, password_before_token } => {
+            if *validate_password && *password_before_token {
+                let problems = call.password_failures("new_password", "", "");
+                if !problems.is_empty() {
+                    return Err(problems);
+                }
+            }
             let expected = match call.get("uid") {
                 None => None,
                 Some(uid) => Some(decode_uid(uid).ok_or_else(|| one(Failure::field("uid_invalid", call.wire("uid"))))?),
@@ -252,7 +261,7 @@ pub async fn run(action: &Action, call: &Call<'_>) -> Outcome {
                     EngineError::OneTimeInvalid => token_failure(),
                     other => fail(other),
                 })?;
-            if *validate_password {
+            if *validate_password && !*password_before_token {
                 let problems = call.password_failures("new_password", &user.username, &user.email);
                 if !problems.is_empty() {
                     return Err(problems);
@@ -294,6 +303,14 @@ pub async fn run(action: &Action, call: &Call<'_>) -> Outcome {
     Ok(vars)
 }
 
+/// Django's `BaseUserManager.normalize_email`: the part after the last `@` in lower case.
+fn normalized_email(email: &str) -> String {
+    match email.rsplit_once('@') {
+        Some((name, domain)) => format!("{name}@{}", domain.to_lowercase()),
+        None => email.to_owned(),
+    }
+}
+
 /// `scheme://host[:port]` and `host[:port]` of a base URL (`scheme://host[:port]/prefix`).
 fn origin_and_site(base_url: &str) -> (&str, &str) {
     let after_scheme = base_url.find("://").map(|i| i + 3).unwrap_or(0);
@@ -309,7 +326,14 @@ fn decode_uid(uid: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{decode_uid, origin_and_site};
+    use super::{decode_uid, normalized_email, origin_and_site};
+
+    #[test]
+    fn email_domain_lowercased() {
+        assert_eq!(normalized_email("Mixed.Case@EXAMPLE.COM"), "Mixed.Case@example.com");
+        assert_eq!(normalized_email("a@b@C.de"), "a@b@c.de");
+        assert_eq!(normalized_email(""), "");
+    }
 
     #[test]
     fn base_url_parts() {

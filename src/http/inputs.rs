@@ -63,15 +63,22 @@ pub fn collect(
                 failures.push(Failure::field("field_blank", &wire));
                 continue;
             }
-        } else if let Some(max) = spec.max_length.filter(|m| text.chars().count() > *m) {
-            failures.push(Failure::field("field_max_length", &wire).with("max_length", max.to_string()));
-            continue;
-        } else if spec.kind == InputKind::Email && !is_email(&text) {
-            failures.push(Failure::field("field_email", &wire));
-            continue;
-        } else if spec.kind == InputKind::Username && !is_username(&text) {
-            failures.push(Failure::field("field_username", &wire));
-            continue;
+        } else {
+            // DRF runs every validator of a field and reports each failure, in
+            // Django's order: the username rule before the length limit, the email rule after.
+            let before = failures.len();
+            if spec.kind == InputKind::Username && !is_username(&text) {
+                failures.push(Failure::field("field_username", &wire));
+            }
+            if let Some(max) = spec.max_length.filter(|m| text.chars().count() > *m) {
+                failures.push(Failure::field("field_max_length", &wire).with("max_length", max.to_string()));
+            }
+            if spec.kind == InputKind::Email && !is_email(&text) {
+                failures.push(Failure::field("field_email", &wire));
+            }
+            if failures.len() > before {
+                continue;
+            }
         }
         values.insert(name.clone(), text);
     }
