@@ -309,6 +309,13 @@ async fn authorization_header_errors(kind: StoreKind) {
         assert_eq!(r.header("www-authenticate"), Some("Token"), "{auth}");
         assert_eq!(r.header("allow"), Some(ALLOW_ME), "{auth}");
     }
+    // Authentication comes before the body is parsed: no 415 or 400 for an anonymous caller.
+    let r = g.send(D, "PUT", &p("/auth/users/me/"), &[("Content-Type", "text/plain")], Some(b"x")).await;
+    r.expect(401, not_provided());
+    let r = g.send(D, "PATCH", &p("/auth/users/me/"), &[("Content-Type", "application/json")], Some(b"{")).await;
+    r.expect(401, not_provided());
+    let headers = [("Authorization", "Token nope"), ("Content-Type", "application/json")];
+    g.send(D, "POST", &p("/auth/users/"), &headers, Some(b"{")).await.expect(401, invalid_token());
     // A bad credential is refused even on routes open to anyone (DRF authenticates first).
     let r =
         call(&g, "POST", "/auth/token/login/", "Token nope", Some(json!({"username": "dave", "password": PW}))).await;

@@ -1,6 +1,6 @@
 //! Djoser's URL rules over HTTP, on both stores: APPEND_SLASH redirects on
 //! users/..., optional slashes on token/..., any suffix on jwt/...; 401 before
-//! 405 on the ViewSet routes; 405 bodies with `Allow`; 404 pages.
+//! 405 where a user is needed; 405 bodies with `Allow`; 404 pages.
 
 mod common;
 mod djoser_support;
@@ -66,13 +66,14 @@ async fn trailing_slashes(kind: StoreKind) {
 
 async fn unauthenticated_before_method(kind: StoreKind) {
     let (g, t) = registered(kind).await;
-    // ViewSet routes: an anonymous wrong method is a 401 (authentication runs first).
+    // Routes that need a user: an anonymous wrong method is a 401 (permissions are checked first).
     for (method, path, allow) in [
         ("PUT", "/auth/users/", ALLOW_USERS),
         ("DELETE", "/auth/users/", ALLOW_USERS),
         ("GET", "/auth/users/reset_password/", ALLOW_POST),
         ("GET", "/auth/users/reset_password_confirm/", ALLOW_POST),
         ("POST", "/auth/users/me/", ALLOW_ME),
+        ("GET", "/auth/token/logout/", ALLOW_POST),
     ] {
         let r = call(&g, method, path, "", None).await;
         assert_eq!((r.status, r.json()), (401, not_provided()), "{method} {path}");
@@ -95,7 +96,7 @@ async fn unauthenticated_before_method(kind: StoreKind) {
     let r = call(&g, "OPTIONS", "/auth/users/", "", None).await;
     r.expect(401, not_provided());
     assert_eq!(r.header("allow"), Some(ALLOW_USERS));
-    // Plain APIViews: 405 whoever asks.
+    // Routes open to anyone: 405 whoever asks.
     for path in ["/auth/jwt/create/", "/auth/jwt/refresh/", "/auth/jwt/verify/", "/auth/token/login/"] {
         let r = call(&g, "GET", path, "", None).await;
         r.expect(405, json!({"detail": "Method \"GET\" not allowed."}));
