@@ -89,6 +89,12 @@ async fn register_field_errors(kind: StoreKind) {
             400,
             json!({"email": ["Ensure this field has no more than 254 characters.", "Enter a valid email address."]}),
         );
+    let bad_email = json!({"email": ["Enter a valid email address."]});
+    for email in [json!(["a@b.co"]), json!("ü_x@example.com"), json!("x@example")] {
+        reg(json!({"username": "u1", "password": PW, "re_password": PW, "email": email}))
+            .await
+            .expect(400, bad_email.clone());
+    }
     reg(json!({"username": "u1", "password": PW, "re_password": PW, "email": "nope"}))
         .await
         .expect(400, json!({"email": ["Enter a valid email address."]}));
@@ -148,6 +154,9 @@ async fn register_accepts_what_django_accepts(kind: StoreKind) {
     let r =
         g.post_multipart(D, &p("/auth/users/"), &[("username", "m_x"), ("password", PW), ("re_password", PW)]).await;
     r.expect(201, json!({"email": "", "username": "m_x", "id": 10}));
+    ok(json!("ip_x"), "ip@[127.0.0.1]")
+        .await
+        .expect(201, json!({"email": "ip@[127.0.0.1]", "username": "ip_x", "id": 11}));
     // Every one of them can log in.
     for user in ["144162273", "Zoë_x", "pad_x", "DJ_x", "f_x", "m_x"] {
         login(&g, user, PW).await;
@@ -239,6 +248,9 @@ async fn me_update_and_delete(kind: StoreKind) {
     call(&g, "PATCH", "/auth/users/me/", &t, Some(json!({"email": "not-an-email"})))
         .await
         .expect(400, json!({"email": ["Enter a valid email address."]}));
+    call(&g, "PATCH", "/auth/users/me/", &t, Some(json!({"email": format!("{}@b.cd", "a".repeat(250))})))
+        .await
+        .expect(400, json!({"email": ["Ensure this field has no more than 254 characters."]}));
     call(&g, "PATCH", "/auth/users/me/", &t, Some(json!({}))).await.expect(200, me("c@example.com"));
     call(&g, "PUT", "/auth/users/me/", &t, Some(json!({}))).await.expect(200, me("c@example.com"));
     call(&g, "PATCH", "/auth/users/me/", &t, Some(json!({"email": ""}))).await.expect(200, me(""));

@@ -51,7 +51,9 @@ pub fn collect(
                 continue;
             }
             Some(FieldValue::Bool(_) | FieldValue::Nested) => {
-                failures.push(Failure::field("field_invalid", &wire));
+                // DRF's EmailField words its "not a string" failure as an invalid address.
+                let key = if spec.kind == InputKind::Email { "field_email" } else { "field_invalid" };
+                failures.push(Failure::field(key, &wire));
                 continue;
             }
             Some(FieldValue::Number(n)) => n,
@@ -95,15 +97,21 @@ pub fn is_username(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || "_.@+-".contains(c))
 }
 
-/// A practical subset of Django's EmailValidator: one `@`, a dot-atom local
-/// part, and a domain of valid labels with a dot (or `localhost`).
+/// A practical subset of Django's EmailValidator: at most 320 characters, one
+/// `@`, an ASCII dot-atom local part, and a domain of valid labels with a dot,
+/// `localhost`, or an IP literal (`[127.0.0.1]`).
 pub fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.rsplit_once('@') else {
         return false;
     };
-    let atom = |c: char| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
-    let local_ok =
-        !local.is_empty() && local.len() <= 64 && local.split('.').all(|p| !p.is_empty() && p.chars().all(atom));
+    if s.chars().count() > 320 {
+        return false;
+    }
+    let atom = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+    let local_ok = !local.is_empty() && local.split('.').all(|p| !p.is_empty() && p.chars().all(atom));
+    if let Some(literal) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
+        return local_ok && literal.parse::<std::net::IpAddr>().is_ok();
+    }
     let label_ok = |l: &str| {
         !l.is_empty()
             && l.len() <= 63
@@ -135,10 +143,28 @@ mod tests {
 
     #[test]
     fn emails() {
-        for ok in ["a@b.co", "first.last+tag@example.com", "x@localhost", "u@sub.domain.org"] {
+        let long_local = format!("{}@b.cd", "a".repeat(250));
+        for ok in
+            ["a@b.co", "first.last+tag@example.com", "x@localhost", "u@sub.domain.org", "ep@[127.0.0.1]", &long_local]
+        {
             assert!(is_email(ok), "{ok}");
         }
-        for bad in ["", "a", "a@", "@b.co", "a@b", "a b@c.de", "a@b..de", "a..b@c.de", "a@-b.de", "a@b.c"] {
+        let too_long = format!("{}@b.cd", "a".repeat(320));
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@b.co",
+            "a@b",
+            "a b@c.de",
+            "a@b..de",
+            "a..b@c.de",
+            "a@-b.de",
+            "a@b.c",
+            "ü@b.de",
+            "a@[1.2.3]",
+            &too_long,
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
     }
