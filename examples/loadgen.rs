@@ -27,7 +27,8 @@ async fn main() {
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, url, method, body, header) = (client.clone(), url.clone(), method.clone(), body.clone(), header.clone());
+        let (client, url, method, body, header) =
+            (client.clone(), url.clone(), method.clone(), body.clone(), header.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut errors = 0u64;
@@ -59,7 +60,8 @@ async fn main() {
         errors += e;
     }
     all.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0.0);
+    let pct =
+        |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0.0);
     println!(
         "{{\"requests\":{},\"errors\":{},\"rps\":{:.1},\"p50_ms\":{:.2},\"p99_ms\":{:.2}}}",
         all.len(),

@@ -103,22 +103,48 @@ pub enum UnknownEmail {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Login { identify_by: IdentifyBy, issue: Issue },
+    Login {
+        identify_by: IdentifyBy,
+        issue: Issue,
+    },
     // A login whose credentials the route's authenticator already checked
     // (HTTP Basic): `login` reads a password from its inputs; this one hands
     // the authenticated caller what `issue` names.
-    LoginAuthenticated { issue: Issue },
-    Register { issue: Issue, validate_password: bool, username_from_email: bool },
-    JwtRefresh { rotate: Option<bool> },
+    LoginAuthenticated {
+        issue: Issue,
+    },
+    Register {
+        issue: Issue,
+        validate_password: bool,
+        username_from_email: bool,
+        /// The real system has no unique email (Djoser): a taken email is the
+        /// engine's constraint, reported only when nothing the real system checks fails.
+        email_taken_last: bool,
+    },
+    JwtRefresh {
+        rotate: Option<bool>,
+    },
     JwtVerify,
     CurrentUser,
     UpdateUser,
     DeleteUser,
-    Logout { revoke: Revoke },
+    Logout {
+        revoke: Revoke,
+    },
     TokenRefresh,
-    PasswordResetRequest { unknown_email: UnknownEmail },
-    PasswordResetConfirm { validate_password: bool, revoke_tokens: bool },
-    EmailVerifyRequest { unknown_email: UnknownEmail },
+    PasswordResetRequest {
+        unknown_email: UnknownEmail,
+    },
+    PasswordResetConfirm {
+        validate_password: bool,
+        revoke_tokens: bool,
+        /// Djoser validates the new password before it reads uid and token, and
+        /// without the user (so no similarity rule): a weak password wins over a bad token.
+        password_before_token: bool,
+    },
+    EmailVerifyRequest {
+        unknown_email: UnknownEmail,
+    },
     EmailVerifyConfirm,
 }
 
@@ -215,6 +241,7 @@ impl Action {
                 issue: o.issue()?,
                 validate_password: o.bool("validate_password", false)?,
                 username_from_email: o.bool("username_from_email", false)?,
+                email_taken_last: o.bool("email_taken_last", false)?,
             },
             "jwt_refresh" => Action::JwtRefresh {
                 rotate: match o.map.get("rotate") {
@@ -239,6 +266,7 @@ impl Action {
             "password_reset_confirm" => Action::PasswordResetConfirm {
                 validate_password: o.bool("validate_password", false)?,
                 revoke_tokens: o.bool("revoke_tokens", false)?,
+                password_before_token: o.bool("password_before_token", false)?,
             },
             "email_verify_request" => Action::EmailVerifyRequest { unknown_email: o.unknown_email()? },
             "email_verify_confirm" => Action::EmailVerifyConfirm,
@@ -323,8 +351,10 @@ impl Action {
 /// Variables every template may use, whatever the action.
 pub const ALWAYS: &[&str] = &["base_url", "dialect"];
 
-/// Variables of mail templates.
-pub const MAIL_VARS: &[&str] = &["token", "uid", "email", "user.username", "user.id", "base_url", "dialect"];
+/// Variables of mail templates. `site` is the request's host (with port) and
+/// `origin` is `scheme://site`: Djoser's links sit at the site root, not under the mount.
+pub const MAIL_VARS: &[&str] =
+    &["token", "uid", "email", "user.username", "user.id", "base_url", "origin", "site", "dialect"];
 
 /// Who the caller is, once an authenticator accepted it.
 #[derive(Clone)]

@@ -198,8 +198,9 @@ impl Config {
     /// Reads `path` and the environment.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
-        let figment =
-            Figment::new().merge(Toml::file(path)).merge(Env::prefixed("POLYAUTH_").ignore(&["config", "log"]).split("__"));
+        let figment = Figment::new()
+            .merge(Toml::file(path))
+            .merge(Env::prefixed("POLYAUTH_").ignore(&["config", "log"]).split("__"));
         let mut config: Config =
             figment.extract().map_err(|e| ConfigError::Parse { path: shown.clone(), source: Box::new(e) })?;
         // Relative paths in the file are relative to the file, as a user reading it expects.

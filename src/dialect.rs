@@ -298,6 +298,12 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
         }
         let mut errors = f.errors.clone();
         errors.extend(spec.errors.clone());
+        if let Some(www) = &spec.www_authenticate {
+            if !template::placeholders(www).map_err(rerr)?.is_empty() {
+                return Err(rerr("www_authenticate takes no placeholders".into()));
+            }
+            route_www_authenticate(&mut errors, www);
+        }
         routes.push(Route { action, pattern, method, body, errors, authenticators, spec });
     }
     if routes.is_empty() {
@@ -319,6 +325,19 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
         rotate_refresh: f.dialect.rotate_refresh.unwrap_or(false),
         routes,
     })
+}
+
+/// Puts a route's own `WWW-Authenticate` on each of its 401 errors; an error's
+/// headers win over the dialect's (see `render`). An error that sets the header
+/// itself keeps it.
+fn route_www_authenticate(errors: &mut BTreeMap<String, ErrorSpec>, www: &str) {
+    for (key, default) in keys::ERROR_KEYS {
+        let spec = errors.entry((*key).to_owned()).or_default();
+        let has_own = spec.headers.keys().any(|h| h.eq_ignore_ascii_case("WWW-Authenticate"));
+        if spec.status.unwrap_or(*default) == 401 && !has_own {
+            spec.headers.insert("WWW-Authenticate".into(), www.to_owned());
+        }
+    }
 }
 
 /// Result of matching a request path within a dialect.

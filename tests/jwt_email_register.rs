@@ -49,7 +49,8 @@ async fn register_errors(kind: StoreKind) {
     for email in ["nope", "x@example", "zoë@example.com", "a@b..com", "@example.com"] {
         g.post_json(D, REGISTER, json!({"email": email, "password": "x"})).await.expect(400, invalid.clone());
     }
-    let long = format!("{}@{}.com", "a".repeat(64), "b".repeat(186));
+    // A well-formed address, only too long (Django would add the format error for a bad one).
+    let long = format!("{}@example.com", "a".repeat(243));
     assert_eq!(long.len(), 255);
     g.post_json(D, REGISTER, json!({"email": long, "password": "x"}))
         .await

@@ -82,6 +82,9 @@ impl Call<'_> {
         vars.insert("user.username".into(), user.username.clone().into());
         vars.insert("user.id".into(), user.id.into());
         vars.insert("base_url".into(), self.base_url.into());
+        let (origin, site) = origin_and_site(self.base_url);
+        vars.insert("origin".into(), origin.into());
+        vars.insert("site".into(), site.into());
         vars.insert("dialect".into(), self.dialect.name.clone().into());
         let spec = self.dialect.mail.get(template).ok_or_else(|| one(Failure::new("internal")))?;
         self.engine.send_mail(Mail {
@@ -124,8 +127,8 @@ pub async fn run(action: &Action, call: &Call<'_>) -> Outcome {
             let user = call.principal_user()?.clone();
             call.issue(*issue, &user, &mut vars).await?;
         }
-        Action::Register { issue, validate_password, username_from_email } => {
-            // Normalised before a username is derived from it, so both name the same address.
+        Action::Register { issue, validate_password, username_from_email, email_taken_last } => {
+            // Normalised (as Django's create_user) before a username is derived from it.
             let email = crate::store::normalize_email(call.get("email").unwrap_or_default());
             let username = match call.get("username") {
                 Some(u) => u.to_owned(),
@@ -141,9 +144,10 @@ pub async fn run(action: &Action, call: &Call<'_>) -> Outcome {
                 taken.push(Failure::field("username_taken", call.wire("username")));
             }
             // A username derived from the email is the email: a clash on it is an email clash.
-            let email_clash = (!email.is_empty() && call.engine.email_taken(&email).await.map_err(fail)?)
-                || (!call.inputs.contains_key("username")
-                    && call.engine.username_taken(&username).await.map_err(fail)?);
+            let email_clash =
+                (!email.is_empty() && !*email_taken_last && call.engine.email_taken(&email).await.map_err(fail)?)
+                    || (!call.inputs.contains_key("username")
+                        && call.engine.username_taken(&username).await.map_err(fail)?);
             if email_clash {
                 taken.push(Failure::field("email_taken", call.wire("email")));
             }
@@ -236,7 +240,13 @@ pub async fn run(action: &Action, call: &Call<'_>) -> Outcome {
         Action::PasswordResetRequest { unknown_email } => {
             return call.request_mail(Purpose::PasswordReset, *unknown_email, "password_reset").await;
         }
-        Action::PasswordResetConfirm { validate_password, revoke_tokens } => {
+        Action::PasswordResetConfirm { validate_password, revoke_tokens, password_before_token } => {
+            if *validate_password && *password_before_token {
+                let problems = call.password_failures("new_password", "", "");
+                if !problems.is_empty() {
+                    return Err(problems);
+                }
+            }
             let expected = match call.get("uid") {
                 None => None,
                 Some(uid) => Some(decode_uid(uid).ok_or_else(|| one(Failure::field("uid_invalid", call.wire("uid"))))?),
@@ -253,7 +263,7 @@ pub async fn run(action: &Action, call: &Call<'_>) -> Outcome {
                     EngineError::OneTimeInvalid => token_failure(),
                     other => fail(other),
                 })?;
-            if *validate_password {
+            if *validate_password && !*password_before_token {
                 let problems = call.password_failures("new_password", &user.username, &user.email);
                 if !problems.is_empty() {
                     return Err(problems);
@@ -295,8 +305,33 @@ pub async fn run(action: &Action, call: &Call<'_>) -> Outcome {
     Ok(vars)
 }
 
+/// `scheme://host[:port]` and `host[:port]` of a base URL (`scheme://host[:port]/prefix`).
+fn origin_and_site(base_url: &str) -> (&str, &str) {
+    let after_scheme = base_url.find("://").map(|i| i + 3).unwrap_or(0);
+    let end = base_url[after_scheme..].find('/').map(|i| after_scheme + i).unwrap_or(base_url.len());
+    (&base_url[..end], &base_url[after_scheme..end])
+}
+
 fn decode_uid(uid: &str) -> Option<u64> {
     let bytes =
         base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, uid.trim_end_matches('=')).ok()?;
     std::str::from_utf8(&bytes).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decode_uid, origin_and_site};
+
+    #[test]
+    fn base_url_parts() {
+        assert_eq!(origin_and_site("http://127.0.0.1:8000/djoser"), ("http://127.0.0.1:8000", "127.0.0.1:8000"));
+        assert_eq!(origin_and_site("https://example.com"), ("https://example.com", "example.com"));
+    }
+
+    #[test]
+    fn uids() {
+        assert_eq!(decode_uid("MzU"), Some(35));
+        assert_eq!(decode_uid("zzz"), None);
+        assert_eq!(decode_uid(""), None);
+    }
 }

@@ -17,6 +17,7 @@ pub const ERROR_KEYS: &[(&str, u16)] = &[
     ("field_invalid", 400),
     ("field_email", 400),
     ("field_max_length", 400),
+    ("field_username", 400),
     // authentication
     ("not_authenticated", 401),
     ("auth_header_malformed", 401),

@@ -90,9 +90,12 @@ impl Pattern {
             return None;
         }
         let mut params = Vec::new();
-        for (seg, part) in self.segs.iter().zip(&parts) {
+        let last = self.segs.len().saturating_sub(1);
+        for (i, (seg, part)) in self.segs.iter().zip(&parts).enumerate() {
             match seg {
                 Seg::Lit(l) if l == part => {}
+                // Django's `^jwt/create/?` (no `$`) also matches `jwt/createjunk`.
+                Seg::Lit(l) if prefix_only && i == last && part.starts_with(l.as_str()) => {}
                 Seg::Param(name) if !part.is_empty() => params.push((name.clone(), (*part).to_owned())),
                 _ => return None,
             }
@@ -125,6 +128,9 @@ mod tests {
         assert!(any.matches("/auth/jwt/create/junk").is_some());
         assert!(any.matches("/auth/jwt/create").is_some());
         assert!(any.matches("/auth/jwt/creat").is_none());
+        assert!(any.matches("/auth/jwt/createjunk").is_some());
+        assert!(any.matches("/auth/jwt/create/x/y").is_some());
+        assert!(any.matches("/auth/jwtx/create").is_none());
         assert!(Pattern::parse("auth", SlashMatch::Default).is_err());
         assert!(Pattern::parse("/a//b", SlashMatch::Default).is_err());
         assert_eq!(p.shape(), "/auth/reset-password/<>/");

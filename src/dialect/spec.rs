@@ -165,6 +165,8 @@ pub enum InputKind {
     #[default]
     String,
     Email,
+    /// Django's `UnicodeUsernameValidator`: letters, digits and `@.+-_` only.
+    Username,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -222,6 +224,9 @@ pub struct RouteSpec {
     /// An unauthenticated request with a method this path lacks gets 401 before 405 (DRF viewsets).
     #[serde(default)]
     pub auth_before_method: bool,
+    /// `WWW-Authenticate` on this route's 401s, instead of the dialect's (DRF takes it
+    /// from the view: SimpleJWT's token views say `Bearer realm="api"` inside Djoser).
+    pub www_authenticate: Option<String>,
     /// Body encodings accepted; others get 415.
     #[serde(default = "all_bodies")]
     pub body: Vec<BodyKind>,

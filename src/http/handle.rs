@@ -185,6 +185,22 @@ fn with_drf_headers(d: &Dialect, reply: Reply, allow: &str) -> Reply {
     }
 }
 
+/// The authenticated caller, if any; refuses when the route needs one and nobody is there.
+async fn caller(
+    gw: &Gateway,
+    d: &Dialect,
+    route: &Route,
+    headers: &hyper::HeaderMap,
+    fields: Option<&Fields>,
+) -> Result<Option<actions::Principal>, Vec<Failure>> {
+    let principal =
+        auth::authenticate(&gw.engine, d, &route.authenticators, headers, fields).await.map_err(|f| vec![f])?;
+    if route.spec.permission == Permission::Authenticated && principal.is_none() {
+        return Err(vec![Failure::new("not_authenticated")]);
+    }
+    Ok(principal)
+}
+
 async fn run_route(
     gw: &Gateway,
     mount: &Mount,
@@ -195,8 +211,13 @@ async fn run_route(
 ) -> Result<Reply, Vec<Failure>> {
     let d = &mount.dialect;
     let (parts, incoming) = req.into_parts();
-    let wants_body = route.spec.input.values().any(|i| i.from == Source::Body)
-        || route.authenticators.iter().any(|a| d.authenticators.get(a).is_some_and(|s| s.body_field.is_some()));
+    let body_auth =
+        route.authenticators.iter().any(|a| d.authenticators.get(a).is_some_and(|s| s.body_field.is_some()));
+    let wants_body = route.spec.input.values().any(|i| i.from == Source::Body) || body_auth;
+    // DRF authenticates and checks permissions before the view parses the body: a bad
+    // or missing credential is a 401 even when the body is unparseable. Only a route
+    // whose authenticator reads the body has to parse it first.
+    let mut principal = if body_auth { None } else { caller(gw, d, route, &parts.headers, None).await? };
     let mut fields = Fields::new();
     if wants_body {
         let bytes = body::read(incoming, &parts.headers, gw.body_limit).await.map_err(|f| vec![f])?;
@@ -204,11 +225,8 @@ async fn run_route(
     } else {
         drop(incoming);
     }
-    let principal = auth::authenticate(&gw.engine, d, &route.authenticators, &parts.headers, Some(&fields))
-        .await
-        .map_err(|f| vec![f])?;
-    if route.spec.permission == Permission::Authenticated && principal.is_none() {
-        return Err(vec![Failure::new("not_authenticated")]);
+    if body_auth {
+        principal = caller(gw, d, route, &parts.headers, Some(&fields)).await?;
     }
     let inputs = inputs::collect(route, &fields, params, parts.uri.query(), &parts.headers)?;
     let host = parts.headers.get(HOST).and_then(|h| h.to_str().ok());

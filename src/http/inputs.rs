@@ -55,7 +55,7 @@ pub fn collect(
                 continue;
             }
             Some(FieldValue::Bool(_) | FieldValue::Nested) => {
-                // DRF's EmailField overrides CharField's "invalid" text with its own.
+                // DRF's EmailField words its "not a string" failure as an invalid address.
                 let key = if spec.kind == InputKind::Email { "field_email" } else { "field_invalid" };
                 failures.push(Failure::field(key, &wire));
                 continue;
@@ -69,12 +69,22 @@ pub fn collect(
                 failures.push(Failure::field("field_blank", &wire));
                 continue;
             }
-        } else if let Some(max) = spec.max_length.filter(|m| text.chars().count() > *m) {
-            failures.push(Failure::field("field_max_length", &wire).with("max_length", max.to_string()));
-            continue;
-        } else if spec.kind == InputKind::Email && !is_email(&text) {
-            failures.push(Failure::field("field_email", &wire));
-            continue;
+        } else {
+            // DRF runs every validator of a field and reports each failure, in
+            // Django's order: the username rule before the length limit, the email rule after.
+            let before = failures.len();
+            if spec.kind == InputKind::Username && !is_username(&text) {
+                failures.push(Failure::field("field_username", &wire));
+            }
+            if let Some(max) = spec.max_length.filter(|m| text.chars().count() > *m) {
+                failures.push(Failure::field("field_max_length", &wire).with("max_length", max.to_string()));
+            }
+            if spec.kind == InputKind::Email && !is_email(&text) {
+                failures.push(Failure::field("field_email", &wire));
+            }
+            if failures.len() > before {
+                continue;
+            }
         }
         values.insert(name.clone(), text);
     }
@@ -95,16 +105,27 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     keyword.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_owned())
 }
 
-/// A practical subset of Django's EmailValidator: one `@`, a dot-atom local
-/// part, and a domain of valid labels with a dot (or `localhost`).
+/// Django's `UnicodeUsernameValidator` (`^[\w.@+-]+\Z`): Python's Unicode `\w`
+/// is letters, digits and `_`, so `Zoë_x` passes and `bad name!` does not.
+pub fn is_username(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || "_.@+-".contains(c))
+}
+
+/// A practical subset of Django's EmailValidator: at most 320 characters, one
+/// `@`, an ASCII dot-atom local part, and a domain of valid labels with a dot,
+/// `localhost`, or an IP literal (`[127.0.0.1]`).
 pub fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.rsplit_once('@') else {
         return false;
     };
-    // Django's user_regex is ASCII only (a Unicode domain is fine, a Unicode local part is not).
+    if s.chars().count() > 320 {
+        return false;
+    }
     let atom = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
-    let local_ok =
-        !local.is_empty() && local.len() <= 64 && local.split('.').all(|p| !p.is_empty() && p.chars().all(atom));
+    let local_ok = !local.is_empty() && local.split('.').all(|p| !p.is_empty() && p.chars().all(atom));
+    if let Some(literal) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
+        return local_ok && literal.parse::<std::net::IpAddr>().is_ok();
+    }
     let label_ok = |l: &str| {
         !l.is_empty()
             && l.len() <= 63
@@ -122,7 +143,7 @@ pub fn is_email(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{bearer, is_email};
+    use super::{bearer, is_email, is_username};
     use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 
     #[test]
@@ -142,13 +163,46 @@ mod tests {
     }
 
     #[test]
+    fn usernames() {
+        for ok in ["alice", "Zoë_x", "a.b@c+d-e", "144162273", "日本"] {
+            assert!(is_username(ok), "{ok}");
+        }
+        for bad in ["", "a b", "bad name!", "x/y", "tab\t"] {
+            assert!(!is_username(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn emails() {
-        for ok in ["a@b.co", "first.last+tag@example.com", "x@localhost", "u@sub.domain.org", "u@exämple.com"] {
+        let long_local = format!("{}@b.cd", "a".repeat(250));
+        for ok in [
+            "a@b.co",
+            "first.last+tag@example.com",
+            "x@localhost",
+            "u@sub.domain.org",
+            "ep@[127.0.0.1]",
+            "u@exämple.com",
+            &long_local,
+        ] {
             assert!(is_email(ok), "{ok}");
         }
-        for bad in
-            ["", "a", "a@", "@b.co", "a@b", "a b@c.de", "a@b..de", "a..b@c.de", "a@-b.de", "a@b.c", "zoë@example.com"]
-        {
+        let too_long = format!("{}@b.cd", "a".repeat(320));
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@b.co",
+            "a@b",
+            "a b@c.de",
+            "a@b..de",
+            "a..b@c.de",
+            "a@-b.de",
+            "a@b.c",
+            "ü@b.de",
+            "zoë@example.com",
+            "a@[1.2.3]",
+            &too_long,
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
     }

@@ -113,13 +113,14 @@ pub fn failures(d: &Dialect, errors: &BTreeMap<String, ErrorSpec>, list: &[Failu
             ErrorStyle::Drf => Reply::json(status, &drf_body(d, errors, list, spec, &vars)),
         }
     };
-    for (k, v) in &spec.headers {
-        reply = reply.header(k.clone(), template::render_str(v, &vars));
-    }
+    // The dialect's challenge first, so an error's own `WWW-Authenticate` (a route's) replaces it.
     if status == 401 {
         if let Some(w) = &d.www_authenticate {
             reply = reply.header("WWW-Authenticate", w.clone());
         }
+    }
+    for (k, v) in &spec.headers {
+        reply = reply.header(k.clone(), template::render_str(v, &vars));
     }
     reply
 }
