@@ -88,6 +88,9 @@ pub enum Issue {
 pub enum Revoke {
     /// The token the caller presented; every token when it presented a password.
     Presented,
+    /// The token the caller presented; every session token (not other dialects'
+    /// auth tokens) when it presented a password.
+    PresentedOrSessions,
     /// Every auth token of the user (Djoser deletes `user.auth_token`).
     AuthTokens,
     All,
@@ -256,6 +259,7 @@ impl Action {
             "logout" => Action::Logout {
                 revoke: match o.str("revoke", "presented")? {
                     "presented" => Revoke::Presented,
+                    "presented_or_sessions" => Revoke::PresentedOrSessions,
                     "auth_tokens" => Revoke::AuthTokens,
                     "all" => Revoke::All,
                     other => return Err(format!("option revoke: unknown value {other:?}")),

@@ -217,10 +217,13 @@ pub async fn run(action: &Action, call: &Call<'_>) -> Outcome {
             let principal = call.principal.ok_or_else(|| one(Failure::new("not_authenticated")))?;
             let user = &principal.user;
             match (revoke, &principal.opaque_token) {
-                (Revoke::Presented, Some(token)) => {
+                (Revoke::Presented | Revoke::PresentedOrSessions, Some(token)) => {
                     if !call.engine.revoke_opaque_token(token.expose(), user).await.map_err(fail)? {
                         return Err(one(Failure::new("opaque_token_invalid")));
                     }
+                }
+                (Revoke::PresentedOrSessions, None) => {
+                    call.engine.revoke_all_tokens(user, Some(TokenKind::Session)).await.map_err(fail)?;
                 }
                 (Revoke::AuthTokens, _) => {
                     call.engine.revoke_all_tokens(user, Some(TokenKind::AuthToken)).await.map_err(fail)?;
