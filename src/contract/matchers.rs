@@ -254,22 +254,56 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// One comparison: differences found and values captured.
+/// One comparison: differences found and values captured. `${name}` in
+/// expected values is expanded as it is reached, so a value captured earlier
+/// in the same expectation (document order) can be used later in it.
 #[derive(Default)]
 pub struct Outcome {
     pub diffs: Vec<String>,
     pub captures: Vec<(String, Value)>,
+    /// The scenario's values plus what this comparison captured so far.
+    pub scope: Vars,
 }
 
 impl Outcome {
+    pub fn new(vars: &Vars) -> Self {
+        Self { diffs: Vec::new(), captures: Vec::new(), scope: vars.clone() }
+    }
+
+    fn capture(&mut self, name: &str, v: Value) {
+        self.scope.insert(name.to_owned(), v.clone());
+        self.captures.push((name.to_owned(), v));
+    }
+
+    /// Expands `${name}` in an expected string; a failure becomes a diff line.
+    pub fn expand(&mut self, at: &str, s: &str) -> Option<Value> {
+        match substitute_str(s, &self.scope) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.diffs.push(format!("{at}: {e}"));
+                None
+            }
+        }
+    }
+
     /// Compares an expected string pattern with actual text (headers, raw bodies).
     pub fn text(&mut self, at: &str, expected: &str, actual: Option<&str>) {
+        let Some(expected) = self.expand(at, expected) else { return };
+        let expected = match expected {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        let expected = expected.as_str();
         let Some(actual) = actual else {
             self.diffs.push(format!("{at}: missing (expected {})", show(&Value::from(expected))));
             return;
         };
         match match_text(&segments(expected), actual) {
-            Some(caps) => self.captures.extend(caps.into_iter().map(|(k, v)| (k, Value::String(v)))),
+            Some(caps) => {
+                for (k, v) in caps {
+                    self.capture(&k, Value::String(v));
+                }
+            }
             None => self.diffs.push(format!(
                 "{at}: expected {}, got {}",
                 show(&Value::from(expected)),
@@ -281,33 +315,54 @@ impl Outcome {
     /// Compares expected JSON (with matchers) against actual JSON. `subset`:
     /// keys of the actual top-level object that are not expected are allowed.
     pub fn json(&mut self, at: &str, expected: &Value, actual: &Value, subset: bool) {
+        let expanded;
+        let expected = match expected {
+            Value::String(s) if s.contains('$') => match self.expand(at, s) {
+                Some(v) => {
+                    expanded = v;
+                    &expanded
+                }
+                None => return,
+            },
+            other => other,
+        };
         match (expected, actual) {
             (Value::String(s), _) => {
                 let segs = segments(s);
                 if let [Seg::M(kind, cap)] = segs.as_slice() {
                     if kind.accepts(actual) {
                         if let Some(c) = cap {
-                            self.captures.push((c.clone(), actual.clone()));
+                            self.capture(c, actual.clone());
                         }
                     } else {
                         self.diffs.push(format!("{at}: expected {}, got {}", kind.describe(), show(actual)));
                     }
                 } else if let Value::String(a) = actual {
-                    self.text(at, s, Some(a));
+                    // Already expanded: escape `$` so it is not expanded twice.
+                    self.text(at, &s.replace('$', "$$"), Some(a));
                 } else {
                     self.diffs.push(format!("{at}: expected {}, got {}", show(expected), show(actual)));
                 }
             }
             (Value::Object(e), Value::Object(a)) => {
+                let mut keys = Vec::new();
                 for (k, ev) in e {
+                    let k = match k.contains('$') {
+                        true => match self.expand(&format!("{at}.{k}"), k) {
+                            Some(v) => text_of(&v),
+                            None => continue,
+                        },
+                        false => k.clone(),
+                    };
                     let path = format!("{at}.{k}");
-                    match a.get(k) {
+                    match a.get(&k) {
                         Some(av) => self.json(&path, ev, av, false),
                         None => self.diffs.push(format!("{path}: missing (expected {})", show(ev))),
                     }
+                    keys.push(k);
                 }
                 if !subset {
-                    for (k, av) in a.iter().filter(|(k, _)| !e.contains_key(*k)) {
+                    for (k, av) in a.iter().filter(|(k, _)| !keys.contains(k)) {
                         self.diffs.push(format!("{at}.{k}: unexpected key (got {})", show(av)));
                     }
                 }

@@ -38,7 +38,7 @@ fn kinds() {
 
 #[test]
 fn json_matching_names_each_field() {
-    let mut o = Outcome::default();
+    let mut o = Outcome::new(&vars());
     let expected = json!({"access": "{{jwt:access}}", "id": "{{number}}", "detail": "x", "gone": 1});
     let actual = json!({"access": JWT, "id": "7", "detail": "y", "extra": true});
     o.json("body", &expected, &actual, false);
@@ -52,20 +52,20 @@ fn json_matching_names_each_field() {
             "body.extra: unexpected key (got true)",
         ]
     );
-    let mut o = Outcome::default();
+    let mut o = Outcome::new(&vars());
     o.json("mail", &json!({"to": ["a@b.c"]}), &json!({"to": ["a@b.c"], "token": "t"}), true);
     assert!(o.diffs.is_empty());
-    let mut o = Outcome::default();
+    let mut o = Outcome::new(&vars());
     o.json("body", &json!({"n": [1, 2]}), &json!({"n": [1]}), false);
     assert_eq!(o.diffs, vec!["body.n: expected 2 item(s), got 1: [1]"]);
-    let mut o = Outcome::default();
+    let mut o = Outcome::new(&vars());
     o.json("body", &json!({"n": 1}), &json!({"n": 1.0}), false);
     assert!(o.diffs.is_empty());
 }
 
 #[test]
 fn text_patterns_mix_literals_and_matchers() {
-    let mut o = Outcome::default();
+    let mut o = Outcome::new(&vars());
     o.text("header Authorization", "Token {{opaque:tok}}", Some("Token 0123456789abcdef"));
     assert_eq!(o.captures, vec![("tok".to_owned(), json!("0123456789abcdef"))]);
     o.text("header Location", "/reset/{{any_string}}/done", Some("/reset/x/y/done"));
@@ -75,7 +75,7 @@ fn text_patterns_mix_literals_and_matchers() {
     o.text("header X", "a", None);
     assert_eq!(o.diffs, vec!["header Allow: expected \"GET, POST\", got \"POST\"", "header X: missing (expected \"a\")"]);
     // Double braces that name no matcher are literal text.
-    let mut o = Outcome::default();
+    let mut o = Outcome::new(&vars());
     o.text("body", "{{x}}", Some("{{x}}"));
     assert!(o.diffs.is_empty());
 }
