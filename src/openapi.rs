@@ -6,7 +6,9 @@
 use serde_json::{json, Map, Value};
 
 use crate::actions::ALWAYS;
-use crate::dialect::{template, AuthenticatorSpec, BodyKind, Credential, Dialect, InputKind, Permission, Route, Source};
+use crate::dialect::{
+    template, AuthenticatorSpec, BodyKind, Credential, Dialect, InputKind, Permission, Route, Source,
+};
 
 mod errors;
 
@@ -17,7 +19,9 @@ fn sample_vars(d: &Dialect) -> Map<String, Value> {
         format!(
             "{}.{}.c2lnbmF0dXJl",
             b64(r#"{"alg":"HS256","typ":"JWT"}"#),
-            b64(&format!(r#"{{"token_type":"{typ}","exp":1700000300,"iat":1700000000,"jti":"0f1e2d3c4b5a69788796a5b4c3d2e1f0","user_id":"1"}}"#))
+            b64(&format!(
+                r#"{{"token_type":"{typ}","exp":1700000300,"iat":1700000000,"jti":"0f1e2d3c4b5a69788796a5b4c3d2e1f0","user_id":"1"}}"#
+            ))
         )
     };
     let mut v = Map::new();
@@ -203,11 +207,8 @@ pub fn document(d: &Dialect, prefix: &str) -> Value {
         let item = paths.entry(openapi_path(prefix, &r.spec.path)).or_insert_with(|| json!({}));
         item[r.method.as_str().to_ascii_lowercase()] = operation(d, r, &vars);
     }
-    let schemes: Map<String, Value> = d
-        .authenticators
-        .iter()
-        .filter_map(|(n, a)| security_scheme(a).map(|s| (scheme_name(n), s)))
-        .collect();
+    let schemes: Map<String, Value> =
+        d.authenticators.iter().filter_map(|(n, a)| security_scheme(a).map(|s| (scheme_name(n), s))).collect();
     let mut doc = json!({
         "openapi": "3.1.0",
         "info": {

@@ -83,4 +83,33 @@ async fn every_fixture_passes(kind: StoreKind) {
     assert!(bad.is_empty(), "contract failures ({kind:?}):\n{bad}");
 }
 
-both_stores!(every_fixture_passes);
+/// The example dialect served from its own config file (listeners moved to
+/// free ports, the store chosen by the test), passing its own scenarios.
+async fn acme_from_its_own_config(kind: StoreKind) {
+    use polyauth::app;
+    use polyauth::config::Config;
+
+    let mut config = Config::load(&root().join("fixtures/acme/server/gateway.toml")).expect("acme config");
+    let redis = (kind == StoreKind::Redis).then(common::Redis::start);
+    if let Some(r) = &redis {
+        config.store.url = Secret::new(r.url());
+        config.jwt.signing_key = Some(Secret::new(common::SIGNING_KEY));
+    }
+    config.admin.listen = Some("127.0.0.1:0".parse().unwrap());
+    config.admin.token = Some(Secret::new(ADMIN_TOKEN));
+    for m in &mut config.mounts {
+        m.listen = "127.0.0.1:0".parse().unwrap();
+    }
+    let running = app::start(app::plan(config).expect("plan")).await.expect("start");
+    let admin = running.admin_addr.expect("admin");
+    let target = Target {
+        base: format!("http://{}", running.addr_of("acme").expect("acme mounted")),
+        outbox: Some(OutboxAccess::admin(&format!("http://{admin}"), Some(Secret::new(ADMIN_TOKEN)))),
+    };
+    let scenarios = contract::load_dir(&root().join("fixtures/acme")).expect("acme fixtures");
+    let r = contract::run(&target, "acme", &scenarios, |_| {}).await;
+    running.shutdown().await;
+    assert!(r.passed() > 0 && r.failed() + r.skipped() == 0, "{}", report::text(&r));
+}
+
+both_stores!(every_fixture_passes, acme_from_its_own_config);

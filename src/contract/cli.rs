@@ -52,7 +52,13 @@ pub async fn run(args: ContractArgs) -> i32 {
         (None, None) => None,
     };
     let target = Target { base: args.target.clone(), outbox };
-    println!("contract {} ({} scenario(s) from {}) against {}", args.dialect, scenarios.len(), dir.display(), args.target);
+    println!(
+        "contract {} ({} scenario(s) from {}) against {}",
+        args.dialect,
+        scenarios.len(),
+        dir.display(),
+        args.target
+    );
     let report = runner::run(&target, &args.dialect, &scenarios, |s| {
         println!("{}", report::step_line(s));
         let _ = std::io::stdout().flush();

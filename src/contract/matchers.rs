@@ -377,9 +377,13 @@ impl Outcome {
             }
             (Value::Number(e), Value::Number(a)) if e.as_f64() == a.as_f64() => {}
             (e, a) if e == a => {}
-            (e, a) if std::mem::discriminant(e) != std::mem::discriminant(a) => {
-                self.diffs.push(format!("{at}: expected {} {}, got {} {}", type_name(e), show(e), type_name(a), show(a)))
-            }
+            (e, a) if std::mem::discriminant(e) != std::mem::discriminant(a) => self.diffs.push(format!(
+                "{at}: expected {} {}, got {} {}",
+                type_name(e),
+                show(e),
+                type_name(a),
+                show(a)
+            )),
             (e, a) => self.diffs.push(format!("{at}: expected {}, got {}", show(e), show(a))),
         }
     }

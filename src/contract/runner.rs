@@ -134,8 +134,15 @@ fn text(s: &str, vars: &Vars) -> Result<String, String> {
     })
 }
 
-/// Method, URL, headers and body of a step's request.
-fn build(target: &Target, req: &Request, vars: &Vars) -> Result<(String, Vec<(String, String)>, Vec<u8>), String> {
+/// A request ready to send: URL, headers, body.
+struct Built {
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+/// URL, headers and body of a step's request.
+fn build(target: &Target, req: &Request, vars: &Vars) -> Result<Built, String> {
     let url = format!("{}{}", target.base.trim_end_matches('/'), text(&req.path, vars)?);
     let mut headers = Vec::new();
     for (k, v) in &req.headers {
@@ -175,7 +182,7 @@ fn build(target: &Target, req: &Request, vars: &Vars) -> Result<(String, Vec<(St
     if let Some(ct) = content_type.filter(|_| !has(&headers, "content-type")) {
         headers.push(("Content-Type".into(), ct));
     }
-    Ok((url, headers, body))
+    Ok(Built { url, headers, body })
 }
 
 async fn request_step(
@@ -185,8 +192,8 @@ async fn request_step(
     expect: &Expect,
     vars: &Vars,
 ) -> Result<Outcome, String> {
-    let (url, headers, body) = build(target, req, vars).map_err(|e| format!("request: {e}"))?;
-    let answer = http.send(&req.method.to_uppercase(), &url, &headers, body).await?;
+    let b = build(target, req, vars).map_err(|e| format!("request: {e}"))?;
+    let answer = http.send(&req.method.to_uppercase(), &b.url, &b.headers, b.body).await?;
     let mut o = Outcome::new(vars);
     if let Some(status) = expect.status.filter(|s| *s != answer.status) {
         o.diffs.push(format!("status: expected {status}, got {}{}", answer.status, brief_body(&answer)));

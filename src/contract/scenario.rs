@@ -150,7 +150,8 @@ pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
 /// Reads every `*.toml` directly in `dir`, in file-name order.
 pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, LoadError> {
     let shown = dir.display().to_string();
-    let entries = std::fs::read_dir(dir).map_err(|e| LoadError::File { file: shown.clone(), message: e.to_string() })?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| LoadError::File { file: shown.clone(), message: e.to_string() })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))

@@ -122,9 +122,12 @@ fn static_key(key: &str) -> Option<&'static str> {
     crate::dialect::keys::ERROR_KEYS.iter().find(|(k, _)| *k == key).map(|(k, _)| *k)
 }
 
+/// One status's errors: keys, media type → examples, headers.
+type Group = (Vec<String>, Map<String, Value>, Map<String, Value>);
+
 /// Error responses by status: description naming the error keys, and one example per key.
 pub fn responses(d: &Dialect, r: &Route) -> BTreeMap<u16, Value> {
-    let mut by_status: BTreeMap<u16, (Vec<String>, Map<String, Value>, Map<String, Value>)> = BTreeMap::new();
+    let mut by_status: BTreeMap<u16, Group> = BTreeMap::new();
     for list in candidates(d, r) {
         let reply = render::failures(d, &r.errors, &list, r.method.as_str());
         let key = list.first().map(|f| f.key).unwrap_or("internal").to_owned();

@@ -73,7 +73,10 @@ fn text_patterns_mix_literals_and_matchers() {
     assert!(o.diffs.is_empty(), "{:?}", o.diffs);
     o.text("header Allow", "GET, POST", Some("POST"));
     o.text("header X", "a", None);
-    assert_eq!(o.diffs, vec!["header Allow: expected \"GET, POST\", got \"POST\"", "header X: missing (expected \"a\")"]);
+    assert_eq!(
+        o.diffs,
+        vec!["header Allow: expected \"GET, POST\", got \"POST\"", "header X: missing (expected \"a\")"]
+    );
     // Double braces that name no matcher are literal text.
     let mut o = Outcome::new(&vars());
     o.text("body", "{{x}}", Some("{{x}}"));
