@@ -16,6 +16,7 @@ fn root() -> PathBuf {
 struct Run {
     code: i32,
     stdout: String,
+    stderr: String,
 }
 
 /// Runs the binary off the async runtime (the gateway keeps serving meanwhile).
@@ -27,7 +28,11 @@ async fn polyauth(args: Vec<String>, admin_token: bool) -> Run {
             cmd.env("POLYAUTH_ADMIN__TOKEN", ADMIN_TOKEN);
         }
         let out = cmd.output().expect("run polyauth");
-        Run { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into_owned() }
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     })
     .await
     .expect("join")
@@ -150,13 +155,25 @@ async fn bad_fixtures_and_targets_are_usage_errors(kind: StoreKind) {
     .unwrap();
     let r = polyauth(contract_args(&g, "simplejwt", dir.path(), &[]), false).await;
     assert_eq!(r.code, 64);
-    // An unreachable target fails each step with the reason.
+    // An unreachable target: one plain line.
     let fixtures = root().join("fixtures/simplejwt");
     let mut args = contract_args(&g, "simplejwt", &fixtures, &[]);
     args[4] = format!("http://127.0.0.1:{}", common::free_port());
     let r = polyauth(args, false).await;
     assert_eq!(r.code, 1);
-    assert!(r.stdout.contains("cannot reach http://127.0.0.1:"), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("cannot reach http://127.0.0.1:") && r.stderr.contains("is the server running?"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stdout.contains("FAIL"), "{}", r.stdout);
+    // https is refused in words; --var needs NAME=VALUE.
+    let mut args = contract_args(&g, "simplejwt", &fixtures, &[]);
+    args[4] = "https://127.0.0.1:1".into();
+    let r = polyauth(args, false).await;
+    assert!(r.stderr.contains("https:// targets are not supported"), "{}", r.stderr);
+    let r = polyauth(contract_args(&g, "simplejwt", &fixtures, &["--var".into(), "novalue".into()]), false).await;
+    assert_eq!(r.code, 64, "{}", r.stderr);
 }
 
 both_stores!(

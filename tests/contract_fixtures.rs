@@ -58,6 +58,7 @@ pub async fn replay(kind: StoreKind, dialect: &str, scenarios: &Path, dialects: 
     let target = Target {
         base: format!("http://{}", g.addr(dialect)),
         outbox: Some(OutboxAccess::admin(&format!("http://{admin}"), Some(Secret::new(ADMIN_TOKEN)))),
+        vars: Default::default(),
     };
     let loaded = contract::load_dir(scenarios).unwrap_or_else(|e| panic!("{e}"));
     let r = contract::run(&target, dialect, &loaded, |_| {}).await;
@@ -105,6 +106,7 @@ async fn acme_from_its_own_config(kind: StoreKind) {
     let target = Target {
         base: format!("http://{}", running.addr_of("acme").expect("acme mounted")),
         outbox: Some(OutboxAccess::admin(&format!("http://{admin}"), Some(Secret::new(ADMIN_TOKEN)))),
+        vars: Default::default(),
     };
     let scenarios = contract::load_dir(&root().join("fixtures/acme")).expect("acme fixtures");
     let r = contract::run(&target, "acme", &scenarios, |_| {}).await;

@@ -34,6 +34,9 @@ pub struct ContractArgs {
     /// A full outbox URL answering a JSON list of mails for `?to=ADDR` (e.g. a legacy test server's).
     #[arg(long, conflicts_with = "admin_url")]
     pub outbox_url: Option<String>,
+    /// NAME=VALUE: replaces a scenario variable (repeatable), e.g. the account of a backend without registration.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
 }
 
 pub async fn run(args: ContractArgs) -> i32 {
@@ -51,7 +54,24 @@ pub async fn run(args: ContractArgs) -> i32 {
         (None, Some(u)) => Some(OutboxAccess { url: u.clone(), token }),
         (None, None) => None,
     };
-    let target = Target { base: args.target.clone(), outbox };
+    let mut vars = super::matchers::Vars::new();
+    for v in &args.vars {
+        match v.split_once('=') {
+            Some((k, val)) if !k.is_empty() => {
+                vars.insert(k.to_owned(), serde_json::Value::from(val));
+            }
+            _ => {
+                eprintln!("polyauth contract: --var wants NAME=VALUE, got {v:?}");
+                return 64;
+            }
+        }
+    }
+    let target = Target { base: args.target.clone(), outbox, vars };
+    // One probe first: a server that is not there is one plain line, not a failure per step.
+    if let Err(e) = super::client::Http::new().send("GET", &target.base, &[], Vec::new()).await {
+        eprintln!("polyauth contract: {e} (is the server running?)");
+        return 1;
+    }
     println!(
         "contract {} ({} scenario(s) from {}) against {}",
         args.dialect,

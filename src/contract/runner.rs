@@ -17,6 +17,8 @@ pub struct Target {
     /// Base URL; each step's path is appended (`http://127.0.0.1:8000/djoser`).
     pub base: String,
     pub outbox: Option<OutboxAccess>,
+    /// Values that replace the scenarios' own `vars` (e.g. an existing account on a legacy backend).
+    pub vars: Vars,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +79,7 @@ pub async fn run(
         for (k, v) in &scenario.vars {
             vars.insert(k.clone(), json_of(v));
         }
+        vars.extend(target.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
         let mut blocked: Option<String> = None;
         for (i, step) in scenario.steps.iter().enumerate() {
             let start = Instant::now();
