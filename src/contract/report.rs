@@ -110,3 +110,38 @@ pub fn junit(r: &Report) -> String {
     out.push_str("</testsuites>\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Report {
+        let step = |scenario: &str, index, verdict| StepReport {
+            scenario: scenario.into(),
+            index,
+            step: format!("step <{index}> & \"q\""),
+            verdict,
+            seconds: 0.001,
+        };
+        Report {
+            dialect: "d".into(),
+            steps: vec![
+                step("a", 1, Verdict::Pass),
+                step("a", 2, Verdict::Fail(vec!["body.detail: expected \"x\", got \"y\u{1}\"".into()])),
+                step("b", 1, Verdict::Skip("no outbox".into())),
+            ],
+        }
+    }
+
+    #[test]
+    fn escapes_and_counts() {
+        assert_eq!(escape("a<b>&\"c\"'\u{0}"), "a&lt;b&gt;&amp;&quot;c&quot;&apos;\u{FFFD}");
+        let xml = junit(&report());
+        assert!(xml.contains(r#"<testsuites name="polyauth contract d" tests="3" failures="1" skipped="1""#), "{xml}");
+        assert!(xml.contains(r#"<testcase classname="d.a" name="02 step &lt;2&gt; &amp; &quot;q&quot;""#), "{xml}");
+        assert!(xml.contains("got &quot;y\u{FFFD}&quot;"), "{xml}");
+        assert_eq!(xml.matches("<testsuite ").count(), 2);
+        assert_eq!(summary(&report()), "d: 1 passed, 1 failed, 1 skipped");
+        assert!(text(&report()).contains("  FAIL  a / 2 step <2> & \"q\"\n        body.detail"));
+    }
+}

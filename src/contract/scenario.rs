@@ -162,3 +162,35 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, LoadError> {
     }
     files.iter().map(|f| load_file(f)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<(), String> {
+        let s: Scenario = toml::from_str(text).map_err(|e| e.to_string())?;
+        check(&s)
+    }
+
+    #[test]
+    fn strict_shapes() {
+        let ok = "[[step]]\nname = \"a\"\nrequest = { path = \"/x\" }\nexpect = { status = 200 }\n";
+        assert_eq!(parse(ok), Ok(()));
+        let typo = "[[step]]\nname = \"a\"\nrequest = { path = \"/x\" }\nexpect = { stauts = 200 }\n";
+        assert!(parse(typo).unwrap_err().contains("unknown field"));
+        let both =
+            "[[step]]\nname = \"a\"\noutbox = \"a@b.c\"\nrequest = { path = \"/x\" }\nexpect = { status = 200 }\n";
+        assert!(parse(both).unwrap_err().contains("exactly one of request and outbox"));
+        let two_bodies =
+            "[[step]]\nname = \"a\"\nrequest = { path = \"/x\", json = {}, raw = \"\" }\nexpect = { status = 200 }\n";
+        assert!(parse(two_bodies).unwrap_err().contains("at most one of json"));
+        let no_status = "[[step]]\nname = \"a\"\nrequest = { path = \"/x\" }\n";
+        assert!(parse(no_status).unwrap_err().contains("expect.status is required"));
+        let outbox_status = "[[step]]\nname = \"a\"\noutbox = \"a@b.c\"\nexpect = { status = 200 }\n";
+        assert!(parse(outbox_status).unwrap_err().contains("checks only expect.mail"));
+        assert!(parse("[[step]]\nname = \"a\"\nrequest = { path = \"x\" }\nexpect = { status = 1 }\n")
+            .unwrap_err()
+            .contains("must start with '/'"));
+        assert!(parse("step = []\n").unwrap_err().contains("at least one"));
+    }
+}
