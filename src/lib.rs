@@ -12,6 +12,8 @@
 //!   one-time tokens, the mail outbox. Knows nothing of HTTP.
 //! - `store`: the `Store` trait with `memory` and `redis` implementations.
 //! - `config`, `app` (load → bind → run), `admin` (outbox listener), `cli`.
+//! - `contract`: replays `fixtures/<dialect>/` scenarios against any server
+//!   (`polyauth contract`); `openapi`: a dialect's OpenAPI 3.1 document.
 
 pub mod actions;
 pub mod admin;
