@@ -1,4 +1,4 @@
-//! The command line: `serve`, `check-config`, `users add`.
+//! The command line: `serve`, `check-config`, `users add`, `contract`, `openapi`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -32,6 +32,21 @@ pub enum Command {
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// Replay a dialect's contract scenarios against a running server (polyauth or a legacy backend).
+    ///
+    /// Exit status: 0 all steps passed; 1 a step failed; 2 nothing failed but steps could not
+    /// run (no outbox); 64 unusable scenario files or arguments.
+    Contract(crate::contract::cli::ContractArgs),
+    /// Print the OpenAPI 3.1 document of a dialect, generated from its route table.
+    Openapi {
+        #[arg(long)]
+        dialect: String,
+        #[arg(long, default_value = "dialects")]
+        dialects_dir: PathBuf,
+        /// The mount prefix the paths are served under.
+        #[arg(long, default_value = "/")]
+        prefix: String,
     },
 }
 
@@ -98,6 +113,15 @@ pub async fn run(cli: Cli) -> i32 {
                 0
             }
             Err(e) => fail(&e),
+        },
+        Command::Contract(args) => crate::contract::cli::run(args).await,
+        Command::Openapi { dialect, dialects_dir, prefix } => match crate::dialect::load(&dialects_dir, &dialect) {
+            Ok(d) => {
+                let doc = crate::openapi::document(&d, &prefix);
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                0
+            }
+            Err(e) => fail(&e.into()),
         },
         Command::Users { command: UsersCommand::Add { username, email, password_stdin: _, config } } => {
             let config = match Config::load(&config) {

@@ -12,15 +12,19 @@
 //!   one-time tokens, the mail outbox. Knows nothing of HTTP.
 //! - `store`: the `Store` trait with `memory` and `redis` implementations.
 //! - `config`, `app` (load → bind → run), `admin` (outbox listener), `cli`.
+//! - `contract`: replays `fixtures/<dialect>/` scenarios against any server
+//!   (`polyauth contract`); `openapi`: a dialect's OpenAPI 3.1 document.
 
 pub mod actions;
 pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod contract;
 pub mod dialect;
 pub mod engine;
 pub mod http;
+pub mod openapi;
 pub mod secret;
 pub mod server;
 pub mod store;
