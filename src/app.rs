@@ -294,14 +294,14 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
         }));
     }
     let admin_addr = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
-    if let Some(l) = admin_listener {
+    if let (Some(l), Some(addr)) = (admin_listener, admin_addr) {
         let admin = Arc::new(Admin {
             engine: engine.clone(),
             token: config.admin.token.clone(),
             health: health.clone(),
             metrics: metrics.clone(),
         });
-        tracing::info!(addr = ?admin_addr, tls = plan.admin_tls.is_some(), "admin listener");
+        tracing::info!(addr = %addr, tls = plan.admin_tls.is_some(), "admin listener");
         tasks.push(tokio::spawn(admin::serve(l, plan.admin_tls.clone(), admin, settings, stop_rx.clone())));
     }
     if !tls_all.is_empty() {
