@@ -24,6 +24,10 @@ use crate::server::tls::{ReloadingTls, TlsError};
 use crate::server::{self, ConnSettings};
 use crate::store::{self, instrumented::InstrumentedStore, StoreError};
 
+mod running;
+
+pub use running::Running;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
@@ -144,70 +148,6 @@ fn check_collisions(addr: SocketAddr, mounts: &[Mount]) -> Result<(), StartError
     Ok(())
 }
 
-/// A running gateway: where it listens, and how to stop it.
-pub struct Running {
-    pub engine: Engine,
-    /// Bound address of each mount, in config order of listeners (dialect name → address).
-    pub addrs: Vec<(String, SocketAddr)>,
-    pub admin_addr: Option<SocketAddr>,
-    pub health: Arc<Health>,
-    pub metrics: Metrics,
-    /// Every TLS listener's certificate, for reloads (SIGHUP).
-    pub tls: Vec<Arc<ReloadingTls>>,
-    /// How long listeners keep accepting after readiness turned 503.
-    shutdown_delay: Duration,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl Running {
-    pub fn addr_of(&self, dialect: &str) -> Option<SocketAddr> {
-        self.addrs.iter().find(|(d, _)| d == dialect).map(|(_, a)| *a)
-    }
-
-    /// Stops accepting at once, drains in-flight requests, and waits for the listeners.
-    pub async fn shutdown(self) {
-        self.health.start_draining();
-        let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = t.await;
-        }
-    }
-
-    /// The shutdown Kubernetes expects: readiness turns 503 at once, listeners
-    /// keep accepting for `server.shutdown_delay_secs` (while endpoints are
-    /// removed), then stop accepting and drain in-flight requests.
-    pub async fn drain(self) {
-        self.health.start_draining();
-        tracing::info!(
-            delay_secs = self.shutdown_delay.as_secs(),
-            "shutting down: not ready; accepting until the delay ends"
-        );
-        tokio::time::sleep(self.shutdown_delay).await;
-        tracing::info!("shutting down: stopped accepting; finishing in-flight requests");
-        self.shutdown().await;
-    }
-
-    /// A handle that triggers shutdown without consuming `self`.
-    pub fn stopper(&self) -> watch::Sender<bool> {
-        self.stop.clone()
-    }
-
-    /// Waits until the listeners have stopped (after a stop signal).
-    pub async fn wait(self) {
-        for t in self.tasks {
-            let _ = t.await;
-        }
-    }
-
-    /// Re-reads every TLS certificate and key now (what SIGHUP does).
-    pub fn reload_tls(&self) {
-        for t in &self.tls {
-            t.reload_logged();
-        }
-    }
-}
-
 async fn open_store(config: &Config) -> Result<store::SharedStore, StartError> {
     let timeout = Duration::from_millis(config.store.timeout_ms);
     let ca = match &config.store.ca_file {
@@ -306,19 +246,9 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
     }
     if !tls_all.is_empty() {
         let every = Duration::from_millis(config.server.tls_poll_interval_ms);
-        tokio::spawn(poll_tls(tls_all.clone(), every, stop_rx.clone()));
+        tokio::spawn(running::poll_tls(tls_all.clone(), every, stop_rx.clone()));
     }
     Ok(Running { engine, addrs, admin_addr, health, metrics, tls: tls_all, shutdown_delay, stop, tasks })
-}
-
-/// Re-reads certificate files every `every` until the listeners stop.
-async fn poll_tls(tls: Vec<Arc<ReloadingTls>>, every: Duration, mut stop: watch::Receiver<bool>) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => tls.iter().for_each(|t| t.reload_logged()),
-            _ = server::stopped(&mut stop) => return,
-        }
-    }
 }
 
 #[derive(Deserialize)]

@@ -216,3 +216,35 @@ async fn rediss_store_with_a_private_ca() {
     let plan = app::plan(Config::from_toml_str(&untrusted, Path::new(".")).unwrap()).unwrap();
     assert!(app::start(plan).await.is_err());
 }
+
+#[tokio::test]
+async fn sighup_reloads_the_certificate_of_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let ca = TestCa::new();
+    let first = ca.leaf();
+    first.write(&cert, &key);
+    let (admin, mount) = (common::free_port(), common::free_port());
+    // Polling every hour: only SIGHUP can explain a reload within the test.
+    let config = format!(
+        "dialects_dir = {}\n[server]\ntls_poll_interval_ms = 3600000\n[passwords]\nbcrypt_cost = 4\n\
+         [admin]\nlisten = \"127.0.0.1:{admin}\"\n[[mount]]\ndialect = \"simplejwt\"\nlisten = \"127.0.0.1:{mount}\"\n\
+         tls = {{ cert = {}, key = {} }}\n",
+        toml_path(&common::dialects_dir()),
+        toml_path(&cert),
+        toml_path(&key)
+    );
+    let bin = common::ops::Binary::start(&config, &format!("127.0.0.1:{admin}"), &[]);
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{mount}").parse().unwrap();
+    assert_eq!(ca.connect(addr).await.peer_cert(), first.der);
+
+    let second = ca.leaf();
+    second.write(&cert, &key);
+    bin.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ca.connect(addr).await.peer_cert() != second.der {
+        assert!(Instant::now() < deadline, "SIGHUP did not reload the certificate: {}", bin.stderr());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(bin.stderr().contains("TLS certificate reloaded"));
+}
