@@ -1,78 +1,107 @@
-//! The admin listener: the mail outbox (`GET /outbox?to=ADDRESS`, behind a
-//! bearer token). It is kept off the dialect listeners so a legacy client
-//! can never reach it by accident.
+//! The admin listener, kept off the dialect listeners so a legacy client can
+//! never reach it by accident:
+//! - `GET /healthz`: 200 while the process serves (liveness).
+//! - `GET /readyz`: 200 when ready, else 503 with the reason (see `health`).
+//! - `GET /metrics`: Prometheus metrics (OpenMetrics text).
+//! - `GET /outbox?to=ADDRESS`: the mail outbox, behind the admin bearer token.
+//!
+//! Probes and metrics need no token: kubelet and Prometheus reach them on the
+//! pod's admin port, which no Service should expose.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use hyper::body::Incoming;
 use hyper::header::AUTHORIZATION;
 use hyper::{Method, Request, Response};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::server::stopped;
-
 use crate::engine::tokens::ct_eq;
 use crate::engine::Engine;
+use crate::health::Health;
 use crate::http::render::{Body, Reply};
+use crate::metrics::{self, Metrics};
 use crate::secret::Secret;
+use crate::server::{self, tls::ReloadingTls, ConnSettings};
 
 pub struct Admin {
     pub engine: Engine,
     /// None: the outbox route answers 404.
     pub token: Option<Secret>,
+    pub health: Arc<Health>,
+    pub metrics: Metrics,
 }
 
 fn json_error(status: u16, detail: &str) -> Reply {
     Reply::json(status, &serde_json::json!({ "detail": detail }))
 }
 
-pub fn respond(admin: &Admin, req: &Request<Incoming>) -> Reply {
-    match (req.method(), req.uri().path()) {
-        (&Method::GET, "/outbox") => {
-            let Some(expected) = &admin.token else {
-                return json_error(404, "outbox disabled: no admin token configured");
-            };
-            let presented = req
-                .headers()
-                .get(AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .unwrap_or_default();
-            if !ct_eq(presented, expected.expose()) {
-                return json_error(401, "admin token required").header("WWW-Authenticate", "Bearer");
-            }
-            let to = req.uri().query().and_then(|q| {
-                form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "to").map(|(_, v)| v.into_owned())
-            });
-            let mails = admin.engine.outbox().list(to.as_deref());
-            Reply::json(200, &serde_json::to_value(mails).unwrap_or_default())
-        }
-        (_, "/outbox") => json_error(405, "method not allowed").header("Allow", "GET"),
-        _ => json_error(404, "not found"),
+/// `GET` and `HEAD` read; anything else gets 405.
+fn reads(method: &Method) -> bool {
+    method == Method::GET || method == Method::HEAD
+}
+
+pub async fn respond(admin: &Admin, req: &Request<Incoming>) -> Reply {
+    let path = req.uri().path();
+    let known = matches!(path, "/healthz" | "/readyz" | "/metrics" | "/outbox");
+    if !known {
+        return json_error(404, "not found");
+    }
+    if !reads(req.method()) {
+        return json_error(405, "method not allowed").header("Allow", "GET, HEAD");
+    }
+    match path {
+        "/healthz" => Reply::json(200, &serde_json::json!({ "status": "ok" })),
+        "/readyz" => match admin.health.readiness().await {
+            Ok(()) => Reply::json(200, &serde_json::json!({ "status": "ready" })),
+            Err(reason) => Reply::json(503, &serde_json::json!({ "status": "not ready", "reason": reason })),
+        },
+        "/metrics" => Reply {
+            status: 200,
+            headers: Vec::new(),
+            body: Some((metrics::CONTENT_TYPE.into(), admin.metrics.encode().into_bytes())),
+        },
+        _ => outbox(admin, req),
     }
 }
 
-pub async fn serve(listener: TcpListener, admin: Arc<Admin>, mut stop: watch::Receiver<bool>) {
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let admin = admin.clone();
-                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let admin = admin.clone();
-                    async move {
-                        let head = req.method() == Method::HEAD;
-                        Ok::<Response<Body>, Infallible>(respond(&admin, &req).into_response(head))
-                    }
-                });
-                tokio::spawn(async move {
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
-                });
-            }
-            _ = stopped(&mut stop) => break,
-        }
+fn outbox(admin: &Admin, req: &Request<Incoming>) -> Reply {
+    let Some(expected) = &admin.token else {
+        return json_error(404, "outbox disabled: no admin token configured");
+    };
+    let presented = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !ct_eq(presented, expected.expose()) {
+        return json_error(401, "admin token required").header("WWW-Authenticate", "Bearer");
     }
+    let to = req
+        .uri()
+        .query()
+        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "to").map(|(_, v)| v.into_owned()));
+    let mails = admin.engine.outbox().list(to.as_deref());
+    Reply::json(200, &serde_json::to_value(mails).unwrap_or_default())
+}
+
+/// Serves the admin listener until `stop`, then drains like the dialect listeners.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<Arc<ReloadingTls>>,
+    admin: Arc<Admin>,
+    settings: ConnSettings,
+    stop: watch::Receiver<bool>,
+) {
+    server::serve(listener, tls, settings, stop, move |req: Request<Incoming>, _scheme| {
+        let admin = admin.clone();
+        async move {
+            let head = req.method() == Method::HEAD;
+            let reply: Reply = respond(&admin, &req).await;
+            let res: Response<Body> = reply.into_response(head);
+            res
+        }
+    })
+    .await
 }

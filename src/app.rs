@@ -13,13 +13,20 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::admin::{self, Admin};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, TlsConfig};
 use crate::dialect::{self, Dialect, DialectError};
 use crate::engine::{tokens, Engine, EngineError, EngineSettings};
-use crate::http::handle::{Gateway, Mount};
+use crate::health::Health;
+use crate::http::handle::{handle, Gateway, Mount};
+use crate::metrics::Metrics;
 use crate::secret::Secret;
+use crate::server::tls::{ReloadingTls, TlsError};
 use crate::server::{self, ConnSettings};
-use crate::store::{self, StoreError};
+use crate::store::{self, instrumented::InstrumentedStore, StoreError};
+
+mod running;
+
+pub use running::Running;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -37,13 +44,22 @@ pub enum StartError {
     Engine(#[from] EngineError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("store.ca_file {file}: {message}")]
+    StoreCa { file: String, message: String },
 }
 
 impl StartError {
     /// 64 (EX_USAGE) for anything the operator must fix in files; 69 (EX_UNAVAILABLE) otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            StartError::Config(_) | StartError::Dialect(_) | StartError::Mount(_) | StartError::Seed { .. } => 64,
+            StartError::Config(_)
+            | StartError::Dialect(_)
+            | StartError::Mount(_)
+            | StartError::Seed { .. }
+            | StartError::Tls(_)
+            | StartError::StoreCa { .. } => 64,
             _ => 69,
         }
     }
@@ -52,14 +68,24 @@ impl StartError {
 /// What listens where, after checking: one entry per listener.
 pub struct Plan {
     pub config: Config,
-    /// Listener address → its mounts, longest prefix first.
-    pub listeners: Vec<(SocketAddr, Vec<Mount>)>,
+    pub listeners: Vec<ListenerPlan>,
+    /// The admin listener's TLS, loaded.
+    pub admin_tls: Option<Arc<ReloadingTls>>,
+}
+
+/// One dialect listener.
+pub struct ListenerPlan {
+    pub addr: SocketAddr,
+    /// Longest prefix first.
+    pub mounts: Vec<Mount>,
+    /// Loaded certificate and key when the listener speaks TLS.
+    pub tls: Option<Arc<ReloadingTls>>,
 }
 
 /// Loads and validates config and dialects; binds nothing.
 pub fn plan(config: Config) -> Result<Plan, StartError> {
     let mut dialects: HashMap<String, Arc<Dialect>> = HashMap::new();
-    let mut listeners: Vec<(SocketAddr, Vec<Mount>)> = Vec::new();
+    let mut listeners: Vec<(SocketAddr, Vec<Mount>, Option<TlsConfig>)> = Vec::new();
     for m in &config.mounts {
         let d = match dialects.get(&m.dialect) {
             Some(d) => d.clone(),
@@ -71,16 +97,29 @@ pub fn plan(config: Config) -> Result<Plan, StartError> {
         };
         let mount = Mount::new(&m.prefix, d);
         // Port 0 asks for a fresh port: such mounts never share a listener.
-        match listeners.iter_mut().find(|(a, _)| *a == m.listen && m.listen.port() != 0) {
-            Some((_, mounts)) => mounts.push(mount),
-            None => listeners.push((m.listen, vec![mount])),
+        match listeners.iter_mut().find(|(a, _, _)| *a == m.listen && m.listen.port() != 0) {
+            Some((addr, mounts, tls)) => {
+                // One listener speaks one protocol: its mounts must agree on TLS.
+                if *tls != m.tls {
+                    return Err(StartError::Mount(format!(
+                        "{addr}: mount of {} has other tls settings than the mounts sharing its listener",
+                        m.dialect
+                    )));
+                }
+                mounts.push(mount);
+            }
+            None => listeners.push((m.listen, vec![mount], m.tls.clone())),
         }
     }
-    for (addr, mounts) in &mut listeners {
+    let mut planned = Vec::new();
+    for (addr, mut mounts, tls) in listeners {
         mounts.sort_by_key(|m| std::cmp::Reverse(m.prefix.len()));
-        check_collisions(*addr, mounts)?;
+        check_collisions(addr, &mounts)?;
+        let tls = tls.map(ReloadingTls::load).transpose()?.map(Arc::new);
+        planned.push(ListenerPlan { addr, mounts, tls });
     }
-    Ok(Plan { config, listeners })
+    let admin_tls = config.admin.tls.clone().map(ReloadingTls::load).transpose()?.map(Arc::new);
+    Ok(Plan { config, listeners: planned, admin_tls })
 }
 
 /// On a shared listener, a route of one mount that a longer prefix of another
@@ -109,48 +148,24 @@ fn check_collisions(addr: SocketAddr, mounts: &[Mount]) -> Result<(), StartError
     Ok(())
 }
 
-/// A running gateway: where it listens, and how to stop it.
-pub struct Running {
-    pub engine: Engine,
-    /// Bound address of each mount, in config order of listeners (dialect name → address).
-    pub addrs: Vec<(String, SocketAddr)>,
-    pub admin_addr: Option<SocketAddr>,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl Running {
-    pub fn addr_of(&self, dialect: &str) -> Option<SocketAddr> {
-        self.addrs.iter().find(|(d, _)| d == dialect).map(|(_, a)| *a)
-    }
-
-    /// Stops accepting, drains in-flight requests, and waits for the listeners.
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = t.await;
-        }
-    }
-
-    /// A handle that triggers shutdown without consuming `self`.
-    pub fn stopper(&self) -> watch::Sender<bool> {
-        self.stop.clone()
-    }
-
-    /// Waits until the listeners have stopped (after a stop signal).
-    pub async fn wait(self) {
-        for t in self.tasks {
-            let _ = t.await;
-        }
-    }
+async fn open_store(config: &Config) -> Result<store::SharedStore, StartError> {
+    let timeout = Duration::from_millis(config.store.timeout_ms);
+    let ca = match &config.store.ca_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .map_err(|e| StartError::StoreCa { file: path.display().to_string(), message: e.to_string() })?,
+        ),
+        None => None,
+    };
+    Ok(store::open_with_ca(config.store.url.expose(), &config.store.key_prefix, timeout, ca).await?)
 }
 
 /// Opens the store, builds the engine, seeds users, binds and starts serving.
 pub async fn start(plan: Plan) -> Result<Running, StartError> {
     let config = &plan.config;
     crate::install_crypto();
-    let timeout = Duration::from_millis(config.store.timeout_ms);
-    let store = store::open(config.store.url.expose(), &config.store.key_prefix, timeout).await?;
+    let metrics = Metrics::new();
+    let store: store::SharedStore = Arc::new(InstrumentedStore::new(open_store(config).await?, metrics.clone()));
     let signing_key = match &config.jwt.signing_key {
         Some(k) => k.clone(),
         None => {
@@ -159,7 +174,7 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
         }
     };
     let engine = Engine::new(
-        store,
+        store.clone(),
         EngineSettings {
             bcrypt_cost: config.passwords.bcrypt_cost,
             max_concurrent_hashes: config.passwords.max_concurrent_hashes,
@@ -169,51 +184,71 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
             opaque_ttl: Duration::from_secs(config.tokens.opaque_ttl_secs),
             one_time_ttl: Duration::from_secs(config.tokens.one_time_ttl_secs),
             outbox_capacity: config.outbox.capacity,
+            metrics: metrics.clone(),
         },
     )?;
     if let Some(seed) = &config.users.seed_file {
         seed_users(&engine, seed).await?;
     }
-    let gateway = Arc::new(Gateway { engine: engine.clone(), body_limit: config.server.body_limit });
+    let gateway =
+        Arc::new(Gateway { engine: engine.clone(), body_limit: config.server.body_limit, metrics: metrics.clone() });
+    // The delay is part of the shutdown budget: the drain gets what is left.
+    let shutdown_delay = Duration::from_secs(config.server.shutdown_delay_secs);
     let settings = ConnSettings {
         header_read_timeout: Duration::from_secs(config.server.header_read_timeout_secs),
-        shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs),
+        shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs).saturating_sub(shutdown_delay),
     };
     let (stop, stop_rx) = watch::channel(false);
     let mut bound = Vec::new();
-    for (addr, mounts) in plan.listeners {
-        let l = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
-        bound.push((l, mounts));
+    for l in plan.listeners {
+        let tcp = TcpListener::bind(l.addr).await.map_err(|source| StartError::Bind { addr: l.addr, source })?;
+        let local = tcp.local_addr().map_err(|source| StartError::Bind { addr: l.addr, source })?;
+        bound.push((tcp, local, l));
     }
     let admin_listener = match config.admin.listen {
         Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?),
         None => None,
     };
+    let ping_timeout = Duration::from_millis(config.admin.readiness_timeout_ms);
+    let health = Arc::new(Health::new(bound.iter().map(|(_, local, _)| *local).collect(), store, ping_timeout));
     let mut addrs = Vec::new();
     let mut tasks = Vec::new();
-    for (l, mounts) in bound {
-        let local = l
-            .local_addr()
-            .map_err(|source| StartError::Bind { addr: l.local_addr().unwrap_or(([0, 0, 0, 0], 0).into()), source })?;
-        for m in &mounts {
-            tracing::info!(dialect = %m.dialect.name, addr = %local, prefix = %if m.prefix.is_empty() { "/" } else { &m.prefix }, "serving");
+    let mut tls_all: Vec<Arc<ReloadingTls>> = plan.admin_tls.iter().cloned().collect();
+    for (index, (tcp, local, l)) in bound.into_iter().enumerate() {
+        for m in &l.mounts {
+            let prefix = if m.prefix.is_empty() { "/" } else { &m.prefix };
+            tracing::info!(dialect = %m.dialect.name, addr = %local, prefix = %prefix, tls = l.tls.is_some(), "serving");
             addrs.push((m.dialect.name.clone(), local));
         }
-        tasks.push(tokio::spawn(server::serve_listener(
-            l,
-            gateway.clone(),
-            Arc::new(mounts),
-            settings,
-            stop_rx.clone(),
-        )));
+        tls_all.extend(l.tls.clone());
+        let (gw, mounts) = (gateway.clone(), Arc::new(l.mounts));
+        let up = health.listening(index);
+        let stop = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let _up = up;
+            server::serve(tcp, l.tls, settings, stop, move |req, scheme| {
+                let (gw, mounts) = (gw.clone(), mounts.clone());
+                async move { handle(&gw, &mounts, req, scheme).await }
+            })
+            .await
+        }));
     }
     let admin_addr = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
-    if let Some(l) = admin_listener {
-        let admin = Arc::new(Admin { engine: engine.clone(), token: config.admin.token.clone() });
-        tracing::info!(addr = ?admin_addr, "admin listener");
-        tasks.push(tokio::spawn(admin::serve(l, admin, stop_rx.clone())));
+    if let (Some(l), Some(addr)) = (admin_listener, admin_addr) {
+        let admin = Arc::new(Admin {
+            engine: engine.clone(),
+            token: config.admin.token.clone(),
+            health: health.clone(),
+            metrics: metrics.clone(),
+        });
+        tracing::info!(addr = %addr, tls = plan.admin_tls.is_some(), "admin listener");
+        tasks.push(tokio::spawn(admin::serve(l, plan.admin_tls.clone(), admin, settings, stop_rx.clone())));
     }
-    Ok(Running { engine, addrs, admin_addr, stop, tasks })
+    if !tls_all.is_empty() {
+        let every = Duration::from_millis(config.server.tls_poll_interval_ms);
+        tokio::spawn(running::poll_tls(tls_all.clone(), every, stop_rx.clone()));
+    }
+    Ok(Running { engine, addrs, admin_addr, health, metrics, tls: tls_all, shutdown_delay, stop, tasks })
 }
 
 #[derive(Deserialize)]
@@ -277,8 +312,7 @@ async fn seed_users(engine: &Engine, path: &Path) -> Result<(), StartError> {
 /// `polyauth users add`: one user into the configured store.
 pub async fn add_user(config: &Config, username: &str, email: &str, password: &Secret) -> Result<u64, StartError> {
     crate::install_crypto();
-    let timeout = Duration::from_millis(config.store.timeout_ms);
-    let store = store::open(config.store.url.expose(), &config.store.key_prefix, timeout).await?;
+    let store = open_store(config).await?;
     if config.store.url.expose() == "memory://" {
         tracing::warn!(
             "the memory store forgets this user when the command exits; use a redis:// store or users.seed_file"
@@ -295,6 +329,7 @@ pub async fn add_user(config: &Config, username: &str, email: &str, password: &S
             opaque_ttl: Duration::from_secs(config.tokens.opaque_ttl_secs),
             one_time_ttl: Duration::from_secs(config.tokens.one_time_ttl_secs),
             outbox_capacity: 1,
+            metrics: Metrics::new(),
         },
     )?;
     Ok(engine.create_user(username, email, password).await?.id)

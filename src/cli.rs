@@ -65,11 +65,14 @@ pub enum UsersCommand {
     },
 }
 
+/// Logs go to standard error: `json` is one object per line for log pipelines
+/// (`POLYAUTH_LOG_FORMAT=json` overrides the file), `text` is for people.
+/// `POLYAUTH_LOG` takes an `EnvFilter` directive (default `info`).
 pub fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("POLYAUTH_LOG").unwrap_or_else(|_| "info".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).with_span_list(false).try_init(),
         LogFormat::Text => builder.try_init(),
     };
 }
@@ -96,19 +99,16 @@ pub async fn run(cli: Cli) -> i32 {
                 Ok(r) => r,
                 Err(e) => return fail(&e),
             };
-            let stop = running.stopper();
-            tokio::spawn(async move {
-                crate::server::termination_signal().await;
-                tracing::info!("shutting down: finishing in-flight requests");
-                let _ = stop.send(true);
-            });
-            running.wait().await;
+            let tls = running.tls.clone();
+            crate::server::on_hangup(move || tls.iter().for_each(|t| t.reload_logged()));
+            crate::server::termination_signal().await;
+            running.drain().await;
             tracing::info!("stopped");
             0
         }
         Command::CheckConfig { config } => match Config::load(&config).map_err(StartError::from).and_then(app::plan) {
             Ok(plan) => {
-                let mounts: usize = plan.listeners.iter().map(|(_, m)| m.len()).sum();
+                let mounts: usize = plan.listeners.iter().map(|l| l.mounts.len()).sum();
                 println!("config ok: {mounts} mount(s) on {} listener(s)", plan.listeners.len());
                 0
             }

@@ -74,13 +74,47 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// A client that has not sent its request head by then is disconnected (slowloris).
     pub header_read_timeout_secs: u64,
-    /// Upper bound on draining in-flight requests after SIGTERM/SIGINT.
+    /// Upper bound on the whole shutdown after SIGTERM/SIGINT (delay included):
+    /// requests still running then are cut off and the process exits 0.
     pub shutdown_timeout_secs: u64,
+    /// After SIGTERM, readiness answers 503 at once but the listeners keep
+    /// accepting this long, so Kubernetes removes the pod from its endpoints
+    /// before connections are refused. 0 (the default) suits a developer's
+    /// machine; 5 suits Kubernetes.
+    pub shutdown_delay_secs: u64,
+    /// How often TLS certificate and key files are checked for changes (SIGHUP reloads at once).
+    pub tls_poll_interval_ms: u64,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { body_limit: 64 * 1024, header_read_timeout_secs: 10, shutdown_timeout_secs: 30 }
+        Self {
+            body_limit: 64 * 1024,
+            header_read_timeout_secs: 10,
+            shutdown_timeout_secs: 30,
+            shutdown_delay_secs: 0,
+            tls_poll_interval_ms: 10_000,
+        }
+    }
+}
+
+/// A PEM certificate chain and private key, reloaded when the files change.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file: the server certificate first, then intermediates.
+    pub cert: PathBuf,
+    /// PEM file: the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+impl TlsConfig {
+    fn anchor(&mut self, base: &Path) {
+        for p in [&mut self.cert, &mut self.key] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
     }
 }
 
@@ -93,11 +127,14 @@ pub struct StoreConfig {
     pub key_prefix: String,
     /// Bound on each store round trip; a slower store answers 503-style internal errors.
     pub timeout_ms: u64,
+    /// PEM file of the CA that signed the `rediss://` server's certificate, when
+    /// it is not in the system trust store (a private CA in the cluster).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { url: Secret::new("memory://"), key_prefix: "pa".into(), timeout_ms: 2000 }
+        Self { url: Secret::new("memory://"), key_prefix: "pa".into(), timeout_ms: 2000, ca_file: None }
     }
 }
 
@@ -159,13 +196,23 @@ impl Default for OutboxConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminConfig {
     /// Admin listener (outbox; probes and metrics). None: no admin listener.
     pub listen: Option<SocketAddr>,
     /// Bearer token for the outbox route. None: the outbox route is off.
     pub token: Option<Secret>,
+    /// Serve the admin listener over TLS.
+    pub tls: Option<TlsConfig>,
+    /// `/readyz` answers 503 when the store does not answer a ping within this.
+    pub readiness_timeout_ms: u64,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self { listen: None, token: None, tls: None, readiness_timeout_ms: 1000 }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -184,6 +231,9 @@ pub struct MountConfig {
     /// Path prefix the dialect is served under; `/` serves it at the root.
     #[serde(default = "default_prefix")]
     pub prefix: String,
+    /// Serve this mount's listener over TLS (mounts sharing a listener must agree).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
 }
 
 fn default_prefix() -> String {
@@ -230,6 +280,15 @@ impl Config {
                 self.users.seed_file = Some(base.join(seed));
             }
         }
+        if let Some(ca) = &self.store.ca_file {
+            if ca.is_relative() {
+                self.store.ca_file = Some(base.join(ca));
+            }
+        }
+        let tls = self.mounts.iter_mut().filter_map(|m| m.tls.as_mut());
+        for t in tls.chain(self.admin.tls.as_mut()) {
+            t.anchor(base);
+        }
     }
 
     /// Checks that serde cannot express.
@@ -242,6 +301,12 @@ impl Config {
         }
         if self.server.body_limit == 0 {
             return Err("server.body_limit must be positive".into());
+        }
+        if self.server.shutdown_delay_secs > self.server.shutdown_timeout_secs {
+            return Err("server.shutdown_delay_secs must not exceed server.shutdown_timeout_secs".into());
+        }
+        if self.server.tls_poll_interval_ms == 0 || self.admin.readiness_timeout_ms == 0 {
+            return Err("server.tls_poll_interval_ms and admin.readiness_timeout_ms must be positive".into());
         }
         let url = self.store.url.expose();
         let is_memory = url == "memory://";

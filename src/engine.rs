@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::metrics::Metrics;
 use crate::secret::Secret;
 use crate::store::{self, OneTimeRecord, Purpose, SharedStore, StoreError, TokenKind, TokenRecord, UniqueField};
 
@@ -72,6 +73,8 @@ pub struct EngineSettings {
     pub opaque_ttl: Duration,
     pub one_time_ttl: Duration,
     pub outbox_capacity: usize,
+    /// Where logins, tokens and hashing are counted (the engine holds counters, never HTTP).
+    pub metrics: Metrics,
 }
 
 /// Cheap to clone: every clone shares one engine.
@@ -89,6 +92,7 @@ struct Inner {
     derive_key: Vec<u8>,
     opaque_ttl: Duration,
     one_time_ttl: Duration,
+    metrics: Metrics,
 }
 
 const AUTH_TOKEN_SLOT: &str = "authtoken";
@@ -109,12 +113,13 @@ impl Engine {
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
-                hasher: passwords::Hasher::new(s.bcrypt_cost, s.max_concurrent_hashes)?,
+                hasher: passwords::Hasher::new(s.bcrypt_cost, s.max_concurrent_hashes, s.metrics.clone())?,
                 jwt: jwt::JwtCodec::new(&s.signing_key, s.access_lifetime_secs as i64, s.refresh_lifetime_secs as i64),
                 outbox: outbox::Outbox::new(s.outbox_capacity),
                 derive_key,
                 opaque_ttl: s.opaque_ttl,
                 one_time_ttl: s.one_time_ttl,
+                metrics: s.metrics,
             }),
         })
     }
@@ -129,6 +134,11 @@ impl Engine {
 
     pub fn hash_stats(&self) -> &passwords::HashStats {
         &self.inner.hasher.stats
+    }
+
+    /// The metrics handle, for callers that count by dialect (logins).
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     // ---- users ----
@@ -237,6 +247,8 @@ impl Engine {
         let n = now();
         let refresh = self.inner.jwt.issue(user.id, TokenType::Refresh, n)?;
         let access = self.inner.jwt.issue(user.id, TokenType::Access, n)?;
+        self.inner.metrics.token_issued("refresh");
+        self.inner.metrics.token_issued("access");
         Ok((access, refresh))
     }
 
@@ -251,6 +263,7 @@ impl Engine {
         let user = self.active_user(claims.user_id()?).await?;
         let n = now();
         let access = self.inner.jwt.issue(user.id, TokenType::Access, n)?;
+        self.inner.metrics.token_issued("access");
         if !rotate {
             return Ok((access, None));
         }
@@ -258,7 +271,9 @@ impl Engine {
         if !self.inner.store.blacklist_jti(&jti, claims.remaining(n)).await? {
             return Err(TokenError::Blacklisted.into());
         }
+        self.inner.metrics.tokens_revoked("refresh", 1);
         let refresh = self.inner.jwt.issue(user.id, TokenType::Refresh, n)?;
+        self.inner.metrics.token_issued("refresh");
         Ok((access, Some(refresh)))
     }
 
@@ -294,6 +309,7 @@ impl Engine {
             )
             .await?;
         }
+        self.inner.metrics.token_issued("authtoken");
         Ok(token)
     }
 
@@ -302,6 +318,7 @@ impl Engine {
         let token = tokens::random_urlsafe();
         let record = TokenRecord { user_id: user.id, kind: TokenKind::Session };
         self.inner.store.create_token(&tokens::digest(&token), record, self.inner.opaque_ttl).await?;
+        self.inner.metrics.token_issued("session");
         Ok(token)
     }
 
@@ -323,7 +340,11 @@ impl Engine {
         if record.is_some_and(|r| r.kind == TokenKind::AuthToken) {
             self.inner.store.delete_slot(user.id, AUTH_TOKEN_SLOT).await?;
         }
-        Ok(self.inner.store.delete_token(&digest).await?)
+        let deleted = self.inner.store.delete_token(&digest).await?;
+        if let (true, Some(r)) = (deleted, record) {
+            self.inner.metrics.tokens_revoked(r.kind.as_str(), 1);
+        }
+        Ok(deleted)
     }
 
     /// Ends every opaque token of the user (of one kind, or all).
@@ -331,7 +352,10 @@ impl Engine {
         if kind.is_none_or(|k| k == TokenKind::AuthToken) {
             self.inner.store.delete_slot(user.id, AUTH_TOKEN_SLOT).await?;
         }
-        Ok(self.inner.store.delete_user_tokens(user.id, kind).await?)
+        let n = self.inner.store.delete_user_tokens(user.id, kind).await?;
+        // A bulk revocation of every kind does not say which kinds it ended.
+        self.inner.metrics.tokens_revoked(kind.map_or("opaque", TokenKind::as_str), n);
+        Ok(n)
     }
 
     /// Replaces the user's auth token: the old one dies at once.
@@ -346,6 +370,10 @@ impl Engine {
         let token = tokens::random_urlsafe();
         let record = OneTimeRecord { user_id: user.id, stamp: password_stamp(user) };
         self.inner.store.create_one_time(purpose, &tokens::digest(&token), record, self.inner.one_time_ttl).await?;
+        self.inner.metrics.token_issued(match purpose {
+            Purpose::PasswordReset => "password_reset",
+            Purpose::EmailVerification => "email_verification",
+        });
         Ok(token)
     }
 

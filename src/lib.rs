@@ -2,7 +2,8 @@
 //! over one credential and session engine.
 //!
 //! Components, from the wire inwards:
-//! - `server`: hyper listeners, keep-alive, header timeout, graceful drain.
+//! - `server`: hyper listeners (TCP or reloadable TLS), keep-alive, header
+//!   timeout, graceful drain, signals.
 //! - `http`: the request pipeline (`handle`), bodies, authenticators, input
 //!   validation, and `render`, the one place that picks status codes.
 //! - `dialect`: dialect files (`dialects/*.toml`) loaded, validated, compiled
@@ -11,9 +12,11 @@
 //! - `engine`: users, passwords (bcrypt off the reactor), opaque tokens, JWTs,
 //!   one-time tokens, the mail outbox. Knows nothing of HTTP.
 //! - `store`: the `Store` trait with `memory` and `redis` implementations.
-//! - `config`, `app` (load → bind → run), `admin` (outbox listener), `cli`.
 //! - `contract`: replays `fixtures/<dialect>/` scenarios against any server
 //!   (`polyauth contract`); `openapi`: a dialect's OpenAPI 3.1 document.
+//! - `config`, `app` (load → bind → run), `cli`.
+//! - `admin` (probes, metrics, outbox on their own listener), `health`
+//!   (readiness), `metrics` (one registry handle passed explicitly).
 
 pub mod actions;
 pub mod admin;
@@ -23,7 +26,9 @@ pub mod config;
 pub mod contract;
 pub mod dialect;
 pub mod engine;
+pub mod health;
 pub mod http;
+pub mod metrics;
 pub mod openapi;
 pub mod secret;
 pub mod server;

@@ -1,37 +1,54 @@
-//! Listeners: hyper 1 HTTP/1.1 with keep-alive and a header-read timeout.
-//! Each listener serves its mounts (longest prefix first). Shutdown stops
-//! accepting, lets in-flight requests finish (bounded), then returns.
+//! Listeners: hyper 1 HTTP/1.1 with keep-alive and a header-read timeout,
+//! over plain TCP or TLS (`tls`, reloadable). Shutdown stops accepting, lets
+//! in-flight requests finish (bounded), then returns.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::http::handle::{handle, Gateway, Mount};
+use crate::http::render::Body;
+
+pub mod tls;
+
+use tls::ReloadingTls;
 
 /// Connection settings shared by every listener.
 #[derive(Clone, Copy)]
 pub struct ConnSettings {
+    /// Bound on reading a request head, and on a TLS handshake.
     pub header_read_timeout: Duration,
+    /// Bound on draining in-flight requests once the listener stops accepting.
     pub shutdown_timeout: Duration,
 }
 
-/// Serves one listener until `stop` turns true, then drains.
-pub async fn serve_listener(
+/// `http` or `https`: how the listener is reached (for links in mails).
+pub type Scheme = &'static str;
+
+/// Serves one listener until `stop` turns true, then drains. `handler` answers
+/// each request; it is given the scheme the connection arrived over.
+pub async fn serve<H, F>(
     listener: TcpListener,
-    gateway: Arc<Gateway>,
-    mounts: Arc<Vec<Mount>>,
+    tls: Option<Arc<ReloadingTls>>,
     settings: ConnSettings,
     mut stop: watch::Receiver<bool>,
-) {
+    handler: H,
+) where
+    H: Fn(Request<Incoming>, Scheme) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
     let graceful = GracefulShutdown::new();
+    let scheme: Scheme = if tls.is_some() { "https" } else { "http" };
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -45,20 +62,18 @@ pub async fn serve_listener(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let (gw, mounts) = (gateway.clone(), mounts.clone());
-                let svc = service_fn(move |req| {
-                    let (gw, mounts) = (gw.clone(), mounts.clone());
-                    async move { Ok::<_, Infallible>(handle(&gw, &mounts, req, "http").await) }
-                });
-                let conn = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(settings.header_read_timeout)
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), svc);
-                let conn = graceful.watch(conn);
+                // Taken now, before a stop can be signalled, so the connection drains with the rest.
+                let watcher = graceful.watcher();
+                let handler = handler.clone();
+                let acceptor = tls.as_ref().map(|t| t.acceptor());
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
+                    let Some(acceptor) = acceptor else {
+                        return connection(stream, handler, scheme, settings, watcher).await;
+                    };
+                    match tokio::time::timeout(settings.header_read_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(tls_stream)) => connection(tls_stream, handler, scheme, settings, watcher).await,
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
                 });
             }
@@ -68,6 +83,27 @@ pub async fn serve_listener(
     drop(listener);
     if tokio::time::timeout(settings.shutdown_timeout, graceful.shutdown()).await.is_err() {
         tracing::warn!("shutdown timeout reached with connections still open");
+    }
+}
+
+/// Serves HTTP/1.1 on one accepted (and, for TLS, handshaken) connection.
+async fn connection<IO, H, F>(io: IO, handler: H, scheme: Scheme, settings: ConnSettings, watcher: Watcher)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request<Incoming>, Scheme) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
+    let svc = service_fn(move |req| {
+        let fut = handler(req, scheme);
+        async move { Ok::<_, Infallible>(fut.await) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(settings.header_read_timeout)
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(io), svc);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(error = %e, "connection ended with an error");
     }
 }
 
@@ -105,4 +141,24 @@ pub fn stop_on(signal: impl Future<Output = ()> + Send + 'static) -> watch::Rece
 /// Resolves once the stop flag is set (or its sender is gone).
 pub async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Runs `reload` on every SIGHUP, for the life of the process (Unix only).
+pub fn on_hangup(reload: impl Fn() + Send + 'static) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::hangup()) {
+            Ok(mut hup) => {
+                tokio::spawn(async move {
+                    while hup.recv().await.is_some() {
+                        reload();
+                    }
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot listen for SIGHUP"),
+        }
+    }
+    #[cfg(not(unix))]
+    drop(reload);
 }

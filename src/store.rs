@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub mod instrumented;
 pub mod memory;
 pub mod redis;
 
@@ -178,10 +179,20 @@ pub trait Store: Send + Sync + 'static {
 
 /// Opens the store named by a URL (`memory://`, `redis://`, `rediss://`).
 pub async fn open(url: &str, key_prefix: &str, timeout: Duration) -> Result<SharedStore, StoreError> {
+    open_with_ca(url, key_prefix, timeout, None).await
+}
+
+/// `open`, trusting `ca_pem` (PEM) for a `rediss://` server instead of the system roots.
+pub async fn open_with_ca(
+    url: &str,
+    key_prefix: &str,
+    timeout: Duration,
+    ca_pem: Option<Vec<u8>>,
+) -> Result<SharedStore, StoreError> {
     if url == "memory://" {
         Ok(Arc::new(memory::MemoryStore::new()))
     } else {
-        Ok(Arc::new(redis::RedisStore::connect(url, key_prefix, timeout).await?))
+        Ok(Arc::new(redis::RedisStore::connect_with_ca(url, key_prefix, timeout, ca_pem).await?))
     }
 }
 

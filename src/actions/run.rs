@@ -120,7 +120,12 @@ pub async fn run(action: &Action, call: &Call<'_>) -> Outcome {
     match action {
         Action::Login { identify_by, issue } => {
             let login = ["login", "username", "email"].iter().find_map(|k| call.get(k)).unwrap_or_default();
-            let user = call.engine.authenticate(*identify_by, login, &call.secret("password")).await.map_err(fail)?;
+            let verdict = call.engine.authenticate(*identify_by, login, &call.secret("password")).await;
+            // Only a verdict on the credentials counts; store faults show in the store metrics.
+            if matches!(verdict, Ok(_) | Err(EngineError::InvalidCredentials)) {
+                call.engine.metrics().login(&call.dialect.name, verdict.is_ok());
+            }
+            let user = verdict.map_err(fail)?;
             call.issue(*issue, &user, &mut vars).await?;
         }
         Action::LoginAuthenticated { issue } => {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
+use crate::metrics::Metrics;
 use crate::secret::Secret;
 
 const PREHASHED: &str = "bcrypt_sha256$";
@@ -24,7 +25,7 @@ pub enum HashError {
     Failed(String),
 }
 
-/// Counters an operator can watch (exported as metrics later).
+/// Counters for callers in-process; operators get the same through `Metrics`.
 #[derive(Debug, Default)]
 pub struct HashStats {
     /// Hashes waiting for or holding a permit.
@@ -42,6 +43,7 @@ pub struct Hasher {
     /// A hash of a random password: verified against when a user is unknown, so
     /// "no such user" costs as much as "wrong password" (no user enumeration by timing).
     dummy: Arc<String>,
+    metrics: Metrics,
 }
 
 fn prehash(password: &str) -> String {
@@ -67,30 +69,47 @@ fn verify_now(password: &str, stored: &str) -> bool {
     result.unwrap_or(false)
 }
 
+/// One hash in the queue (waiting for or holding a permit) while it lives.
+struct Queued<'a>(&'a Hasher);
+
+impl<'a> Queued<'a> {
+    fn enter(h: &'a Hasher) -> Self {
+        h.stats.queued.fetch_add(1, Ordering::Relaxed);
+        h.metrics.hash_queue(1);
+        Queued(h)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.stats.queued.fetch_sub(1, Ordering::Relaxed);
+        self.0.metrics.hash_queue(-1);
+    }
+}
+
 impl Hasher {
-    pub fn new(cost: u32, max_concurrent: usize) -> Result<Self, HashError> {
+    pub fn new(cost: u32, max_concurrent: usize, metrics: Metrics) -> Result<Self, HashError> {
         let dummy = hash_now("polyauth-dummy-password-for-timing", cost)?;
         Ok(Self {
             cost,
             permits: Arc::new(Semaphore::new(max_concurrent)),
             stats: Arc::default(),
             dummy: Arc::new(dummy),
+            metrics,
         })
     }
 
     async fn blocking<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
-        self.stats.queued.fetch_add(1, Ordering::Relaxed);
-        let out = async {
-            let _permit = self.permits.acquire().await.map_err(|e| HashError::Failed(e.to_string()))?;
-            let start = Instant::now();
-            let out = tokio::task::spawn_blocking(job).await.map_err(|e| HashError::Failed(e.to_string()));
-            let micros = start.elapsed().min(Duration::from_secs(3600)).as_micros() as i64;
-            self.stats.busy_micros.fetch_add(micros, Ordering::Relaxed);
-            self.stats.count.fetch_add(1, Ordering::Relaxed);
-            out
-        }
-        .await;
-        self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+        // A guard, so a request dropped while queued (client gone) still leaves the queue.
+        let _queued = Queued::enter(self);
+        let _permit = self.permits.acquire().await.map_err(|e| HashError::Failed(e.to_string()))?;
+        let start = Instant::now();
+        let out = tokio::task::spawn_blocking(job).await.map_err(|e| HashError::Failed(e.to_string()));
+        let elapsed = start.elapsed();
+        self.metrics.hash_done(elapsed);
+        let micros = elapsed.min(Duration::from_secs(3600)).as_micros() as i64;
+        self.stats.busy_micros.fetch_add(micros, Ordering::Relaxed);
+        self.stats.count.fetch_add(1, Ordering::Relaxed);
         out
     }
 

@@ -1,13 +1,14 @@
 //! One request through a mount: match the route (404 / 301 / 405), find the
 //! caller, check permission, parse and validate inputs, run the action,
 //! render. Every exit goes through `render`, so every answer is in the
-//! dialect's own format.
+//! dialect's own format. Each request ends in one log event and one metrics
+//! sample, both named by route (never by raw path), and carries a request id.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use hyper::body::Incoming;
-use hyper::header::HOST;
+use hyper::header::{HeaderMap, HeaderValue, HOST};
 use hyper::{Method, Request, Response};
 
 use super::body::{self, Fields};
@@ -15,7 +16,8 @@ use super::render::{self, Body, Reply};
 use super::{auth, inputs};
 use crate::actions::{self, Call, Failure};
 use crate::dialect::{template, Dialect, Match, Permission, Route, Source};
-use crate::engine::Engine;
+use crate::engine::{tokens, Engine};
+use crate::metrics::{Metrics, UNMATCHED};
 
 /// A dialect served under a path prefix.
 pub struct Mount {
@@ -43,6 +45,19 @@ impl Mount {
 pub struct Gateway {
     pub engine: Engine,
     pub body_limit: usize,
+    /// Requests are counted and timed here, by dialect and route name.
+    pub metrics: Metrics,
+}
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The caller's `X-Request-Id` when it is a plausible id (so it cannot forge
+/// log lines or smuggle a credential into them at length), else a fresh one.
+pub fn request_id(headers: &HeaderMap) -> String {
+    let given = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|v| {
+        (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    });
+    given.map_or_else(|| tokens::random_hex(16), str::to_owned)
 }
 
 const METHOD_ORDER: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -81,6 +96,7 @@ fn base_url(req_host: Option<&str>, scheme: &str, prefix: &str) -> String {
 pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, scheme: &str) -> Response<Body> {
     let start = Instant::now();
     let method = req.method().clone();
+    let id = request_id(req.headers());
     let path = req.uri().path().to_owned();
     let Some((mount, rel)) = mounts.iter().find_map(|m| m.strip(&path).map(|r| (m, r.to_owned()))) else {
         let res = Reply {
@@ -88,8 +104,8 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
             headers: Vec::new(),
             body: Some(("text/plain; charset=utf-8".into(), b"Not Found".to_vec())),
         };
-        log(&method, None, &path, 404, start);
-        return res.into_response(method == Method::HEAD);
+        finish(gw, &id, &method, UNMATCHED, UNMATCHED, 404, start);
+        return with_id(res.into_response(method == Method::HEAD), &id);
     };
     let d = &mount.dialect;
     let (reply, route_name) = dispatch(gw, mount, req, &rel, scheme).await;
@@ -97,19 +113,25 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
     for (k, v) in &d.headers {
         reply.headers.push((k.clone(), v.clone()));
     }
-    log(&method, Some((d, route_name.as_deref())), &path, reply.status, start);
-    reply.into_response(method == Method::HEAD)
+    finish(gw, &id, &method, &d.name, route_name.as_deref().unwrap_or(UNMATCHED), reply.status, start);
+    with_id(reply.into_response(method == Method::HEAD), &id)
 }
 
-fn log(method: &Method, route: Option<(&Dialect, Option<&str>)>, path: &str, status: u16, start: Instant) {
-    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
-    // The raw path is logged only when no route matched: matched paths may carry tokens.
-    let (dialect, shown) = match route {
-        Some((d, Some(name))) => (d.name.as_str(), name.to_owned()),
-        Some((d, None)) => (d.name.as_str(), path.chars().take(200).collect()),
-        None => ("-", path.chars().take(200).collect()),
-    };
-    tracing::info!(target: "polyauth::request", %method, dialect, route = %shown, status, latency_ms = format!("{latency_ms:.2}"), "request");
+fn with_id(mut res: Response<Body>, id: &str) -> Response<Body> {
+    if let Ok(v) = HeaderValue::from_str(id) {
+        res.headers_mut().insert(REQUEST_ID, v);
+    }
+    res
+}
+
+/// The request's one log event and metrics sample. Only names from the dialect
+/// table are recorded: a raw path may carry a token, so it is never logged.
+fn finish(gw: &Gateway, id: &str, method: &Method, dialect: &str, route: &str, status: u16, start: Instant) {
+    let elapsed = start.elapsed();
+    gw.metrics.request(dialect, route, status, elapsed);
+    // Rounded to 10 µs: finer digits are noise in a log line.
+    let latency_ms = (elapsed.as_secs_f64() * 100_000.0).round() / 100.0;
+    tracing::info!(target: "polyauth::request", request_id = id, %method, dialect, route, status, latency_ms, "request");
 }
 
 async fn dispatch(

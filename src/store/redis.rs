@@ -108,7 +108,24 @@ fn secs(ttl: Duration) -> u64 {
 
 impl RedisStore {
     pub async fn connect(url: &str, prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
+        Self::connect_with_ca(url, prefix, timeout, None).await
+    }
+
+    /// `connect`; with `ca_pem`, a `rediss://` server is verified against that CA (a private one).
+    pub async fn connect_with_ca(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+        ca_pem: Option<Vec<u8>>,
+    ) -> Result<Self, StoreError> {
+        let client = match ca_pem {
+            None => redis::Client::open(url),
+            Some(root_cert) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates { client_tls: None, root_cert: Some(root_cert) },
+            ),
+        }
+        .map_err(unavailable)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(timeout)
             .set_response_timeout(timeout)

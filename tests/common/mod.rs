@@ -2,6 +2,9 @@
 //! or a real `redis-server` that the harness starts on a free port and stops.
 #![allow(dead_code)]
 
+pub mod ops;
+pub mod pki;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,242 @@
+//! Prometheus metrics. One `Metrics` handle (a cheap clone over `Arc`) is made
+//! at start and passed explicitly to what counts: the request pipeline, the
+//! engine (logins, tokens, password hashing) and the store decorator. There is
+//! no global registry, so every in-process test gateway has its own numbers.
+//!
+//! Label values are bounded by construction: dialect and route names come from
+//! dialect files, statuses from dialect data, kinds and store operations from
+//! fixed lists in the code. A raw path or anything else a client sent never
+//! becomes a label value.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::{Registry, Unit};
+
+/// The route label of a request that matched no route (or no mount).
+pub const UNMATCHED: &str = "-";
+
+/// The content type `/metrics` answers with (OpenMetrics text, which Prometheus scrapes natively).
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    dialect: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    dialect: String,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LoginLabels {
+    dialect: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OpLabels {
+    op: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OpErrorLabels {
+    op: &'static str,
+    error: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn request_histogram() -> Histogram {
+    // 1 ms .. ~16 s: a cached token check up to a queued bcrypt login on a busy pod.
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+fn store_histogram() -> Histogram {
+    // 100 µs .. ~1.6 s: Redis round trips, up to the store timeout.
+    Histogram::new(exponential_buckets(0.0001, 2.0, 15))
+}
+
+/// Cheap to clone: every clone counts into the same registry.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_duration: Histograms<RouteLabels>,
+    logins: Family<LoginLabels, Counter>,
+    tokens_issued: Family<KindLabels, Counter>,
+    tokens_revoked: Family<KindLabels, Counter>,
+    hash_queue: Gauge,
+    hash_duration: Histogram,
+    store_duration: Histograms<OpLabels>,
+    store_errors: Family<OpErrorLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("polyauth");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register("http_requests", "Requests answered, by dialect, route name and status", requests.clone());
+        let request_duration = Histograms::<RouteLabels>::new_with_constructor(request_histogram as fn() -> Histogram);
+        registry.register_with_unit(
+            "http_request_duration",
+            "Time from request head to response, by dialect and route name",
+            Unit::Seconds,
+            request_duration.clone(),
+        );
+        let logins = Family::<LoginLabels, Counter>::default();
+        registry.register("logins", "Password logins by dialect; outcome is succeeded or failed", logins.clone());
+        let tokens_issued = Family::<KindLabels, Counter>::default();
+        registry.register("tokens_issued", "Tokens handed out, by kind", tokens_issued.clone());
+        let tokens_revoked = Family::<KindLabels, Counter>::default();
+        registry.register("tokens_revoked", "Tokens revoked or blacklisted, by kind", tokens_revoked.clone());
+        let hash_queue = Gauge::default();
+        registry.register(
+            "password_hash_queue_depth",
+            "Password hashes waiting for or holding a hashing slot",
+            hash_queue.clone(),
+        );
+        let hash_duration = Histogram::new(exponential_buckets(0.001, 2.0, 13));
+        registry.register_with_unit(
+            "password_hash_duration",
+            "Time one bcrypt hash or verification takes on the blocking pool",
+            Unit::Seconds,
+            hash_duration.clone(),
+        );
+        let store_duration = Histograms::<OpLabels>::new_with_constructor(store_histogram as fn() -> Histogram);
+        registry.register_with_unit(
+            "store_operation_duration",
+            "Store round trips by operation",
+            Unit::Seconds,
+            store_duration.clone(),
+        );
+        let store_errors = Family::<OpErrorLabels, Counter>::default();
+        registry.register(
+            "store_errors",
+            "Store operations that failed, by operation and error (unavailable or corrupt)",
+            store_errors.clone(),
+        );
+        let build = Family::<BuildLabels, Gauge>::default();
+        build.get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION") }).set(1);
+        registry.register("build_info", "Always 1; the version label names the running build", build);
+        Self {
+            inner: Arc::new(Inner {
+                registry,
+                requests,
+                request_duration,
+                logins,
+                tokens_issued,
+                tokens_revoked,
+                hash_queue,
+                hash_duration,
+                store_duration,
+                store_errors,
+            }),
+        }
+    }
+
+    /// One answered request. `route` is a route name from the dialect table, or `UNMATCHED`.
+    pub fn request(&self, dialect: &str, route: &str, status: u16, elapsed: Duration) {
+        let (dialect, route) = (dialect.to_owned(), route.to_owned());
+        self.inner
+            .request_duration
+            .get_or_create(&RouteLabels { dialect: dialect.clone(), route: route.clone() })
+            .observe(elapsed.as_secs_f64());
+        self.inner.requests.get_or_create(&RequestLabels { dialect, route, status }).inc();
+    }
+
+    /// One password login that reached a verdict on the credentials.
+    pub fn login(&self, dialect: &str, succeeded: bool) {
+        let outcome = if succeeded { "succeeded" } else { "failed" };
+        self.inner.logins.get_or_create(&LoginLabels { dialect: dialect.to_owned(), outcome }).inc();
+    }
+
+    /// `kind`: one of the fixed token kinds named in the README's metrics reference.
+    pub fn token_issued(&self, kind: &'static str) {
+        self.inner.tokens_issued.get_or_create(&KindLabels { kind }).inc();
+    }
+
+    pub fn tokens_revoked(&self, kind: &'static str, n: u64) {
+        if n > 0 {
+            self.inner.tokens_revoked.get_or_create(&KindLabels { kind }).inc_by(n);
+        }
+    }
+
+    /// A hash entered (+1) or left (-1) the hashing queue.
+    pub fn hash_queue(&self, delta: i64) {
+        self.inner.hash_queue.inc_by(delta);
+    }
+
+    pub fn hash_done(&self, elapsed: Duration) {
+        self.inner.hash_duration.observe(elapsed.as_secs_f64());
+    }
+
+    /// One store operation; `error` names the failure class when it failed.
+    pub fn store_op(&self, op: &'static str, elapsed: Duration, error: Option<&'static str>) {
+        self.inner.store_duration.get_or_create(&OpLabels { op }).observe(elapsed.as_secs_f64());
+        if let Some(error) = error {
+            self.inner.store_errors.get_or_create(&OpErrorLabels { op, error }).inc();
+        }
+    }
+
+    /// The exposition text served at `/metrics`.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.inner.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_show_in_the_exposition() {
+        let m = Metrics::new();
+        m.request("simplejwt", "token_obtain", 200, Duration::from_millis(3));
+        m.login("simplejwt", false);
+        m.token_issued("access");
+        m.store_op("find_user", Duration::from_micros(300), Some("unavailable"));
+        let text = m.encode();
+        assert!(
+            text.contains(r#"polyauth_http_requests_total{dialect="simplejwt",route="token_obtain",status="200"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"polyauth_logins_total{dialect="simplejwt",outcome="failed"} 1"#), "{text}");
+        assert!(text.contains(r#"polyauth_tokens_issued_total{kind="access"} 1"#), "{text}");
+        assert!(text.contains(r#"polyauth_store_errors_total{op="find_user",error="unavailable"} 1"#), "{text}");
+        assert!(text.contains(r#"polyauth_build_info{version=""#), "{text}");
+        assert!(text.ends_with("# EOF\n"));
+    }
+}

@@ -1,0 +1,123 @@
+//! A `Store` decorator that times every operation and counts failures into
+//! `Metrics`, so both stores are measured the same way without either knowing.
+//! A lost uniqueness race (`Conflict`) is an answer, not an error: it is not counted.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::{OneTimeRecord, Purpose, SharedStore, Store, StoreError, TokenKind, TokenRecord, UserRecord};
+use crate::metrics::Metrics;
+
+pub struct InstrumentedStore {
+    inner: SharedStore,
+    metrics: Metrics,
+}
+
+impl InstrumentedStore {
+    pub fn new(inner: SharedStore, metrics: Metrics) -> Self {
+        Self { inner, metrics }
+    }
+
+    async fn timed<T>(
+        &self,
+        op: &'static str,
+        fut: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let start = Instant::now();
+        let out = fut.await;
+        let error = match &out {
+            Err(StoreError::Unavailable(_)) => Some("unavailable"),
+            Err(StoreError::Corrupt(_)) => Some("corrupt"),
+            Ok(_) | Err(StoreError::Conflict(_)) => None,
+        };
+        self.metrics.store_op(op, start.elapsed(), error);
+        out
+    }
+}
+
+#[async_trait]
+impl Store for InstrumentedStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.timed("ping", self.inner.ping()).await
+    }
+
+    async fn create_user(&self, user: UserRecord) -> Result<UserRecord, StoreError> {
+        self.timed("create_user", self.inner.create_user(user)).await
+    }
+
+    async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {
+        self.timed("find_user", self.inner.find_user(id)).await
+    }
+
+    async fn find_user_id_by_username(&self, username: &str) -> Result<Option<u64>, StoreError> {
+        self.timed("find_user_id_by_username", self.inner.find_user_id_by_username(username)).await
+    }
+
+    async fn find_user_id_by_email(&self, email_key: &str) -> Result<Option<u64>, StoreError> {
+        self.timed("find_user_id_by_email", self.inner.find_user_id_by_email(email_key)).await
+    }
+
+    async fn update_user(&self, previous: &UserRecord, user: &UserRecord) -> Result<(), StoreError> {
+        self.timed("update_user", self.inner.update_user(previous, user)).await
+    }
+
+    async fn delete_user(&self, user: &UserRecord) -> Result<bool, StoreError> {
+        self.timed("delete_user", self.inner.delete_user(user)).await
+    }
+
+    async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError> {
+        self.timed("create_token", self.inner.create_token(digest, record, ttl)).await
+    }
+
+    async fn find_token(&self, digest: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.timed("find_token", self.inner.find_token(digest)).await
+    }
+
+    async fn delete_token(&self, digest: &str) -> Result<bool, StoreError> {
+        self.timed("delete_token", self.inner.delete_token(digest)).await
+    }
+
+    async fn delete_user_tokens(&self, user_id: u64, kind: Option<TokenKind>) -> Result<u64, StoreError> {
+        self.timed("delete_user_tokens", self.inner.delete_user_tokens(user_id, kind)).await
+    }
+
+    async fn claim_slot(&self, user_id: u64, name: &str, value: &str, ttl: Duration) -> Result<String, StoreError> {
+        self.timed("claim_slot", self.inner.claim_slot(user_id, name, value, ttl)).await
+    }
+
+    async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError> {
+        self.timed("delete_slot", self.inner.delete_slot(user_id, name)).await
+    }
+
+    async fn create_one_time(
+        &self,
+        purpose: Purpose,
+        digest: &str,
+        record: OneTimeRecord,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.timed("create_one_time", self.inner.create_one_time(purpose, digest, record, ttl)).await
+    }
+
+    async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
+        self.timed("find_one_time", self.inner.find_one_time(purpose, digest)).await
+    }
+
+    async fn take_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
+        self.timed("take_one_time", self.inner.take_one_time(purpose, digest)).await
+    }
+
+    async fn delete_user_one_time(&self, user_id: u64, purpose: Purpose) -> Result<(), StoreError> {
+        self.timed("delete_user_one_time", self.inner.delete_user_one_time(user_id, purpose)).await
+    }
+
+    async fn blacklist_jti(&self, jti: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.timed("blacklist_jti", self.inner.blacklist_jti(jti, ttl)).await
+    }
+
+    async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
+        self.timed("is_jti_blacklisted", self.inner.is_jti_blacklisted(jti)).await
+    }
+}
