@@ -55,6 +55,7 @@ pub struct Dialect {
     pub messages: BTreeMap<String, String>,
     pub mail: BTreeMap<String, MailSpec>,
     pub rotate_refresh: bool,
+    pub redirect_omits_headers: Vec<String>,
     pub routes: Vec<Route>,
 }
 
@@ -98,6 +99,7 @@ fn merge(top: &mut DialectFile, base: &DialectFile) {
     t.www_authenticate = t.www_authenticate.clone().or_else(|| b.www_authenticate.clone());
     t.drf_allow = t.drf_allow.or(b.drf_allow);
     t.rotate_refresh = t.rotate_refresh.or(b.rotate_refresh);
+    t.redirect_omits_headers = t.redirect_omits_headers.clone().or_else(|| b.redirect_omits_headers.clone());
     t.default_authenticators = t.default_authenticators.clone().or_else(|| b.default_authenticators.clone());
     for (k, v) in &b.headers {
         t.headers.entry(k.clone()).or_insert_with(|| v.clone());
@@ -323,6 +325,7 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
         messages: f.messages,
         mail: f.mail,
         rotate_refresh: f.dialect.rotate_refresh.unwrap_or(false),
+        redirect_omits_headers: f.dialect.redirect_omits_headers.unwrap_or_default(),
         routes,
     })
 }

@@ -10,6 +10,7 @@ pub const ERROR_KEYS: &[(&str, u16)] = &[
     ("parse_error", 400),
     ("body_too_large", 413),
     ("invalid_body", 400),
+    ("no_data", 400),
     // field validation
     ("field_required", 400),
     ("field_blank", 400),

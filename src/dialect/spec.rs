@@ -49,6 +49,9 @@ pub struct DialectSettings {
     pub default_authenticators: Option<Vec<String>>,
     /// SimpleJWT `ROTATE_REFRESH_TOKENS` + `BLACKLIST_AFTER_ROTATION`.
     pub rotate_refresh: Option<bool>,
+    /// Dialect headers left off APPEND_SLASH redirects (Django's CommonMiddleware
+    /// answers them before XFrameOptionsMiddleware runs).
+    pub redirect_omits_headers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

@@ -86,6 +86,10 @@ fn python_type(v: &Value) -> &'static str {
 
 fn parse_json(bytes: &[u8]) -> Result<Fields, Failure> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(bytes, &e))?;
+    if value.is_null() {
+        // DRF's serializer sees `data=None`.
+        return Err(Failure::new("no_data"));
+    }
     let Value::Object(map) = value else {
         return Err(Failure::new("invalid_body").with("type", python_type(&value)));
     };
@@ -107,20 +111,38 @@ fn parse_json(bytes: &[u8]) -> Result<Fields, Failure> {
 /// Words a JSON error the way Python's `json` module does, which DRF repeats
 /// ("Expecting value: line 1 column 1 (char 0)"), as closely as serde's report allows.
 fn json_error(bytes: &[u8], e: &serde_json::Error) -> Failure {
-    if std::str::from_utf8(bytes).is_err() {
-        let pos = std::str::from_utf8(bytes).err().map(|u| u.valid_up_to()).unwrap_or(0);
-        let text =
-            format!("'utf-8' codec can't decode byte 0x{:02x} in position {pos}: invalid start byte", bytes[pos]);
-        return Failure::new("parse_error").with("error", text);
+    let fail = |text: String| Failure::new("parse_error").with("error", text);
+    if bytes.starts_with(b"\xef\xbb\xbf") {
+        return fail("Unexpected UTF-8 BOM (decode using utf-8-sig): line 1 column 1 (char 0)".into());
     }
+    if let Err(u) = std::str::from_utf8(bytes) {
+        let pos = u.valid_up_to();
+        return fail(format!(
+            "'utf-8' codec can't decode byte 0x{:02x} in position {pos}: invalid start byte",
+            bytes[pos]
+        ));
+    }
+    let text = std::str::from_utf8(bytes).unwrap_or_default();
+    let chars: Vec<char> = text.chars().collect();
     let msg = e.to_string();
-    let what = if msg.starts_with("key must be a string") {
+    // Where serde stopped, as a character offset (Python counts characters).
+    let mut offset = if msg.starts_with("EOF") {
+        chars.len()
+    } else {
+        let (line, col) = (e.line().max(1), e.column().max(1));
+        text.split('\n').take(line - 1).map(|l| l.chars().count() + 1).sum::<usize>() + col - 1
+    };
+    offset = offset.min(chars.len());
+    let at = chars.get(offset).copied();
+    let what = if msg.starts_with("key must be a string") || msg.starts_with("EOF while parsing an object") {
         "Expecting property name enclosed in double quotes"
     } else if msg.starts_with("expected `:`") {
         "Expecting ':' delimiter"
     } else if msg.starts_with("expected `,` or") {
         "Expecting ',' delimiter"
-    } else if msg.starts_with("trailing characters") || msg.starts_with("trailing comma") {
+    } else if msg.starts_with("trailing comma") && at == Some('}') {
+        "Expecting property name enclosed in double quotes"
+    } else if msg.starts_with("trailing characters") {
         "Extra data"
     } else if msg.starts_with("control character") {
         "Invalid control character at"
@@ -131,18 +153,25 @@ fn json_error(bytes: &[u8], e: &serde_json::Error) -> Failure {
     } else {
         "Expecting value"
     };
-    let text = std::str::from_utf8(bytes).unwrap_or_default();
-    let (line, col, offset) = if msg.starts_with("EOF") {
-        // Python reports the end of the input.
-        let line = text.matches('\n').count() + 1;
-        let col = text.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-        (line, col, text.chars().count())
-    } else {
-        let (line, col) = (e.line().max(1), e.column().max(1));
-        let offset: usize = text.split('\n').take(line - 1).map(|l| l.chars().count() + 1).sum::<usize>() + col - 1;
-        (line, col, offset)
-    };
-    Failure::new("parse_error").with("error", format!("{what}: line {line} column {col} (char {offset})"))
+    if what == "Expecting value" {
+        // Python points at the start of a bad literal (`nul`, `tru`), serde after it.
+        let word = |c: char| c.is_ascii_alphabetic() || c == '-';
+        if offset > 0 && chars.get(offset - 1).is_some_and(|c| c.is_ascii_alphabetic()) {
+            while offset > 0 && word(chars[offset - 1]) {
+                offset -= 1;
+            }
+        } else if offset > 0 && chars[offset - 1] == '-' {
+            offset -= 1;
+        }
+        let literal: String = chars[offset..].iter().take_while(|c| word(**c)).collect();
+        // Python's json accepts these; DRF's parser then refuses them.
+        if ["NaN", "Infinity", "-Infinity"].contains(&literal.as_str()) {
+            return fail(format!("Out of range float values are not JSON compliant: '{literal}'"));
+        }
+    }
+    let line = chars[..offset].iter().filter(|c| **c == '\n').count() + 1;
+    let col = offset - chars[..offset].iter().rposition(|c| *c == '\n').map(|p| p + 1).unwrap_or(0) + 1;
+    fail(format!("{what}: line {line} column {col} (char {offset})"))
 }
 
 async fn parse_multipart(bytes: Bytes, content_type: &str) -> Result<Fields, Failure> {
@@ -189,6 +218,27 @@ mod tests {
 
     #[test]
     fn python_like_json_errors() {
+        // Each expectation is what DRF answered on the reference server.
+        for (body, python) in [
+            ("{", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+            (
+                r#"{"username":"x","password":"y",}"#,
+                "Expecting property name enclosed in double quotes: line 1 column 32 (char 31)",
+            ),
+            ("nul", "Expecting value: line 1 column 1 (char 0)"),
+            (r#"{"a": nul}"#, "Expecting value: line 1 column 7 (char 6)"),
+            (r#"{"a":1}{"b":2}"#, "Extra data: line 1 column 8 (char 7)"),
+            (r#"{"username": NaN}"#, "Out of range float values are not JSON compliant: 'NaN'"),
+            (r#"{"a": -Infinity}"#, "Out of range float values are not JSON compliant: '-Infinity'"),
+            ("   ", "Expecting value: line 1 column 4 (char 3)"),
+            (r#"{"username": "x", "password": "#, "Expecting value: line 1 column 31 (char 30)"),
+            ("[1,]", "Expecting value: line 1 column 4 (char 3)"),
+            (r#"{"a" 1}"#, "Expecting ':' delimiter: line 1 column 6 (char 5)"),
+            (r#"{"a":1 "b":2}"#, "Expecting ',' delimiter: line 1 column 8 (char 7)"),
+            ("\u{feff}{}", "Unexpected UTF-8 BOM (decode using utf-8-sig): line 1 column 1 (char 0)"),
+        ] {
+            assert_eq!(err_text(body), python, "{body:?}");
+        }
         assert_eq!(err_text(""), "Expecting value: line 1 column 1 (char 0)");
         assert_eq!(err_text("{bad"), "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)");
         assert_eq!(parse_json(b"[1]").unwrap_err().vars, vec![("type", "list".to_string())]);

@@ -111,6 +111,9 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
     let (reply, route_name) = dispatch(gw, mount, req, &rel, scheme).await;
     let mut reply = reply;
     for (k, v) in &d.headers {
+        if reply.status == 301 && d.redirect_omits_headers.iter().any(|h| h.eq_ignore_ascii_case(k)) {
+            continue;
+        }
         reply.headers.push((k.clone(), v.clone()));
     }
     finish(gw, &id, &method, &d.name, route_name.as_deref().unwrap_or(UNMATCHED), reply.status, start);
