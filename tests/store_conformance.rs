@@ -205,58 +205,15 @@ async fn redis_down_is_an_error_not_a_hang() {
     assert!(started.elapsed() < Duration::from_secs(10), "store calls are bounded by the timeout");
 }
 
-mod memory {
-    use super::*;
-    #[tokio::test]
-    async fn users() {
-        users_and_uniqueness(StoreKind::Memory).await
-    }
-    #[tokio::test]
-    async fn opaque() {
-        opaque_tokens(StoreKind::Memory).await
-    }
-    #[tokio::test]
-    async fn expiry() {
-        tokens_expire(StoreKind::Memory).await
-    }
-    #[tokio::test]
-    async fn one_time() {
-        one_time_tokens(StoreKind::Memory).await
-    }
-    #[tokio::test]
-    async fn jwt() {
-        jwt_rotation_and_blacklist(StoreKind::Memory).await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn fifty_registrations() {
-        fifty_concurrent_registrations(StoreKind::Memory).await
-    }
+both_stores!(users_and_uniqueness, opaque_tokens, tokens_expire, one_time_tokens, jwt_rotation_and_blacklist);
+
+// 50 racing registrations need real parallelism: a multi-threaded runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_registrations_memory() {
+    fifty_concurrent_registrations(StoreKind::Memory).await
 }
 
-mod redis {
-    use super::*;
-    #[tokio::test]
-    async fn users() {
-        users_and_uniqueness(StoreKind::Redis).await
-    }
-    #[tokio::test]
-    async fn opaque() {
-        opaque_tokens(StoreKind::Redis).await
-    }
-    #[tokio::test]
-    async fn expiry() {
-        tokens_expire(StoreKind::Redis).await
-    }
-    #[tokio::test]
-    async fn one_time() {
-        one_time_tokens(StoreKind::Redis).await
-    }
-    #[tokio::test]
-    async fn jwt() {
-        jwt_rotation_and_blacklist(StoreKind::Redis).await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn fifty_registrations() {
-        fifty_concurrent_registrations(StoreKind::Redis).await
-    }
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_registrations_redis() {
+    fifty_concurrent_registrations(StoreKind::Redis).await
 }
