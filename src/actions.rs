@@ -68,6 +68,7 @@ pub fn token_key(t: TokenError) -> &'static str {
         TokenError::NoId => "token_no_id",
         TokenError::Blacklisted => "token_blacklisted",
         TokenError::NoUser => "token_no_user",
+        TokenError::NoExp => "token_no_exp",
     }
 }
 

@@ -40,6 +40,7 @@ pub const ERROR_KEYS: &[(&str, u16)] = &[
     ("token_no_id", 401),
     ("token_blacklisted", 401),
     ("token_no_user", 401),
+    ("token_no_exp", 401),
     ("password_mismatch", 400),
     ("password_too_similar", 400),
     ("password_too_short", 400),

@@ -37,6 +37,8 @@ pub enum TokenError {
     Blacklisted,
     /// No `user_id` claim.
     NoUser,
+    /// No `exp` claim.
+    NoExp,
 }
 
 /// Claims in SimpleJWT's order.
@@ -128,6 +130,7 @@ impl JwtCodec {
         let data =
             jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
+                ErrorKind::MissingRequiredClaim(c) if c == "exp" => TokenError::NoExp,
                 _ => TokenError::Invalid,
             })?;
         let claims = data.claims;

@@ -7,7 +7,7 @@ use hyper::header::{HeaderMap, AUTHORIZATION};
 use super::body::{FieldValue, Fields};
 use crate::actions::{engine_failure, token_key, Failure, Principal};
 use crate::dialect::{AuthenticatorSpec, Credential, Dialect};
-use crate::engine::{Engine, EngineError, IdentifyBy};
+use crate::engine::{Engine, EngineError, IdentifyBy, TokenError};
 use crate::secret::Secret;
 use crate::store::TokenKind;
 
@@ -81,6 +81,8 @@ async fn resolve(engine: &Engine, spec: &AuthenticatorSpec, credential: Secret) 
     match spec.credential {
         Credential::Jwt => match engine.user_for_access_token(credential.expose()).await {
             Ok(user) => Ok(Principal { user, opaque_token: None }),
+            // SimpleJWT's get_user raises this one bare, outside "not valid for any token type".
+            Err(EngineError::Token(TokenError::NoUser)) => Err(Failure::new("token_no_user")),
             Err(EngineError::Token(t)) => Err(invalid("jwt_auth_invalid").with("token_reason", token_key(t))),
             Err(e) => Err(engine_failure(e)),
         },

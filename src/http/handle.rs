@@ -171,7 +171,12 @@ async fn dispatch(
                 let who = auth::authenticate(&gw.engine, d, &first.authenticators, req.headers(), None).await;
                 let refused = match who {
                     Err(f) => Some(f),
-                    Ok(None) if routes.iter().any(|r| r.spec.auth_before_method) => {
+                    // DRF checks permissions before it looks for a handler of the method.
+                    Ok(None)
+                        if routes.iter().any(|r| {
+                            r.spec.auth_before_method || (d.drf_allow && r.spec.permission == Permission::Authenticated)
+                        }) =>
+                    {
                         Some(Failure::new("not_authenticated"))
                     }
                     Ok(_) => None,
