@@ -2,6 +2,7 @@
 //! request pipeline and the renderer. It speaks to the engine only through
 //! actions, and to dialects only through their compiled tables.
 
+pub mod accept;
 pub mod auth;
 pub mod body;
 pub mod handle;

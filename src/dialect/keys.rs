@@ -7,6 +7,7 @@ pub const ERROR_KEYS: &[(&str, u16)] = &[
     ("not_found", 404),
     ("method_not_allowed", 405),
     ("unsupported_media_type", 415),
+    ("not_acceptable", 406),
     ("parse_error", 400),
     ("body_too_large", 413),
     ("invalid_body", 400),

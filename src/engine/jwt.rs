@@ -46,6 +46,9 @@ pub enum TokenError {
 pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
+    /// Defaulted only so a token without it reaches the required-claim check
+    /// ("Token has no 'exp' claim") instead of failing as malformed.
+    #[serde(default)]
     pub exp: i64,
     #[serde(default)]
     pub iat: i64,
@@ -171,6 +174,15 @@ mod tests {
         assert_eq!(claims.exp - claims.iat, 86_400);
         assert_eq!(c.decode(&t, Some(TokenType::Access)).unwrap_err(), TokenError::WrongType);
         assert!(c.decode(&t, None).is_ok());
+    }
+
+    #[test]
+    fn a_token_without_exp_says_so() {
+        let c = codec();
+        let key = jsonwebtoken::EncodingKey::from_secret("k".repeat(40).as_bytes());
+        let claims = serde_json::json!({"token_type": "access", "jti": "x", "user_id": "1"});
+        let t = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
+        assert_eq!(c.decode(&t, None).unwrap_err(), TokenError::NoExp);
     }
 
     #[test]

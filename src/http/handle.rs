@@ -13,7 +13,7 @@ use hyper::{Method, Request, Response};
 
 use super::body::{self, Fields};
 use super::render::{self, Body, Reply};
-use super::{auth, inputs};
+use super::{accept, auth, inputs};
 use crate::actions::{self, Call, Failure};
 use crate::dialect::{template, Dialect, Match, Permission, Route, Source};
 use crate::engine::{tokens, Engine};
@@ -108,8 +108,16 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
         return with_id(res.into_response(method == Method::HEAD), &id);
     };
     let d = &mount.dialect;
+    let indent = if d.drf_allow { accept::negotiate(req.headers()).indent } else { None };
     let (reply, route_name) = dispatch(gw, mount, req, &rel, scheme).await;
     let mut reply = reply;
+    if let (Some(n), Some((ct, bytes))) = (indent, reply.body.as_mut()) {
+        if ct.starts_with("application/json") {
+            if let Some(pretty) = accept::indent_json(bytes, n) {
+                *bytes = pretty;
+            }
+        }
+    }
     for (k, v) in &d.headers {
         if reply.status == 301 && d.redirect_omits_headers.iter().any(|h| h.eq_ignore_ascii_case(k)) {
             continue;
@@ -146,7 +154,20 @@ async fn dispatch(
 ) -> (Reply, Option<String>) {
     let d = &mount.dialect;
     let method = req.method().clone();
-    match d.find(&method, rel) {
+    let found = d.find(&method, rel);
+    // DRF negotiates the response format before anything else a view does.
+    if d.drf_allow && !matches!(found, Match::NotFound) && !accept::negotiate(req.headers()).acceptable {
+        let routes: Vec<&Route> = match &found {
+            Match::Found(r, _) => routes_at(d, r),
+            Match::WrongMethod(rs) => rs.clone(),
+            Match::NotFound => Vec::new(),
+        };
+        let name = routes.first().map(|r| r.spec.name.clone());
+        let errors = routes.first().map(|r| &r.errors).unwrap_or(&d.errors);
+        let reply = render::failures(d, errors, &[Failure::new("not_acceptable")], method.as_str());
+        return (with_drf_headers(d, reply, &allow_header(d, &routes)), name);
+    }
+    match found {
         Match::NotFound => {
             if d.slash_redirect(rel) {
                 let mut location = format!("{}{rel}/", mount.prefix);
