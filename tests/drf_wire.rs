@@ -34,3 +34,18 @@ async fn python_json_errors_and_null_bodies() {
         .await
         .expect(400, json!({"non_field_errors": ["No data provided"]}));
 }
+
+#[tokio::test]
+async fn content_negotiation_as_drf() {
+    let g = gateway(StoreKind::Memory).mount("simplejwt", "/").start().await;
+    let r = g.send("simplejwt", "POST", "/auth/token", &[("Accept", "application/xml")], None).await;
+    r.expect(406, json!({"detail": "Could not satisfy the request Accept header."}));
+    assert_eq!(r.header("allow"), Some("POST, OPTIONS"));
+    let r = g.send("simplejwt", "POST", "/auth/token", &[("Accept", "application/json; indent=4")], None).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.text, "{\n    \"username\": [\n        \"This field is required.\"\n    ],\n    \"password\": [\n        \"This field is required.\"\n    ]\n}");
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    // Browsers' Accept headers are fine (answered as JSON).
+    let r = g.send("simplejwt", "POST", "/auth/token", &[("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")], None).await;
+    assert_eq!(r.status, 400);
+}
