@@ -46,6 +46,8 @@ async fn content_negotiation_as_drf() {
     assert_eq!(r.text, "{\n    \"username\": [\n        \"This field is required.\"\n    ],\n    \"password\": [\n        \"This field is required.\"\n    ]\n}");
     assert_eq!(r.header("content-type"), Some("application/json"));
     // Browsers' Accept headers are fine (answered as JSON).
-    let r = g.send("simplejwt", "POST", "/auth/token", &[("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")], None).await;
+    let r = g
+        .send("simplejwt", "POST", "/auth/token", &[("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")], None)
+        .await;
     assert_eq!(r.status, 400);
 }
