@@ -32,6 +32,8 @@ pub struct Route {
     pub spec: RouteSpec,
     pub action: Action,
     pub pattern: Pattern,
+    /// `pattern.shape()`, kept: routes sharing it share a path (and `Allow`).
+    pub shape: String,
     pub method: hyper::Method,
     pub body: Option<Value>,
     /// Route errors merged over the dialect's.
@@ -223,7 +225,8 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
         let method: hyper::Method =
             spec.method.to_uppercase().parse().map_err(|_| rerr(format!("bad method {:?}", spec.method)))?;
         let pattern = Pattern::parse(&spec.path, spec.slash).map_err(rerr)?;
-        if !seen.insert((method.to_string(), pattern.shape())) {
+        let shape = pattern.shape();
+        if !seen.insert((method.to_string(), shape.clone())) {
             return Err(rerr(format!("duplicate or ambiguous route: {method} {} matches another route", spec.path)));
         }
         let action = Action::parse(&spec.action, &spec.options).map_err(rerr)?;
@@ -306,7 +309,7 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
             }
             route_www_authenticate(&mut errors, www);
         }
-        routes.push(Route { action, pattern, method, body, errors, authenticators, spec });
+        routes.push(Route { action, pattern, shape, method, body, errors, authenticators, spec });
     }
     if routes.is_empty() {
         return Err(ferr("a dialect needs at least one route".into()));

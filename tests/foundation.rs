@@ -47,20 +47,25 @@ async fn body_over_the_limit_gets_413(kind: StoreKind) {
     assert_eq!(r.status, 201);
 }
 
+/// Re-hashes user 1's password at a real cost, so its logins keep the blocking pool busy.
+async fn make_login_expensive(g: &common::Gw, password: &str, cost: u32) {
+    let user = g.running.engine.find_user(1).await.unwrap().unwrap();
+    let mut hard = user.clone();
+    hard.password_hash = bcrypt::hash(password, cost).unwrap();
+    g.running.engine.save_user(&user, &hard).await.unwrap();
+}
+
 both_stores!(fifty_concurrent_registrations_over_http, body_over_the_limit_gets_413);
 
 /// While several expensive bcrypt logins are hashing, a cheap request is
 /// answered before they finish: hashing never runs on the async workers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_are_served_while_bcrypt_hashes() {
-    let g = gateway(StoreKind::Memory).mount("simplejwt", "/").extra("[server]\nbody_limit = 65536").start().await;
+    let g = gateway(StoreKind::Memory).mount("simplejwt", "/").start().await;
     // Register at the test cost, then make logins expensive by hashing at cost 13 directly.
     let r = g.post_json("simplejwt", "/auth/register", json!({"username": "slow", "password": "pw"})).await;
     let access = r.json()["access"].as_str().unwrap().to_owned();
-    let user = g.running.engine.find_user(1).await.unwrap().unwrap();
-    let mut hard = user.clone();
-    hard.password_hash = bcrypt::hash("pw", 13).unwrap();
-    g.running.engine.save_user(&user, &hard).await.unwrap();
+    make_login_expensive(&g, "pw", 13).await;
 
     let url = g.url("simplejwt", "/auth/token");
     let logins: Vec<_> = (0..4)
@@ -159,10 +164,7 @@ fn bad_config_exits_64() {
 async fn shutdown_drains_in_flight_requests() {
     let g = gateway(StoreKind::Memory).mount("simplejwt", "/").start().await;
     g.post_json("simplejwt", "/auth/register", json!({"username": "drain", "password": "pw"})).await;
-    let user = g.running.engine.find_user(1).await.unwrap().unwrap();
-    let mut hard = user.clone();
-    hard.password_hash = bcrypt::hash("pw", 12).unwrap();
-    g.running.engine.save_user(&user, &hard).await.unwrap();
+    make_login_expensive(&g, "pw", 12).await;
     let url = g.url("simplejwt", "/auth/token");
     let inflight: Vec<_> = (0..3)
         .map(|_| {

@@ -8,6 +8,12 @@ use std::process::{Command, Stdio};
 use common::{gateway, Redis, StoreKind};
 use serde_json::json;
 
+async fn simplejwt_login(running: &polyauth::app::Running, username: &str, password: &str) -> u16 {
+    let url = format!("http://{}/auth/token", running.addr_of("simplejwt").unwrap());
+    let body = json!({"username": username, "password": password});
+    reqwest::Client::new().post(url).json(&body).send().await.unwrap().status().as_u16()
+}
+
 #[tokio::test]
 async fn seed_file_is_loaded_idempotently() {
     let dir = tempfile::tempdir().unwrap();
@@ -28,14 +34,7 @@ async fn seed_file_is_loaded_idempotently() {
         let user = running.engine.find_user(1).await.unwrap().expect("seeded user");
         assert!(user.email_verified);
         assert!(running.engine.find_user(2).await.unwrap().is_none(), "round {round}: no duplicate");
-        let url = format!("http://{}/auth/token", running.addr_of("simplejwt").unwrap());
-        let r = reqwest::Client::new()
-            .post(url)
-            .json(&json!({"username": "seeded", "password": "seed-pass"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        assert_eq!(simplejwt_login(&running, "seeded", "seed-pass").await, 200);
         running.shutdown().await;
     }
 }
@@ -95,13 +94,6 @@ async fn users_add_writes_to_the_configured_store() {
     let text = b.config_text(&redis.url());
     let cfg = polyauth::config::Config::from_toml_str(&text, dir.path()).unwrap();
     let running = polyauth::app::start(polyauth::app::plan(cfg).unwrap()).await.unwrap();
-    let url = format!("http://{}/auth/token", running.addr_of("simplejwt").unwrap());
-    let r = reqwest::Client::new()
-        .post(url)
-        .json(&json!({"username": "cli-user", "password": "cli-pass"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(simplejwt_login(&running, "cli-user", "cli-pass").await, 200);
     running.shutdown().await;
 }

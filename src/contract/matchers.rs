@@ -9,17 +9,9 @@ use serde_json::{Map, Value};
 /// Values a scenario has captured or declared, by name.
 pub type Vars = IndexMap<String, Value>;
 
-/// TOML → JSON, no conventions applied.
+/// TOML → JSON, no conventions applied (scenario files have their own matchers).
 pub fn json_of(v: &toml::Value) -> Value {
-    match v {
-        toml::Value::String(s) => Value::String(s.clone()),
-        toml::Value::Integer(i) => Value::from(*i),
-        toml::Value::Float(f) => Value::from(*f),
-        toml::Value::Boolean(b) => Value::Bool(*b),
-        toml::Value::Datetime(d) => Value::String(d.to_string()),
-        toml::Value::Array(a) => Value::Array(a.iter().map(json_of).collect()),
-        toml::Value::Table(t) => Value::Object(t.iter().map(|(k, v)| (k.clone(), json_of(v))).collect()),
-    }
+    crate::dialect::template::toml_to_json(v, false)
 }
 
 fn text_of(v: &Value) -> String {

@@ -111,15 +111,21 @@ pub fn render(v: &Value, vars: &Map<String, Value>) -> Value {
 
 /// TOML template → JSON template (TOML has no null: the string "{null}" stands for it).
 pub fn from_toml(v: &toml::Value) -> Value {
+    toml_to_json(v, true)
+}
+
+/// TOML → JSON; with `null_marker`, the string "{null}" becomes JSON null.
+pub fn toml_to_json(v: &toml::Value, null_marker: bool) -> Value {
+    let each = |v: &toml::Value| toml_to_json(v, null_marker);
     match v {
-        toml::Value::String(s) if s == "{null}" => Value::Null,
+        toml::Value::String(s) if null_marker && s == "{null}" => Value::Null,
         toml::Value::String(s) => Value::String(s.clone()),
         toml::Value::Integer(i) => Value::from(*i),
         toml::Value::Float(f) => Value::from(*f),
         toml::Value::Boolean(b) => Value::Bool(*b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
-        toml::Value::Array(a) => Value::Array(a.iter().map(from_toml).collect()),
-        toml::Value::Table(t) => Value::Object(t.iter().map(|(k, v)| (k.clone(), from_toml(v))).collect()),
+        toml::Value::Array(a) => Value::Array(a.iter().map(each).collect()),
+        toml::Value::Table(t) => Value::Object(t.iter().map(|(k, v)| (k.clone(), each(v))).collect()),
     }
 }
 

@@ -78,8 +78,7 @@ fn allow_header(d: &Dialect, routes: &[&Route]) -> String {
 
 /// The routes that share the chosen route's path (for `Allow`).
 fn routes_at<'a>(d: &'a Dialect, chosen: &'a Route) -> Vec<&'a Route> {
-    let shape = chosen.pattern.shape();
-    d.routes.iter().filter(|r| r.pattern.shape() == shape).collect()
+    d.routes.iter().filter(|r| r.shape == chosen.shape).collect()
 }
 
 fn base_url(req_host: Option<&str>, scheme: &str, prefix: &str) -> String {
@@ -108,8 +107,11 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
         return with_id(res.into_response(method == Method::HEAD), &id);
     };
     let d = &mount.dialect;
-    let indent = if d.drf_allow { accept::negotiate(req.headers()).indent } else { None };
-    let (reply, route_name) = dispatch(gw, mount, req, &rel, scheme).await;
+    // DRF negotiates the response format before anything else a view does.
+    let negotiated = d.drf_allow.then(|| accept::negotiate(req.headers()));
+    let acceptable = negotiated.as_ref().is_none_or(|n| n.acceptable);
+    let indent = negotiated.and_then(|n| n.indent);
+    let (reply, route_name) = dispatch(gw, mount, req, &rel, scheme, acceptable).await;
     let mut reply = reply;
     if let (Some(n), Some((ct, bytes))) = (indent, reply.body.as_mut()) {
         if ct.starts_with("application/json") {
@@ -151,12 +153,13 @@ async fn dispatch(
     req: Request<Incoming>,
     rel: &str,
     scheme: &str,
+    // False when a DRF dialect's content negotiation failed (answered 406 on known paths).
+    acceptable: bool,
 ) -> (Reply, Option<String>) {
     let d = &mount.dialect;
     let method = req.method().clone();
     let found = d.find(&method, rel);
-    // DRF negotiates the response format before anything else a view does.
-    if d.drf_allow && !matches!(found, Match::NotFound) && !accept::negotiate(req.headers()).acceptable {
+    if !acceptable && !matches!(found, Match::NotFound) {
         let routes: Vec<&Route> = match &found {
             Match::Found(r, _) => routes_at(d, r),
             Match::WrongMethod(rs) => rs.clone(),
