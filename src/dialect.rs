@@ -4,16 +4,17 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use crate::actions::{self, Action};
+use crate::actions::{self, Action, BindContext, Wire};
+use crate::failure::ErrorKey;
+use crate::template::{self, vars};
 
-pub mod keys;
 pub mod router;
 pub mod spec;
-pub mod template;
 
 use router::Pattern;
 pub use spec::*;
@@ -30,14 +31,16 @@ pub enum DialectError {
 #[derive(Debug, Clone)]
 pub struct Route {
     pub spec: RouteSpec,
-    pub action: Action,
+    pub action: Arc<dyn Action>,
+    /// The route's inputs by logical name → wire name.
+    pub wire: Wire,
     pub pattern: Pattern,
     /// `pattern.shape()`, kept: routes sharing it share a path (and `Allow`).
     pub shape: String,
     pub method: hyper::Method,
     pub body: Option<Value>,
     /// Route errors merged over the dialect's.
-    pub errors: BTreeMap<String, ErrorSpec>,
+    pub errors: BTreeMap<ErrorKey, ErrorSpec>,
     /// Authenticator names that run for this route.
     pub authenticators: Vec<String>,
 }
@@ -50,13 +53,12 @@ pub struct Dialect {
     pub style: ErrorStyle,
     pub trailing_slash: TrailingSlash,
     pub www_authenticate: Option<String>,
-    pub drf_allow: bool,
+    /// Routes behave as DRF's APIViews (see `DialectSettings::drf_views`).
+    pub drf_views: bool,
     pub headers: IndexMap<String, String>,
     pub authenticators: IndexMap<String, AuthenticatorSpec>,
-    pub errors: BTreeMap<String, ErrorSpec>,
+    pub errors: BTreeMap<ErrorKey, ErrorSpec>,
     pub messages: BTreeMap<String, String>,
-    pub mail: BTreeMap<String, MailSpec>,
-    pub rotate_refresh: bool,
     pub redirect_omits_headers: Vec<String>,
     pub routes: Vec<Route>,
 }
@@ -99,7 +101,7 @@ fn merge(top: &mut DialectFile, base: &DialectFile) {
     t.error_style = t.error_style.or(b.error_style);
     t.trailing_slash = t.trailing_slash.or(b.trailing_slash);
     t.www_authenticate = t.www_authenticate.clone().or_else(|| b.www_authenticate.clone());
-    t.drf_allow = t.drf_allow.or(b.drf_allow);
+    t.drf_views = t.drf_views.or(b.drf_views);
     t.rotate_refresh = t.rotate_refresh.or(b.rotate_refresh);
     t.redirect_omits_headers = t.redirect_omits_headers.clone().or_else(|| b.redirect_omits_headers.clone());
     t.default_authenticators = t.default_authenticators.clone().or_else(|| b.default_authenticators.clone());
@@ -110,7 +112,7 @@ fn merge(top: &mut DialectFile, base: &DialectFile) {
         top.authenticators.entry(k.clone()).or_insert_with(|| v.clone());
     }
     for (k, v) in &base.errors {
-        top.errors.entry(k.clone()).or_insert_with(|| v.clone());
+        top.errors.entry(*k).or_insert_with(|| v.clone());
     }
     for (k, v) in &base.messages {
         top.messages.entry(k.clone()).or_insert_with(|| v.clone());
@@ -125,10 +127,7 @@ fn merge(top: &mut DialectFile, base: &DialectFile) {
     }
 }
 
-fn check_error(key: &str, spec: &ErrorSpec, known_vars: &[&str]) -> Result<(), String> {
-    if !keys::is_known(key) {
-        return Err(format!("unknown error key {key:?}"));
-    }
+fn check_error(key: ErrorKey, spec: &ErrorSpec) -> Result<(), String> {
     if let Some(s) = spec.status {
         if !(100..=599).contains(&s) {
             return Err(format!("error {key}: status {s} out of range"));
@@ -145,44 +144,31 @@ fn check_error(key: &str, spec: &ErrorSpec, known_vars: &[&str]) -> Result<(), S
     for v in spec.headers.values() {
         names.extend(template::placeholders(v).map_err(|e| format!("error {key}: {e}"))?);
     }
-    if let Some(bad) = names.iter().find(|n| !known_vars.contains(&n.as_str()) && !n.starts_with("message.")) {
+    if let Some(bad) =
+        names.iter().find(|n| !vars::ERRORS.contains(&n.as_str()) && !n.starts_with(vars::MESSAGE_PREFIX))
+    {
         return Err(format!("error {key}: unknown placeholder {{{bad}}}"));
     }
     Ok(())
 }
-
-/// Placeholders any error template may use.
-pub const ERROR_VARS: &[&str] = &[
-    "status",
-    "field",
-    "method",
-    "content_type",
-    "error",
-    "type",
-    "attribute",
-    "min_length",
-    "max_length",
-    "message",
-    "token_message",
-];
 
 fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
     let file = path.display().to_string();
     let ferr = |message: String| DialectError::File { file: file.clone(), message };
     let style = f.dialect.error_style.unwrap_or(ErrorStyle::Drf);
     for (k, spec) in &f.errors {
-        check_error(k, spec, ERROR_VARS).map_err(ferr)?;
+        check_error(*k, spec).map_err(ferr)?;
     }
     if style == ErrorStyle::Drf {
         // A DRF dialect must word every error; the `_drf` base provides them.
-        let missing: Vec<&str> = keys::ERROR_KEYS
+        let missing: Vec<&str> = ErrorKey::ALL
             .iter()
-            .map(|(k, _)| *k)
             .filter(|k| {
                 f.errors
                     .get(*k)
                     .is_none_or(|e| e.detail.is_none() && e.message.is_none() && e.body.is_none() && e.raw.is_none())
             })
+            .map(|k| k.as_str())
             .collect();
         if !missing.is_empty() {
             return Err(ferr(format!("error_style drf needs wording for: {}", missing.join(", "))));
@@ -191,11 +177,6 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
     for (name, a) in &f.authenticators {
         if a.scheme.is_none() == a.body_field.is_none() {
             return Err(ferr(format!("authenticator {name}: set exactly one of scheme and body_field")));
-        }
-        for key in [&a.malformed_error, &a.spaces_error, &a.invalid_error].into_iter().flatten() {
-            if !keys::is_known(key) {
-                return Err(ferr(format!("authenticator {name}: unknown error key {key:?}")));
-            }
         }
     }
     let default_auth = f.dialect.default_authenticators.clone().unwrap_or_default();
@@ -207,13 +188,14 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
     for (k, m) in &f.mail {
         for t in [&m.subject, &m.body] {
             for p in template::placeholders(t).map_err(|e| ferr(format!("mail {k}: {e}")))? {
-                if !actions::MAIL_VARS.contains(&p.as_str()) {
+                if !vars::MAIL.contains(&p.as_str()) {
                     return Err(ferr(format!("mail {k}: unknown placeholder {{{p}}}")));
                 }
             }
         }
     }
 
+    let bind = BindContext { mail: &f.mail, rotate_refresh: f.dialect.rotate_refresh.unwrap_or(false) };
     let mut routes = Vec::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut names: HashSet<String> = HashSet::new();
@@ -229,14 +211,12 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
         if !seen.insert((method.to_string(), shape.clone())) {
             return Err(rerr(format!("duplicate or ambiguous route: {method} {} matches another route", spec.path)));
         }
-        let action = Action::parse(&spec.action, &spec.options).map_err(rerr)?;
+        let action = actions::parse(&spec.action, &spec.options, &bind).map_err(rerr)?;
         // Inputs: known sources, path parameters that exist, and the action's required ones present.
         let params: Vec<&str> = pattern.params().collect();
-        let logical: Vec<&str> = action.inputs().iter().map(|(n, _)| *n).collect();
+        let logical: Vec<&str> = action.inputs().iter().map(|i| i.name).collect();
         for (name, input) in &spec.input {
-            let is_login_name =
-                matches!(action, Action::Login { .. }) && ["login", "username", "email"].contains(&name.as_str());
-            if !logical.contains(&name.as_str()) && !is_login_name {
+            if !logical.contains(&name.as_str()) {
                 return Err(rerr(format!(
                     "input {name:?} is not read by action {} (it reads: {})",
                     spec.action,
@@ -250,16 +230,18 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
                 }
             }
         }
-        for (name, required) in action.inputs() {
-            if *required && !spec.input.contains_key(*name) {
-                return Err(rerr(format!("action {} needs input {name:?}", spec.action)));
+        for i in action.inputs().iter().filter(|i| i.required) {
+            if !spec.input.contains_key(i.name) {
+                return Err(rerr(format!("action {} needs input {:?}", spec.action, i.name)));
             }
         }
-        if matches!(action, Action::Login { .. })
-            && !["login", "username", "email"].iter().any(|k| spec.input.contains_key(*k))
-        {
-            return Err(rerr("action login needs one of the inputs login, username, email".into()));
+        let one_of = action.one_of();
+        if !one_of.is_empty() && !one_of.iter().any(|k| spec.input.contains_key(*k)) {
+            return Err(rerr(format!("action {} needs one of the inputs {}", spec.action, one_of.join(", "))));
         }
+        let wire = Wire::new(
+            spec.input.iter().map(|(n, i)| (n.clone(), i.field.clone().unwrap_or_else(|| n.clone()))).collect(),
+        );
         let authenticators = spec.authenticators.clone().unwrap_or_else(|| default_auth.clone());
         for a in &authenticators {
             if !f.authenticators.contains_key(a) {
@@ -272,14 +254,9 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
                 spec.action
             )));
         }
-        if let Some(mail) = action.mail() {
-            if !f.mail.contains_key(mail) {
-                return Err(rerr(format!("action {} sends mail, but [mail.{mail}] is missing", spec.action)));
-            }
-        }
         // Response templates may only use what the action provides.
         let mut allowed: Vec<&str> = action.outputs();
-        allowed.extend(actions::ALWAYS);
+        allowed.extend(vars::ALWAYS);
         let body = spec.response.body.as_ref().map(template::from_toml);
         let mut used = Vec::new();
         if let Some(b) = &body {
@@ -299,7 +276,7 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
             return Err(rerr(format!("response status {} out of range", spec.response.status)));
         }
         for (k, e) in &spec.errors {
-            check_error(k, e, ERROR_VARS).map_err(rerr)?;
+            check_error(*k, e).map_err(rerr)?;
         }
         let mut errors = f.errors.clone();
         errors.extend(spec.errors.clone());
@@ -309,7 +286,7 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
             }
             route_www_authenticate(&mut errors, www);
         }
-        routes.push(Route { action, pattern, shape, method, body, errors, authenticators, spec });
+        routes.push(Route { action, wire, pattern, shape, method, body, errors, authenticators, spec });
     }
     if routes.is_empty() {
         return Err(ferr("a dialect needs at least one route".into()));
@@ -321,13 +298,11 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
         style,
         trailing_slash: f.dialect.trailing_slash.unwrap_or(TrailingSlash::Strict),
         www_authenticate: f.dialect.www_authenticate,
-        drf_allow: f.dialect.drf_allow.unwrap_or(false),
+        drf_views: f.dialect.drf_views.unwrap_or(false),
         headers: f.dialect.headers,
         authenticators: f.authenticators,
         errors: f.errors,
         messages: f.messages,
-        mail: f.mail,
-        rotate_refresh: f.dialect.rotate_refresh.unwrap_or(false),
         redirect_omits_headers: f.dialect.redirect_omits_headers.unwrap_or_default(),
         routes,
     })
@@ -336,11 +311,11 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
 /// Puts a route's own `WWW-Authenticate` on each of its 401 errors; an error's
 /// headers win over the dialect's (see `render`). An error that sets the header
 /// itself keeps it.
-fn route_www_authenticate(errors: &mut BTreeMap<String, ErrorSpec>, www: &str) {
-    for (key, default) in keys::ERROR_KEYS {
-        let spec = errors.entry((*key).to_owned()).or_default();
+fn route_www_authenticate(errors: &mut BTreeMap<ErrorKey, ErrorSpec>, www: &str) {
+    for key in ErrorKey::ALL {
+        let spec = errors.entry(*key).or_default();
         let has_own = spec.headers.keys().any(|h| h.eq_ignore_ascii_case("WWW-Authenticate"));
-        if spec.status.unwrap_or(*default) == 401 && !has_own {
+        if spec.status.unwrap_or(key.default_status()) == 401 && !has_own {
             spec.headers.insert("WWW-Authenticate".into(), www.to_owned());
         }
     }

@@ -7,8 +7,10 @@
 //! - `http`: the request pipeline (`handle`), bodies, authenticators, input
 //!   validation, and `render`, the one place that picks status codes.
 //! - `dialect`: dialect files (`dialects/*.toml`) loaded, validated, compiled
-//!   into route tables; templates; the error-key table.
-//! - `actions`: the fixed set of operations a route may name.
+//!   into route tables.
+//! - `actions`: the operations a route may name, one type per file.
+//! - `failure`: `ErrorKey` (every error key, with its default status) and
+//!   `Failure`; `template`: placeholders, rendering, and every variable name.
 //! - `engine`: users, passwords (bcrypt off the reactor), opaque tokens, JWTs,
 //!   one-time tokens, the mail outbox. Knows nothing of HTTP.
 //! - `store`: the `Store` trait with `memory` and `redis` implementations.
@@ -26,6 +28,7 @@ pub mod config;
 pub mod contract;
 pub mod dialect;
 pub mod engine;
+pub mod failure;
 pub mod health;
 pub mod http;
 pub mod metrics;
@@ -33,6 +36,7 @@ pub mod openapi;
 pub mod secret;
 pub mod server;
 pub mod store;
+pub mod template;
 
 /// rustls needs one process-wide crypto provider (ring); installing twice is harmless.
 pub fn install_crypto() {

@@ -5,10 +5,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::actions::ALWAYS;
-use crate::dialect::{
-    template, AuthenticatorSpec, BodyKind, Credential, Dialect, InputKind, Permission, Route, Source,
-};
+use crate::dialect::{AuthenticatorSpec, BodyKind, Credential, Dialect, InputKind, Permission, Route, Source};
+use crate::template::{self, vars};
 
 mod errors;
 
@@ -25,17 +23,17 @@ fn sample_vars(d: &Dialect) -> Map<String, Value> {
         )
     };
     let mut v = Map::new();
-    v.insert("access".into(), jwt("access").into());
-    v.insert("refresh".into(), jwt("refresh").into());
-    v.insert("token".into(), "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b".into());
-    v.insert("user.id".into(), 1.into());
-    v.insert("user.id_str".into(), "1".into());
-    v.insert("user.username".into(), "alice".into());
-    v.insert("user.email".into(), "alice@example.com".into());
-    v.insert("user.uid".into(), "MQ".into());
-    v.insert("user.email_verified".into(), true.into());
-    v.insert(ALWAYS[0].into(), "http://localhost:8000".into());
-    v.insert(ALWAYS[1].into(), d.name.clone().into());
+    v.insert(vars::ACCESS.into(), jwt("access").into());
+    v.insert(vars::REFRESH.into(), jwt("refresh").into());
+    v.insert(vars::TOKEN.into(), "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b".into());
+    v.insert(vars::USER_ID.into(), 1.into());
+    v.insert(vars::USER_ID_STR.into(), "1".into());
+    v.insert(vars::USER_USERNAME.into(), "alice".into());
+    v.insert(vars::USER_EMAIL.into(), "alice@example.com".into());
+    v.insert(vars::USER_UID.into(), "MQ".into());
+    v.insert(vars::USER_EMAIL_VERIFIED.into(), true.into());
+    v.insert(vars::BASE_URL.into(), "http://localhost:8000".into());
+    v.insert(vars::DIALECT.into(), d.name.clone().into());
     v
 }
 

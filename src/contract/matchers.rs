@@ -11,7 +11,7 @@ pub type Vars = IndexMap<String, Value>;
 
 /// TOML → JSON, no conventions applied (scenario files have their own matchers).
 pub fn json_of(v: &toml::Value) -> Value {
-    crate::dialect::template::toml_to_json(v, false)
+    crate::template::toml_to_json(v, false)
 }
 
 fn text_of(v: &Value) -> String {

@@ -7,6 +7,8 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 use crate::engine::IdentifyBy;
+use crate::failure::ErrorKey;
+use crate::template::MailTemplate;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,13 +19,13 @@ pub struct DialectFile {
     pub authenticators: IndexMap<String, AuthenticatorSpec>,
     /// Error key → how this dialect renders it.
     #[serde(default)]
-    pub errors: BTreeMap<String, ErrorSpec>,
+    pub errors: BTreeMap<ErrorKey, ErrorSpec>,
     /// Texts used inside other templates (e.g. a token error's wording nested in an auth error).
     #[serde(default)]
     pub messages: BTreeMap<String, String>,
     /// Mail templates by purpose (`password_reset`, `email_verification`).
     #[serde(default)]
-    pub mail: BTreeMap<String, MailSpec>,
+    pub mail: BTreeMap<String, MailTemplate>,
     #[serde(default, rename = "route")]
     pub routes: Vec<RouteSpec>,
 }
@@ -40,8 +42,11 @@ pub struct DialectSettings {
     pub trailing_slash: Option<TrailingSlash>,
     /// Sent with every 401 (DRF takes it from the first authenticator).
     pub www_authenticate: Option<String>,
-    /// DRF: every response of a route carries `Allow` (with HEAD for GET, and OPTIONS).
-    pub drf_allow: Option<bool>,
+    /// Routes behave as DRF's APIViews: every response carries `Allow` (with HEAD
+    /// for GET, and OPTIONS) and `Vary: Accept`; the `Accept` header is negotiated
+    /// first (406); an anonymous wrong method on a route that needs a user is 401
+    /// before 405 (DRF checks permissions before it looks for the handler).
+    pub drf_views: Option<bool>,
     /// Headers on every response (Django's security middleware adds several).
     #[serde(default)]
     pub headers: IndexMap<String, String>,
@@ -115,11 +120,11 @@ pub struct AuthenticatorSpec {
     /// For `basic`: what the login part names.
     pub identify_by: Option<IdentifyBy>,
     /// Error key for a malformed header (keyword with no value, or extra spaces).
-    pub malformed_error: Option<String>,
+    pub malformed_error: Option<ErrorKey>,
     /// Error key for a header with spaces in the value (DRF TokenAuthentication).
-    pub spaces_error: Option<String>,
+    pub spaces_error: Option<ErrorKey>,
     /// Error key for a credential that does not resolve.
-    pub invalid_error: Option<String>,
+    pub invalid_error: Option<ErrorKey>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -141,13 +146,6 @@ pub struct ErrorSpec {
     pub content_type: Option<String>,
     #[serde(default)]
     pub headers: IndexMap<String, String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MailSpec {
-    pub subject: String,
-    pub body: String,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -241,7 +239,7 @@ pub struct RouteSpec {
     pub response: ResponseSpec,
     /// Per-route overrides of the dialect's error renderings.
     #[serde(default)]
-    pub errors: BTreeMap<String, ErrorSpec>,
+    pub errors: BTreeMap<ErrorKey, ErrorSpec>,
 }
 
 fn default_slash() -> SlashMatch {

@@ -5,11 +5,13 @@ use base64::Engine as _;
 use hyper::header::{HeaderMap, AUTHORIZATION};
 
 use super::body::{FieldValue, Fields};
-use crate::actions::{engine_failure, token_key, Failure, Principal};
+use crate::actions::{engine_failure, token_key, Principal};
 use crate::dialect::{AuthenticatorSpec, Credential, Dialect};
 use crate::engine::{Engine, EngineError, IdentifyBy, TokenError};
+use crate::failure::{ErrorKey, Failure};
 use crate::secret::Secret;
 use crate::store::TokenKind;
+use crate::template::vars;
 
 /// Runs the named authenticators. `Ok(None)`: nobody claimed the request.
 pub async fn authenticate(
@@ -53,12 +55,10 @@ fn header_credential(spec: &AuthenticatorSpec, scheme: &str, headers: &HeaderMap
     if !same {
         return Ok(None);
     }
-    let malformed = |key: &Option<String>| {
-        let key = key.as_deref().or(spec.malformed_error.as_deref()).unwrap_or("auth_header_malformed");
-        Failure::new(static_key(key))
-    };
+    let malformed =
+        |key: Option<ErrorKey>| Failure::new(key.or(spec.malformed_error).unwrap_or(ErrorKey::AuthHeaderMalformed));
     match parts.len() {
-        1 => Err(malformed(&spec.malformed_error)),
+        1 => Err(malformed(spec.malformed_error)),
         2 => {
             if spec.skip_jwt_like && parts[1].matches('.').count() == 2 {
                 return Ok(None);
@@ -66,31 +66,27 @@ fn header_credential(spec: &AuthenticatorSpec, scheme: &str, headers: &HeaderMap
             Ok(Some(Secret::new(parts[1])))
         }
         _ if spec.credential == Credential::Basic => Ok(Some(Secret::new(parts[1..].join(" ")))),
-        _ => Err(malformed(&spec.spaces_error)),
+        _ => Err(malformed(spec.spaces_error)),
     }
 }
 
-/// Error keys from dialect files are checked at load; map them onto the static table.
-fn static_key(key: &str) -> &'static str {
-    crate::dialect::keys::ERROR_KEYS.iter().find(|(k, _)| *k == key).map(|(k, _)| *k).unwrap_or("internal")
-}
-
 async fn resolve(engine: &Engine, spec: &AuthenticatorSpec, credential: Secret) -> Result<Principal, Failure> {
-    let invalid =
-        |default: &'static str| Failure::new(spec.invalid_error.as_deref().map(static_key).unwrap_or(default));
+    let invalid = |default: ErrorKey| Failure::new(spec.invalid_error.unwrap_or(default));
     match spec.credential {
         Credential::Jwt => match engine.user_for_access_token(credential.expose()).await {
             Ok(user) => Ok(Principal { user, opaque_token: None }),
             // SimpleJWT's get_user raises this one bare, outside "not valid for any token type".
-            Err(EngineError::Token(TokenError::NoUser)) => Err(Failure::new("token_no_user")),
-            Err(EngineError::Token(t)) => Err(invalid("jwt_auth_invalid").with("token_reason", token_key(t))),
+            Err(EngineError::Token(TokenError::NoUser)) => Err(Failure::new(ErrorKey::TokenNoUser)),
+            Err(EngineError::Token(t)) => {
+                Err(invalid(ErrorKey::JwtAuthInvalid).with(vars::TOKEN_REASON, token_key(t).as_str()))
+            }
             Err(e) => Err(engine_failure(e)),
         },
         Credential::AuthToken | Credential::Session => {
             let kind = if spec.credential == Credential::AuthToken { TokenKind::AuthToken } else { TokenKind::Session };
             match engine.user_for_opaque_token(credential.expose(), Some(kind)).await {
                 Ok(user) => Ok(Principal { user, opaque_token: Some(credential) }),
-                Err(EngineError::OpaqueTokenInvalid) => Err(invalid("opaque_token_invalid")),
+                Err(EngineError::OpaqueTokenInvalid) => Err(invalid(ErrorKey::OpaqueTokenInvalid)),
                 Err(e) => Err(engine_failure(e)),
             }
         }
@@ -99,12 +95,12 @@ async fn resolve(engine: &Engine, spec: &AuthenticatorSpec, credential: Secret) 
                 .decode(credential.expose().trim())
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| invalid("basic_invalid"))?;
-            let (login, password) = decoded.split_once(':').ok_or_else(|| invalid("basic_invalid"))?;
+                .ok_or_else(|| invalid(ErrorKey::BasicInvalid))?;
+            let (login, password) = decoded.split_once(':').ok_or_else(|| invalid(ErrorKey::BasicInvalid))?;
             let by = spec.identify_by.unwrap_or(IdentifyBy::Email);
             match engine.authenticate(by, login, &Secret::new(password)).await {
                 Ok(user) => Ok(Principal { user, opaque_token: None }),
-                Err(EngineError::InvalidCredentials) => Err(invalid("basic_invalid")),
+                Err(EngineError::InvalidCredentials) => Err(invalid(ErrorKey::BasicInvalid)),
                 Err(e) => Err(engine_failure(e)),
             }
         }

@@ -8,8 +8,9 @@ use hyper::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE};
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use crate::actions::Failure;
 use crate::dialect::BodyKind;
+use crate::failure::{ErrorKey, Failure};
+use crate::template::vars;
 
 /// One field as the client sent it, before validation.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,13 +30,15 @@ pub type Fields = IndexMap<String, FieldValue>;
 pub async fn read(body: Incoming, headers: &HeaderMap, limit: usize) -> Result<Bytes, Failure> {
     let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(Failure::new("body_too_large"));
+        return Err(Failure::new(ErrorKey::BodyTooLarge));
     }
     match Limited::new(body, limit).collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(Failure::new("body_too_large")),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            Err(Failure::new(ErrorKey::BodyTooLarge))
+        }
         // The client went away or sent a broken chunk: nobody will read the answer.
-        Err(_) => Err(Failure::new("parse_error").with("error", "incomplete request body")),
+        Err(_) => Err(Failure::new(ErrorKey::ParseError).with(vars::ERROR, "incomplete request body")),
     }
 }
 
@@ -59,7 +62,7 @@ pub async fn parse(bytes: Bytes, headers: &HeaderMap, accepted: &[BodyKind]) -> 
             .map(|(k, v)| (k.into_owned(), FieldValue::Text(v.into_owned())))
             .collect()),
         Some(BodyKind::Multipart) => parse_multipart(bytes, &full).await,
-        None => Err(Failure::new("unsupported_media_type").with("content_type", full)),
+        None => Err(Failure::new(ErrorKey::UnsupportedMediaType).with(vars::CONTENT_TYPE, full)),
     }
 }
 
@@ -88,10 +91,10 @@ fn parse_json(bytes: &[u8]) -> Result<Fields, Failure> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(bytes, &e))?;
     if value.is_null() {
         // DRF's serializer sees `data=None`.
-        return Err(Failure::new("no_data"));
+        return Err(Failure::new(ErrorKey::NoData));
     }
     let Value::Object(map) = value else {
-        return Err(Failure::new("invalid_body").with("type", python_type(&value)));
+        return Err(Failure::new(ErrorKey::InvalidBody).with(vars::TYPE, python_type(&value)));
     };
     Ok(map
         .into_iter()
@@ -111,7 +114,7 @@ fn parse_json(bytes: &[u8]) -> Result<Fields, Failure> {
 /// Words a JSON error the way Python's `json` module does, which DRF repeats
 /// ("Expecting value: line 1 column 1 (char 0)"), as closely as serde's report allows.
 fn json_error(bytes: &[u8], e: &serde_json::Error) -> Failure {
-    let fail = |text: String| Failure::new("parse_error").with("error", text);
+    let fail = |text: String| Failure::new(ErrorKey::ParseError).with(vars::ERROR, text);
     if bytes.starts_with(b"\xef\xbb\xbf") {
         return fail("Unexpected UTF-8 BOM (decode using utf-8-sig): line 1 column 1 (char 0)".into());
     }
@@ -175,7 +178,9 @@ fn json_error(bytes: &[u8], e: &serde_json::Error) -> Failure {
 }
 
 async fn parse_multipart(bytes: Bytes, content_type: &str) -> Result<Fields, Failure> {
-    let bad = |why: String| Failure::new("parse_error").with("error", format!("Multipart form parse error - {why}"));
+    let bad = |why: String| {
+        Failure::new(ErrorKey::ParseError).with(vars::ERROR, format!("Multipart form parse error - {why}"))
+    };
     let boundary = multer::parse_boundary(content_type).map_err(|e| bad(e.to_string()))?;
     let stream = futures_util_once(bytes);
     let mut mp = multer::Multipart::new(stream, boundary);

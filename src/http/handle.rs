@@ -14,10 +14,12 @@ use hyper::{Method, Request, Response};
 use super::body::{self, Fields};
 use super::render::{self, Body, Reply};
 use super::{accept, auth, inputs};
-use crate::actions::{self, Call, Failure};
-use crate::dialect::{template, Dialect, Match, Permission, Route, Source};
+use crate::actions::{Call, Principal};
+use crate::dialect::{Dialect, Match, Permission, Route, Source};
 use crate::engine::{tokens, Engine};
+use crate::failure::{ErrorKey, Failure};
 use crate::metrics::{Metrics, UNMATCHED};
+use crate::template::{self, vars};
 
 /// A dialect served under a path prefix.
 pub struct Mount {
@@ -64,7 +66,7 @@ const METHOD_ORDER: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"
 
 fn allow_header(d: &Dialect, routes: &[&Route]) -> String {
     let mut methods: Vec<String> = routes.iter().map(|r| r.method.to_string()).collect();
-    if d.drf_allow {
+    if d.drf_views {
         if methods.iter().any(|m| m == "GET") {
             methods.push("HEAD".into());
         }
@@ -108,7 +110,7 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
     };
     let d = &mount.dialect;
     // DRF negotiates the response format before anything else a view does.
-    let negotiated = d.drf_allow.then(|| accept::negotiate(req.headers()));
+    let negotiated = d.drf_views.then(|| accept::negotiate(req.headers()));
     let acceptable = negotiated.as_ref().is_none_or(|n| n.acceptable);
     let indent = negotiated.and_then(|n| n.indent);
     let (reply, route_name) = dispatch(gw, mount, req, &rel, scheme, acceptable).await;
@@ -167,7 +169,7 @@ async fn dispatch(
         };
         let name = routes.first().map(|r| r.spec.name.clone());
         let errors = routes.first().map(|r| &r.errors).unwrap_or(&d.errors);
-        let reply = render::failures(d, errors, &[Failure::new("not_acceptable")], method.as_str());
+        let reply = render::failures(d, errors, &[Failure::new(ErrorKey::NotAcceptable)], method.as_str());
         return (with_drf_headers(d, reply, &allow_header(d, &routes)), name);
     }
     match found {
@@ -185,23 +187,23 @@ async fn dispatch(
                 };
                 return (reply, None);
             }
-            (render::failures(d, &d.errors, &[Failure::new("not_found")], method.as_str()), None)
+            (render::failures(d, &d.errors, &[Failure::new(ErrorKey::NotFound)], method.as_str()), None)
         }
         Match::WrongMethod(routes) => {
             let first = routes[0];
             let allow = allow_header(d, &routes);
             let name = Some(first.spec.name.clone());
-            if d.drf_allow || routes.iter().any(|r| r.spec.auth_before_method) {
+            if d.drf_views || routes.iter().any(|r| r.spec.auth_before_method) {
                 let who = auth::authenticate(&gw.engine, d, &first.authenticators, req.headers(), None).await;
                 let refused = match who {
                     Err(f) => Some(f),
                     // DRF checks permissions before it looks for a handler of the method.
                     Ok(None)
                         if routes.iter().any(|r| {
-                            r.spec.auth_before_method || (d.drf_allow && r.spec.permission == Permission::Authenticated)
+                            r.spec.auth_before_method || (d.drf_views && r.spec.permission == Permission::Authenticated)
                         }) =>
                     {
-                        Some(Failure::new("not_authenticated"))
+                        Some(Failure::new(ErrorKey::NotAuthenticated))
                     }
                     Ok(_) => None,
                 };
@@ -212,9 +214,9 @@ async fn dispatch(
                     );
                 }
             }
-            let f = Failure::new("method_not_allowed").with("method", method.as_str());
+            let f = Failure::new(ErrorKey::MethodNotAllowed).with(vars::METHOD, method.as_str());
             let mut reply = render::failures(d, &first.errors, &[f], method.as_str());
-            if !d.drf_allow {
+            if !d.drf_views {
                 reply = reply.header("Allow", allow.clone());
             }
             (with_drf_headers(d, reply, &allow), name)
@@ -232,7 +234,7 @@ async fn dispatch(
 
 /// DRF puts `Allow` and `Vary: Accept` on every response of its views.
 fn with_drf_headers(d: &Dialect, reply: Reply, allow: &str) -> Reply {
-    if d.drf_allow {
+    if d.drf_views {
         reply.header("Allow", allow).header("Vary", "Accept")
     } else {
         reply
@@ -246,11 +248,11 @@ async fn caller(
     route: &Route,
     headers: &hyper::HeaderMap,
     fields: Option<&Fields>,
-) -> Result<Option<actions::Principal>, Vec<Failure>> {
+) -> Result<Option<Principal>, Vec<Failure>> {
     let principal =
         auth::authenticate(&gw.engine, d, &route.authenticators, headers, fields).await.map_err(|f| vec![f])?;
     if route.spec.permission == Permission::Authenticated && principal.is_none() {
-        return Err(vec![Failure::new("not_authenticated")]);
+        return Err(vec![Failure::new(ErrorKey::NotAuthenticated)]);
     }
     Ok(principal)
 }
@@ -287,20 +289,22 @@ async fn run_route(
     let base = base_url(host, scheme, &mount.prefix);
     let call = Call {
         engine: &gw.engine,
-        inputs: &inputs.values,
-        fields: &inputs.fields,
+        inputs: &inputs,
+        wire: &route.wire,
         principal: principal.as_ref(),
-        dialect: d,
+        dialect: &d.name,
         base_url: &base,
     };
-    let vars = actions::run(&route.action, &call).await?;
+    let mut out = route.action.run(&call).await?;
+    out.insert(vars::BASE_URL.into(), base.as_str().into());
+    out.insert(vars::DIALECT.into(), d.name.as_str().into());
     let status = route.spec.response.status;
     let mut reply = match &route.body {
-        Some(t) => Reply::json(status, &template::render(t, &vars)),
+        Some(t) => Reply::json(status, &template::render(t, &out)),
         None => Reply::empty(status),
     };
     for (k, v) in &route.spec.response.headers {
-        reply = reply.header(k.clone(), template::render_str(v, &vars));
+        reply = reply.header(k.clone(), template::render_str(v, &out));
     }
     Ok(reply)
 }

@@ -6,15 +6,12 @@ use std::collections::BTreeMap;
 use hyper::header::{HeaderMap, AUTHORIZATION};
 
 use super::body::{FieldValue, Fields};
-use crate::actions::Failure;
 use crate::dialect::{InputKind, Route, Source};
+use crate::failure::{ErrorKey, Failure};
+use crate::template::vars;
 
-pub struct Inputs {
-    /// Logical name → validated value.
-    pub values: BTreeMap<String, String>,
-    /// Logical name → wire name.
-    pub fields: BTreeMap<String, String>,
-}
+/// Logical name → validated value.
+pub type Inputs = BTreeMap<String, String>;
 
 fn decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
@@ -28,17 +25,15 @@ pub fn collect(
     headers: &HeaderMap,
 ) -> Result<Inputs, Vec<Failure>> {
     let mut values = BTreeMap::new();
-    let mut fields = BTreeMap::new();
     let mut failures = Vec::new();
     for (name, spec) in &route.spec.input {
-        let wire = spec.field.clone().unwrap_or_else(|| name.clone());
-        fields.insert(name.clone(), wire.clone());
+        let wire = spec.field.as_deref().unwrap_or(name);
         let raw = match spec.from {
-            Source::Body => body.get(&wire).cloned(),
-            Source::Path => params.iter().find(|(k, _)| *k == wire).map(|(_, v)| FieldValue::Text(decode(v))),
+            Source::Body => body.get(wire).cloned(),
+            Source::Path => params.iter().find(|(k, _)| k == wire).map(|(_, v)| FieldValue::Text(decode(v))),
             Source::Query => query.and_then(|q| {
                 form_urlencoded::parse(q.as_bytes())
-                    .filter(|(k, _)| *k == wire)
+                    .filter(|(k, _)| k == wire)
                     .last()
                     .map(|(_, v)| FieldValue::Text(v.into_owned()))
             }),
@@ -46,18 +41,18 @@ pub fn collect(
         };
         let text = match raw {
             None if spec.required => {
-                failures.push(Failure::field("field_required", &wire));
+                failures.push(Failure::field(ErrorKey::FieldRequired, wire));
                 continue;
             }
             None => continue,
             Some(FieldValue::Null) => {
-                failures.push(Failure::field("field_null", &wire));
+                failures.push(Failure::field(ErrorKey::FieldNull, wire));
                 continue;
             }
             Some(FieldValue::Bool(_) | FieldValue::Nested) => {
                 // DRF's EmailField words its "not a string" failure as an invalid address.
-                let key = if spec.kind == InputKind::Email { "field_email" } else { "field_invalid" };
-                failures.push(Failure::field(key, &wire));
+                let key = if spec.kind == InputKind::Email { ErrorKey::FieldEmail } else { ErrorKey::FieldInvalid };
+                failures.push(Failure::field(key, wire));
                 continue;
             }
             Some(FieldValue::Number(n)) => n,
@@ -66,7 +61,7 @@ pub fn collect(
         let text = if spec.trim { text.trim().to_owned() } else { text };
         if text.is_empty() {
             if !spec.allow_blank {
-                failures.push(Failure::field("field_blank", &wire));
+                failures.push(Failure::field(ErrorKey::FieldBlank, wire));
                 continue;
             }
         } else {
@@ -74,13 +69,13 @@ pub fn collect(
             // Django's order: the username rule before the length limit, the email rule after.
             let before = failures.len();
             if spec.kind == InputKind::Username && !is_username(&text) {
-                failures.push(Failure::field("field_username", &wire));
+                failures.push(Failure::field(ErrorKey::FieldUsername, wire));
             }
             if let Some(max) = spec.max_length.filter(|m| text.chars().count() > *m) {
-                failures.push(Failure::field("field_max_length", &wire).with("max_length", max.to_string()));
+                failures.push(Failure::field(ErrorKey::FieldMaxLength, wire).with(vars::MAX_LENGTH, max.to_string()));
             }
             if spec.kind == InputKind::Email && !is_email(&text) {
-                failures.push(Failure::field("field_email", &wire));
+                failures.push(Failure::field(ErrorKey::FieldEmail, wire));
             }
             if failures.len() > before {
                 continue;
@@ -89,7 +84,7 @@ pub fn collect(
         values.insert(name.clone(), text);
     }
     if failures.is_empty() {
-        Ok(Inputs { values, fields })
+        Ok(values)
     } else {
         Err(failures)
     }

@@ -9,8 +9,9 @@ use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 use serde_json::{Map, Value};
 
-use crate::actions::{token_key, Failure};
-use crate::dialect::{keys, template, Dialect, ErrorSpec, ErrorStyle};
+use crate::dialect::{Dialect, ErrorSpec, ErrorStyle};
+use crate::failure::{ErrorKey, Failure};
+use crate::template::{self, vars};
 
 pub type Body = Full<Bytes>;
 
@@ -65,52 +66,51 @@ impl Reply {
 
 /// Variables an error template may use.
 fn error_vars(d: &Dialect, f: &Failure, status: u16) -> Map<String, Value> {
-    let mut vars = Map::new();
-    vars.insert("status".into(), Value::from(status));
+    let mut out = Map::new();
+    out.insert(vars::STATUS.into(), Value::from(status));
     if let Some(field) = &f.field {
-        vars.insert("field".into(), Value::from(field.clone()));
+        out.insert(vars::FIELD.into(), Value::from(field.clone()));
     }
     for (k, v) in &f.vars {
-        vars.insert((*k).into(), Value::from(v.clone()));
+        out.insert((*k).into(), Value::from(v.clone()));
     }
-    if let Some(reason) = f.vars.iter().find(|(k, _)| *k == "token_reason").map(|(_, v)| v.clone()) {
+    if let Some(reason) = f.vars.iter().find(|(k, _)| *k == vars::TOKEN_REASON).map(|(_, v)| v.clone()) {
         let msg = d.messages.get(&reason).cloned().unwrap_or(reason);
-        vars.insert("token_message".into(), Value::from(msg));
+        out.insert(vars::TOKEN_MESSAGE.into(), Value::from(msg));
     }
     for (k, v) in &d.messages {
-        vars.insert(format!("message.{k}"), Value::from(v.clone()));
+        out.insert(format!("{}{k}", vars::MESSAGE_PREFIX), Value::from(v.clone()));
     }
-    vars
-}
-
-pub fn token_reason(t: crate::engine::TokenError) -> String {
-    token_key(t).to_owned()
+    out
 }
 
 /// Renders one or more failures (field errors merge, DRF-style) in the dialect's style.
-pub fn failures(d: &Dialect, errors: &BTreeMap<String, ErrorSpec>, list: &[Failure], method: &str) -> Reply {
-    let fallback = Failure::new("internal");
+pub fn failures(d: &Dialect, errors: &BTreeMap<ErrorKey, ErrorSpec>, list: &[Failure], method: &str) -> Reply {
+    let fallback = Failure::new(ErrorKey::Internal);
     let first = list.first().unwrap_or(&fallback);
     let default = ErrorSpec::default();
-    let spec = errors.get(first.key).unwrap_or(&default);
-    let status = spec.status.unwrap_or_else(|| keys::default_status(first.key));
-    let mut vars = error_vars(d, first, status);
-    vars.insert("method".into(), Value::from(method));
+    let spec = errors.get(&first.key).unwrap_or(&default);
+    let status = spec.status.unwrap_or_else(|| first.key.default_status());
+    let mut values = error_vars(d, first, status);
+    values.insert(vars::METHOD.into(), Value::from(method));
     let mut reply = if let Some(raw) = &spec.raw {
         let ct = spec.content_type.clone().unwrap_or_else(|| "text/plain; charset=utf-8".into());
-        Reply { status, headers: Vec::new(), body: Some((ct, template::render_str(raw, &vars).into_bytes())) }
+        Reply { status, headers: Vec::new(), body: Some((ct, template::render_str(raw, &values).into_bytes())) }
     } else if let Some(body) = &spec.body {
-        Reply::json(status, &template::render(&template::from_toml(body), &vars))
+        Reply::json(status, &template::render(&template::from_toml(body), &values))
     } else {
         match d.style {
             ErrorStyle::Empty => Reply::empty(status),
             ErrorStyle::Envelope => {
-                let key =
-                    spec.message_key.as_deref().map(|k| template::render_str(k, &vars)).unwrap_or(first.key.into());
+                let key = spec
+                    .message_key
+                    .as_deref()
+                    .map(|k| template::render_str(k, &values))
+                    .unwrap_or(first.key.as_str().into());
                 let v = serde_json::json!({"success": false, "error": {"code": status, "message_key": key}});
                 Reply::json(status, &v)
             }
-            ErrorStyle::Drf => Reply::json(status, &drf_body(d, errors, list, spec, &vars)),
+            ErrorStyle::Drf => Reply::json(status, &drf_body(d, errors, list, spec, &values)),
         }
     };
     // The dialect's challenge first, so an error's own `WWW-Authenticate` (a route's) replaces it.
@@ -120,14 +120,14 @@ pub fn failures(d: &Dialect, errors: &BTreeMap<String, ErrorSpec>, list: &[Failu
         }
     }
     for (k, v) in &spec.headers {
-        reply = reply.header(k.clone(), template::render_str(v, &vars));
+        reply = reply.header(k.clone(), template::render_str(v, &values));
     }
     reply
 }
 
 fn drf_body(
     d: &Dialect,
-    errors: &BTreeMap<String, ErrorSpec>,
+    errors: &BTreeMap<ErrorKey, ErrorSpec>,
     list: &[Failure],
     first_spec: &ErrorSpec,
     first_vars: &Map<String, Value>,
@@ -144,12 +144,13 @@ fn drf_body(
     let mut out: Map<String, Value> = Map::new();
     let default = ErrorSpec::default();
     for f in list {
-        let spec = errors.get(f.key).unwrap_or(&default);
+        let spec = errors.get(&f.key).unwrap_or(&default);
         if spec.detail.is_some() {
             continue;
         }
-        let vars = error_vars(d, f, 400);
-        let message = spec.message.as_deref().map(|m| template::render_str(m, &vars)).unwrap_or_else(|| f.key.into());
+        let values = error_vars(d, f, 400);
+        let message =
+            spec.message.as_deref().map(|m| template::render_str(m, &values)).unwrap_or_else(|| f.key.as_str().into());
         let field = spec.field.clone().or_else(|| f.field.clone()).unwrap_or_else(|| "non_field_errors".into());
         let slot = out.entry(field).or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(a) = slot {

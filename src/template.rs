@@ -2,8 +2,75 @@
 //! placeholders. A string that is exactly one placeholder takes the variable's
 //! JSON value (so `"{user.id}"` renders the number 1); otherwise variables are
 //! spliced in as text. `{{` and `}}` are literal braces.
+//!
+//! A leaf module: it imports nothing of the crate. Every variable name a
+//! template may use is declared once, in `vars`.
 
 use serde_json::{Map, Value};
+
+/// Template variable names, declared once: actions provide them, the dialect
+/// loader checks placeholders against them, OpenAPI samples fill them.
+pub mod vars {
+    /// `scheme://host` plus the mount prefix.
+    pub const BASE_URL: &str = "base_url";
+    /// The dialect's name.
+    pub const DIALECT: &str = "dialect";
+    pub const USER_ID: &str = "user.id";
+    /// The id as a string (SimpleJWT's `user_id` claim is one).
+    pub const USER_ID_STR: &str = "user.id_str";
+    pub const USER_USERNAME: &str = "user.username";
+    pub const USER_EMAIL: &str = "user.email";
+    /// Django's `urlsafe_base64_encode(force_bytes(pk))`.
+    pub const USER_UID: &str = "user.uid";
+    pub const USER_EMAIL_VERIFIED: &str = "user.email_verified";
+    pub const ACCESS: &str = "access";
+    pub const REFRESH: &str = "refresh";
+    /// An opaque token: auth token, session, or a mailed one-time token.
+    pub const TOKEN: &str = "token";
+    /// Mail only: the user's uid, the recipient, and where links point.
+    pub const UID: &str = "uid";
+    pub const EMAIL: &str = "email";
+    /// `scheme://host[:port]` of the site (Djoser's links sit at the site root).
+    pub const ORIGIN: &str = "origin";
+    /// `host[:port]` of the site.
+    pub const SITE: &str = "site";
+
+    /// Every template may use these, whatever the action.
+    pub const ALWAYS: &[&str] = &[BASE_URL, DIALECT];
+    /// What an action that knows its user provides.
+    pub const USER: &[&str] = &[USER_ID, USER_ID_STR, USER_USERNAME, USER_EMAIL, USER_UID, USER_EMAIL_VERIFIED];
+    /// Mail templates.
+    pub const MAIL: &[&str] = &[TOKEN, UID, EMAIL, USER_USERNAME, USER_ID, BASE_URL, ORIGIN, SITE, DIALECT];
+
+    // Error templates.
+    pub const STATUS: &str = "status";
+    pub const FIELD: &str = "field";
+    pub const METHOD: &str = "method";
+    pub const CONTENT_TYPE: &str = "content_type";
+    /// A parser's own error text (Python's json module wording).
+    pub const ERROR: &str = "error";
+    pub const TYPE: &str = "type";
+    pub const ATTRIBUTE: &str = "attribute";
+    pub const MIN_LENGTH: &str = "min_length";
+    pub const MAX_LENGTH: &str = "max_length";
+    pub const MESSAGE: &str = "message";
+    /// The dialect's wording of `token_reason` (a token error nested in an auth error).
+    pub const TOKEN_MESSAGE: &str = "token_message";
+    /// Not a placeholder: the error key whose wording becomes `token_message`.
+    pub const TOKEN_REASON: &str = "token_reason";
+    /// `message.<name>` is the dialect's `[messages] <name>`.
+    pub const MESSAGE_PREFIX: &str = "message.";
+    pub const ERRORS: &[&str] =
+        &[STATUS, FIELD, METHOD, CONTENT_TYPE, ERROR, TYPE, ATTRIBUTE, MIN_LENGTH, MAX_LENGTH, MESSAGE, TOKEN_MESSAGE];
+}
+
+/// A mail's subject and plain-text body, as templates over `vars::MAIL`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailTemplate {
+    pub subject: String,
+    pub body: String,
+}
 
 /// Placeholder names in a template string, or an error for unbalanced braces.
 pub fn placeholders(s: &str) -> Result<Vec<String>, String> {

@@ -1,0 +1,54 @@
+//! `jwt_refresh`: SimpleJWT's TokenRefreshView: a new access token, and with
+//! rotation a new refresh token while the used one is blacklisted.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::common::fail;
+use super::{Action, BindContext, Call, ErrorKey, Failure, Input, Outcome, Wire};
+use crate::template::vars;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtRefresh {
+    /// Absent: the dialect's `rotate_refresh`.
+    rotate: Option<bool>,
+}
+
+const INPUTS: &[Input] = &[
+    Input::required("refresh"),
+];
+
+#[async_trait]
+impl Action for JwtRefresh {
+    fn inputs(&self) -> &'static [Input] {
+        INPUTS
+    }
+
+    fn outputs(&self) -> Vec<&'static str> {
+        vec![vars::ACCESS, vars::REFRESH]
+    }
+
+    fn failures(&self, _wire: &Wire) -> Vec<Vec<Failure>> {
+        [ErrorKey::TokenInvalid, ErrorKey::TokenExpired, ErrorKey::TokenWrongType, ErrorKey::TokenBlacklisted]
+            .into_iter()
+            .map(|k| vec![Failure::new(k)])
+            .collect()
+    }
+
+    fn bind(&mut self, ctx: &BindContext<'_>) -> Result<(), String> {
+        self.rotate = Some(self.rotate.unwrap_or(ctx.rotate_refresh));
+        Ok(())
+    }
+
+    async fn run(&self, call: &Call<'_>) -> Outcome {
+        let rotate = self.rotate.unwrap_or(false);
+        let (access, refresh) =
+            call.engine.refresh_jwt(call.get("refresh").unwrap_or_default(), rotate).await.map_err(fail)?;
+        let mut out = Map::new();
+        out.insert(vars::ACCESS.into(), access.into());
+        out.insert(vars::REFRESH.into(), refresh.map(Value::from).unwrap_or(Value::Null));
+        Ok(out)
+    }
+}

@@ -1,0 +1,111 @@
+//! `register`: creates an active user, checking what the real system checks
+//! in its order (uniqueness, then password validators, then the retype), and
+//! hands out what `issue` names.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::Map;
+
+use super::common::{fail, one, Issue};
+use super::{Action, Call, ErrorKey, Failure, Input, Outcome, Wire};
+use crate::engine::EngineError;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Register {
+    #[serde(default)]
+    issue: Issue,
+    /// Django's four password validators (Djoser applies them).
+    #[serde(default)]
+    validate_password: bool,
+    /// Dialects that log in by email make the username the email.
+    #[serde(default)]
+    username_from_email: bool,
+    /// The real system has no unique email (Djoser): a taken email is the
+    /// engine's constraint, reported only when nothing the real system checks fails.
+    #[serde(default)]
+    email_taken_last: bool,
+}
+
+const INPUTS: &[Input] = &[
+    Input::optional("username"),
+    Input::optional("email"),
+    Input::required("password"),
+    Input::optional("re_password"),
+];
+
+#[async_trait]
+impl Action for Register {
+    fn inputs(&self) -> &'static [Input] {
+        INPUTS
+    }
+
+    fn outputs(&self) -> Vec<&'static str> {
+        self.issue.outputs()
+    }
+
+    fn failures(&self, wire: &Wire) -> Vec<Vec<Failure>> {
+        let mut out = Vec::new();
+        if wire.has("username") {
+            out.push(vec![Failure::field(ErrorKey::UsernameTaken, wire.name("username"))]);
+        }
+        if wire.has("email") {
+            out.push(vec![Failure::field(ErrorKey::EmailTaken, wire.name("email"))]);
+        }
+        if wire.has("re_password") {
+            out.push(vec![Failure::new(ErrorKey::PasswordMismatch)]);
+        }
+        if self.validate_password {
+            out.push(vec![Failure::field(ErrorKey::PasswordTooCommon, wire.name("password"))]);
+        }
+        out
+    }
+
+    async fn run(&self, call: &Call<'_>) -> Outcome {
+        // Normalised (as Django's create_user) before a username is derived from it.
+        let email = crate::store::normalize_email(call.get("email").unwrap_or_default());
+        let named = call.inputs.contains_key("username");
+        let username = match call.get("username") {
+            Some(u) => u.to_owned(),
+            None if self.username_from_email => email.clone(),
+            None => String::new(),
+        };
+        if username.is_empty() {
+            return Err(one(Failure::field(ErrorKey::FieldRequired, call.wire("username"))));
+        }
+        // Uniqueness first, as DRF's field validators run before `validate()`.
+        let mut taken = Vec::new();
+        if named && call.engine.username_taken(&username).await.map_err(fail)? {
+            taken.push(Failure::field(ErrorKey::UsernameTaken, call.wire("username")));
+        }
+        // A username derived from the email is the email: a clash on it is an email clash.
+        let email_clash =
+            (!email.is_empty() && !self.email_taken_last && call.engine.email_taken(&email).await.map_err(fail)?)
+                || (!named && call.engine.username_taken(&username).await.map_err(fail)?);
+        if email_clash {
+            taken.push(Failure::field(ErrorKey::EmailTaken, call.wire("email")));
+        }
+        if !taken.is_empty() {
+            return Err(taken);
+        }
+        if self.validate_password {
+            let problems = call.password_failures("password", &username, &email);
+            if !problems.is_empty() {
+                return Err(problems);
+            }
+        }
+        call.check_retype("password", "re_password")?;
+        let user = call.engine.create_user(&username, &email, &call.secret("password")).await.map_err(|e| {
+            // A concurrent registration won the race: same answer as the pre-check.
+            match e {
+                EngineError::UsernameTaken if !named => one(Failure::field(ErrorKey::EmailTaken, call.wire("email"))),
+                EngineError::UsernameTaken => one(Failure::field(ErrorKey::UsernameTaken, call.wire("username"))),
+                EngineError::EmailTaken => one(Failure::field(ErrorKey::EmailTaken, call.wire("email"))),
+                other => fail(other),
+            }
+        })?;
+        let mut out = Map::new();
+        call.issue(self.issue, &user, &mut out).await?;
+        Ok(out)
+    }
+}
