@@ -16,10 +16,10 @@ use hyper::{Method, Request, Response};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::engine::tokens::ct_eq;
+use crate::engine::crypto::ct_eq;
 use crate::engine::Engine;
 use crate::health::Health;
-use crate::http::render::{Body, Reply};
+use crate::http::render::{self, admin_error, Body, Reply};
 use crate::metrics::{self, Metrics};
 use crate::secret::Secret;
 use crate::server::{self, tls::ReloadingTls, ConnSettings};
@@ -32,10 +32,6 @@ pub struct Admin {
     pub metrics: Metrics,
 }
 
-fn json_error(status: u16, detail: &str) -> Reply {
-    Reply::json(status, &serde_json::json!({ "detail": detail }))
-}
-
 /// `GET` and `HEAD` read; anything else gets 405.
 fn reads(method: &Method) -> bool {
     method == Method::GET || method == Method::HEAD
@@ -45,29 +41,25 @@ pub async fn respond(admin: &Admin, req: &Request<Incoming>) -> Reply {
     let path = req.uri().path();
     let known = matches!(path, "/healthz" | "/readyz" | "/metrics" | "/outbox");
     if !known {
-        return json_error(404, "not found");
+        return admin_error(404, "not found");
     }
     if !reads(req.method()) {
-        return json_error(405, "method not allowed").header("Allow", "GET, HEAD");
+        return admin_error(405, "method not allowed").header("Allow", "GET, HEAD");
     }
     match path {
         "/healthz" => Reply::json(200, &serde_json::json!({ "status": "ok" })),
         "/readyz" => match admin.health.readiness().await {
             Ok(()) => Reply::json(200, &serde_json::json!({ "status": "ready" })),
-            Err(reason) => Reply::json(503, &serde_json::json!({ "status": "not ready", "reason": reason })),
+            Err(reason) => render::not_ready(&reason),
         },
-        "/metrics" => Reply {
-            status: 200,
-            headers: Vec::new(),
-            body: Some((metrics::CONTENT_TYPE.into(), admin.metrics.encode().into_bytes())),
-        },
+        "/metrics" => Reply::bytes(200, metrics::CONTENT_TYPE, admin.metrics.encode().into_bytes()),
         _ => outbox(admin, req),
     }
 }
 
 fn outbox(admin: &Admin, req: &Request<Incoming>) -> Reply {
     let Some(expected) = &admin.token else {
-        return json_error(404, "outbox disabled: no admin token configured");
+        return admin_error(404, "outbox disabled: no admin token configured");
     };
     let presented = req
         .headers()
@@ -76,7 +68,7 @@ fn outbox(admin: &Admin, req: &Request<Incoming>) -> Reply {
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     if !ct_eq(presented, expected.expose()) {
-        return json_error(401, "admin token required").header("WWW-Authenticate", "Bearer");
+        return admin_error(401, "admin token required").header("WWW-Authenticate", "Bearer");
     }
     let to = req
         .uri()

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use crate::admin::{self, Admin};
 use crate::config::{Config, ConfigError, TlsConfig};
 use crate::dialect::{self, Dialect, DialectError};
-use crate::engine::{tokens, Engine, EngineError, EngineSettings};
+use crate::engine::{crypto, Engine, EngineError, EngineSettings};
 use crate::health::Health;
 use crate::http::handle::{handle, Gateway, Mount};
 use crate::metrics::Metrics;
@@ -170,7 +170,7 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
         Some(k) => k.clone(),
         None => {
             tracing::warn!("no jwt.signing_key configured: generated one for this process; tokens die with it");
-            Secret::new(tokens::random_hex(32))
+            Secret::new(crypto::random_hex(32))
         }
     };
     let engine = Engine::new(
@@ -323,7 +323,7 @@ pub async fn add_user(config: &Config, username: &str, email: &str, password: &S
         EngineSettings {
             bcrypt_cost: config.passwords.bcrypt_cost,
             max_concurrent_hashes: 1,
-            signing_key: config.jwt.signing_key.clone().unwrap_or_else(|| Secret::new(tokens::random_hex(32))),
+            signing_key: config.jwt.signing_key.clone().unwrap_or_else(|| Secret::new(crypto::random_hex(32))),
             access_lifetime_secs: config.jwt.access_lifetime_secs,
             refresh_lifetime_secs: config.jwt.refresh_lifetime_secs,
             opaque_ttl: Duration::from_secs(config.tokens.opaque_ttl_secs),

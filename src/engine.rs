@@ -11,11 +11,13 @@ use crate::metrics::Metrics;
 use crate::secret::Secret;
 use crate::store::{self, OneTimeRecord, Purpose, SharedStore, StoreError, TokenKind, TokenRecord, UniqueField};
 
-mod issue;
+pub mod crypto;
 pub mod jwt;
+mod jwt_ops;
+mod one_time;
+mod opaque;
 pub mod outbox;
 pub mod passwords;
-pub mod tokens;
 pub mod validators;
 
 pub use jwt::{TokenError, TokenType};
@@ -239,5 +241,9 @@ impl Engine {
             return Err(EngineError::UserInactive);
         }
         Ok(user)
+    }
+
+    pub fn send_mail(&self, mail: outbox::Mail) {
+        self.inner.outbox.push(mail);
     }
 }

@@ -9,7 +9,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use common::{Gw, StoreKind};
-use polyauth::engine::tokens::digest;
+use polyauth::engine::crypto::digest;
 use polyauth::store::Purpose;
 use serde_json::json;
 use support::*;

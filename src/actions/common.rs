@@ -122,7 +122,7 @@ impl Call<'_> {
     /// A retyped value must equal the first, compared in constant time.
     pub(super) fn check_retype(&self, first: &str, again: &str) -> Result<(), Vec<Failure>> {
         match self.get(again) {
-            Some(a) if !crate::engine::tokens::ct_eq(a, self.get(first).unwrap_or_default()) => {
+            Some(a) if !crate::engine::crypto::ct_eq(a, self.get(first).unwrap_or_default()) => {
                 Err(one(Failure::new(ErrorKey::PasswordMismatch)))
             }
             _ => Ok(()),

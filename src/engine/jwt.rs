@@ -116,7 +116,7 @@ impl JwtCodec {
             token_type: Some(kind.as_str().to_owned()),
             exp: now + lifetime,
             iat: now,
-            jti: Some(super::tokens::random_hex(16)),
+            jti: Some(super::crypto::random_hex(16)),
             user_id: Some(user_id.to_string()),
         };
         // Built by hand so the header is byte-for-byte PyJWT's (`alg` before `typ`).

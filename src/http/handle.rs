@@ -16,7 +16,7 @@ use super::render::{self, Body, Reply};
 use super::{accept, auth, inputs};
 use crate::actions::{Call, Principal};
 use crate::dialect::{Dialect, Match, Permission, Route, Source};
-use crate::engine::{tokens, Engine};
+use crate::engine::{crypto, Engine};
 use crate::failure::{ErrorKey, Failure};
 use crate::metrics::{Metrics, UNMATCHED};
 use crate::template::{self, vars};
@@ -59,7 +59,7 @@ pub fn request_id(headers: &HeaderMap) -> String {
     let given = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|v| {
         (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
     });
-    given.map_or_else(|| tokens::random_hex(16), str::to_owned)
+    given.map_or_else(|| crypto::random_hex(16), str::to_owned)
 }
 
 const METHOD_ORDER: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -100,11 +100,7 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
     let id = request_id(req.headers());
     let path = req.uri().path().to_owned();
     let Some((mount, rel)) = mounts.iter().find_map(|m| m.strip(&path).map(|r| (m, r.to_owned()))) else {
-        let res = Reply {
-            status: 404,
-            headers: Vec::new(),
-            body: Some(("text/plain; charset=utf-8".into(), b"Not Found".to_vec())),
-        };
+        let res = render::unmatched();
         finish(gw, &id, &method, UNMATCHED, UNMATCHED, 404, start);
         return with_id(res.into_response(method == Method::HEAD), &id);
     };
@@ -180,12 +176,7 @@ async fn dispatch(
                     location.push('?');
                     location.push_str(q);
                 }
-                let reply = Reply {
-                    status: 301,
-                    headers: vec![("Location".into(), location)],
-                    body: Some(("text/html; charset=utf-8".into(), Vec::new())),
-                };
-                return (reply, None);
+                return (render::slash_redirect(location), None);
             }
             (render::failures(d, &d.errors, &[Failure::new(ErrorKey::NotFound)], method.as_str()), None)
         }

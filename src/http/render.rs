@@ -34,6 +34,11 @@ impl Reply {
         Reply { status, headers: Vec::new(), body: None }
     }
 
+    /// A body of any media type (the metrics exposition).
+    pub fn bytes(status: u16, content_type: &str, bytes: Vec<u8>) -> Self {
+        Reply { status, headers: Vec::new(), body: Some((content_type.into(), bytes)) }
+    }
+
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
@@ -62,6 +67,26 @@ impl Reply {
         }
         res
     }
+}
+
+/// A path no mount serves: there is no dialect to answer in, so plain text.
+pub fn unmatched() -> Reply {
+    Reply::bytes(404, "text/plain; charset=utf-8", b"Not Found".to_vec())
+}
+
+/// Django's APPEND_SLASH answer: 301 to the slashed URL with an empty HTML body.
+pub fn slash_redirect(location: String) -> Reply {
+    Reply::bytes(301, "text/html; charset=utf-8", Vec::new()).header("Location", location)
+}
+
+/// The admin listener's refusals: `{"detail": …}`.
+pub fn admin_error(status: u16, detail: &str) -> Reply {
+    Reply::json(status, &serde_json::json!({ "detail": detail }))
+}
+
+/// The admin listener's readiness refusal, with the reason.
+pub fn not_ready(reason: &str) -> Reply {
+    Reply::json(503, &serde_json::json!({ "status": "not ready", "reason": reason }))
 }
 
 /// Variables an error template may use.

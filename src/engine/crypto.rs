@@ -1,6 +1,6 @@
-//! Opaque token material: random values from the OS-seeded CSPRNG, SHA-256
-//! digests (the only form the store ever sees), and the keyed derivation
-//! that lets a DRF-style auth token be handed out again without storing it.
+//! Token material and comparisons: random values from the OS-seeded CSPRNG,
+//! SHA-256 digests (the only form the store ever sees), the keyed derivation
+//! that lets a DRF-style auth token be handed out again without storing it, and constant-time equality.
 
 use hmac::{Hmac, Mac};
 use rand::RngCore;

@@ -1,0 +1,60 @@
+//! One-time tokens (password reset, email verification): hashed at rest,
+//! single use, and dead once the password they were issued under changes.
+
+use super::*;
+
+impl Engine {
+    pub async fn issue_one_time(&self, user: &User, purpose: Purpose) -> Result<String, EngineError> {
+        let token = crypto::random_urlsafe();
+        let record = OneTimeRecord { user_id: user.id, stamp: password_stamp(user) };
+        self.inner.store.create_one_time(purpose, &crypto::digest(&token), record, self.inner.one_time_ttl).await?;
+        self.inner.metrics.token_issued(match purpose {
+            Purpose::PasswordReset => "password_reset",
+            Purpose::EmailVerification => "email_verification",
+        });
+        Ok(token)
+    }
+
+    /// Checks a one-time token without spending it, so a request that fails
+    /// later validation (a weak new password) can be retried with the same link.
+    pub async fn check_one_time(
+        &self,
+        purpose: Purpose,
+        token: &str,
+        expected_user: Option<u64>,
+    ) -> Result<User, EngineError> {
+        let record = self.inner.store.find_one_time(purpose, &crypto::digest(token)).await?;
+        self.one_time_user(record, expected_user).await
+    }
+
+    async fn one_time_user(
+        &self,
+        record: Option<OneTimeRecord>,
+        expected_user: Option<u64>,
+    ) -> Result<User, EngineError> {
+        let record = record.ok_or(EngineError::OneTimeInvalid)?;
+        if expected_user.is_some_and(|id| id != record.user_id) {
+            return Err(EngineError::OneTimeInvalid);
+        }
+        let user = self.find_user(record.user_id).await?.ok_or(EngineError::OneTimeInvalid)?;
+        if !crypto::ct_eq(&password_stamp(&user), &record.stamp) {
+            return Err(EngineError::OneTimeInvalid);
+        }
+        Ok(user)
+    }
+
+    /// Redeems a one-time token (at most once). With `expected_user`, a token
+    /// of another user is refused. Fails if the password changed since issue.
+    pub async fn redeem_one_time(
+        &self,
+        purpose: Purpose,
+        token: &str,
+        expected_user: Option<u64>,
+    ) -> Result<User, EngineError> {
+        let record = self.inner.store.take_one_time(purpose, &crypto::digest(token)).await?;
+        let user = self.one_time_user(record, expected_user).await?;
+        // Other outstanding tokens of this purpose die with this one (single use per request wave).
+        self.inner.store.delete_user_one_time(user.id, purpose).await?;
+        Ok(user)
+    }
+}

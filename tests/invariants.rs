@@ -1,0 +1,95 @@
+//! The README's architecture invariants, checked on the source text: each one
+//! fails here the moment a change breaks it.
+
+use std::path::{Path, PathBuf};
+
+fn src() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// Every `.rs` file under `dir` (or the file itself), with its text.
+fn rust_files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    if dir.extension().is_none() {
+        todo.push(dir.with_extension("rs"));
+    }
+    while let Some(p) = todo.pop() {
+        if p.is_dir() {
+            for e in std::fs::read_dir(&p).unwrap() {
+                todo.push(e.unwrap().path());
+            }
+        } else if p.extension().is_some_and(|e| e == "rs") && p.exists() {
+            let text = std::fs::read_to_string(&p).unwrap();
+            out.push((p, text));
+        }
+    }
+    out
+}
+
+/// Lines that are code (comments and doc comments dropped).
+fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())).filter(|(_, l)| !l.starts_with("//"))
+}
+
+fn violations(files: &[(PathBuf, String)], forbidden: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, text) in files {
+        for (n, line) in code_lines(text) {
+            // A return type is not a construction.
+            let line = line.replace("-> Reply {", "");
+            if let Some(f) = forbidden.iter().find(|f| line.contains(**f)) {
+                out.push(format!("{}:{n}: {f:?} in {line:?}", path.display()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_engine_and_the_store_know_nothing_of_http_or_dialects() {
+    let mut files = rust_files(&src().join("engine"));
+    files.extend(rust_files(&src().join("store")));
+    assert!(files.len() > 10, "found the engine and store sources");
+    let bad = violations(
+        &files,
+        &["hyper::", "use hyper", "http::", "crate::http", "crate::dialect", "crate::actions", "crate::failure"],
+    );
+    assert!(bad.is_empty(), "the engine and store must not import the HTTP or dialect layers:\n{}", bad.join("\n"));
+}
+
+#[test]
+fn actions_do_not_know_the_dialect_or_http() {
+    let files = rust_files(&src().join("actions"));
+    assert!(files.len() > 10, "found the action sources");
+    let bad = violations(&files, &["crate::dialect", "crate::http", "hyper::", "use hyper"]);
+    assert!(bad.is_empty(), "actions get what they need, not the dialect:\n{}", bad.join("\n"));
+}
+
+#[test]
+fn template_and_failure_are_leaf_modules() {
+    for leaf in ["template.rs", "failure.rs"] {
+        let files = rust_files(&src().join(leaf));
+        assert_eq!(files.len(), 1, "{leaf}");
+        let bad = violations(&files, &["crate::", "super::super"]);
+        assert!(bad.is_empty(), "{leaf} must import nothing of the crate:\n{}", bad.join("\n"));
+    }
+}
+
+#[test]
+fn error_bodies_are_built_only_by_the_renderer() {
+    let renderer = src().join("http").join("render.rs");
+    let files: Vec<_> = rust_files(&src()).into_iter().filter(|(p, _)| *p != renderer).collect();
+    // A response assembled field by field, or an error status given to a body
+    // constructor, outside `http::render`.
+    let mut forbidden = vec!["Reply {", "Response::builder", "status_mut()", "StatusCode::from_u16"];
+    let error_statuses: Vec<String> = (400..600)
+        .flat_map(|s| [format!("Reply::json({s}"), format!("Reply::empty({s}"), format!("Reply::bytes({s}")])
+        .collect();
+    forbidden.extend(error_statuses.iter().map(String::as_str));
+    let bad = violations(&files, &forbidden);
+    assert!(bad.is_empty(), "only http::render builds error answers:\n{}", bad.join("\n"));
+    // The checks above must be able to fail: the renderer itself does all of it.
+    let own = violations(&rust_files(&renderer), &forbidden);
+    assert!(!own.is_empty(), "the scan finds the renderer's own constructors");
+}
