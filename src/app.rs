@@ -87,11 +87,22 @@ pub fn plan(config: Config) -> Result<Plan, StartError> {
     let mut dialects: HashMap<String, Arc<Dialect>> = HashMap::new();
     let mut listeners: Vec<(SocketAddr, Vec<Mount>, Option<TlsConfig>)> = Vec::new();
     for m in &config.mounts {
-        let d = match dialects.get(&m.dialect) {
-            Some(d) => d.clone(),
-            None => {
-                let d = Arc::new(dialect::load(&config.dialects_dir, &m.dialect)?);
-                dialects.insert(m.dialect.clone(), d.clone());
+        // A mount with its own settings compiles its own copy of the dialect.
+        let d = match (&m.settings, dialects.get(&m.dialect)) {
+            (None, Some(d)) => d.clone(),
+            (settings, _) => {
+                let d =
+                    dialect::load_with(&config.dialects_dir, &m.dialect, settings.as_ref()).map_err(|e| match e {
+                        DialectError::Setting { key, message } => StartError::Mount(format!(
+                            "mount of {} at {}{}: [mount.settings] {key}: {message}",
+                            m.dialect, m.listen, m.prefix
+                        )),
+                        other => other.into(),
+                    })?;
+                let d = Arc::new(d);
+                if settings.is_none() {
+                    dialects.insert(m.dialect.clone(), d.clone());
+                }
                 d
             }
         };

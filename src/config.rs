@@ -234,6 +234,11 @@ pub struct MountConfig {
     /// Serve this mount's listener over TLS (mounts sharing a listener must agree).
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// The legacy project's Django settings, by their own names (`DJOSER`,
+    /// `SIMPLE_JWT`, `REST_FRAMEWORK` sub-tables and top-level names). Only names
+    /// the dialect declares are accepted (see `dialect::settings`).
+    #[serde(default)]
+    pub settings: Option<toml::Table>,
 }
 
 fn default_prefix() -> String {

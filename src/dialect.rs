@@ -14,9 +14,11 @@ use crate::failure::ErrorKey;
 use crate::template::{self, vars};
 
 pub mod router;
+pub mod settings;
 pub mod spec;
 
 use router::Pattern;
+pub use settings::Settings;
 pub use spec::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +27,9 @@ pub enum DialectError {
     File { file: String, message: String },
     #[error("{file}: route {route:?}: {message}")]
     Route { file: String, route: String, message: String },
+    /// A mount's `[mount.settings]` names a setting the dialect does not honour, or mistypes one.
+    #[error("setting {key}: {message}")]
+    Setting { key: String, message: String },
 }
 
 /// A compiled route.
@@ -59,11 +64,13 @@ pub struct Dialect {
     pub authenticators: IndexMap<String, AuthenticatorSpec>,
     pub errors: BTreeMap<ErrorKey, ErrorSpec>,
     pub messages: BTreeMap<String, String>,
+    /// The mount's settings, resolved (declared defaults under its overrides).
+    pub settings: Settings,
     pub redirect_omits_headers: Vec<String>,
     pub routes: Vec<Route>,
 }
 
-fn read(dir: &Path, name: &str) -> Result<(PathBuf, DialectFile), DialectError> {
+fn read(dir: &Path, name: &str) -> Result<(PathBuf, toml::Table), DialectError> {
     let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     let path = dir.join(format!("{name}.toml"));
     let file = path.display().to_string();
@@ -72,27 +79,58 @@ fn read(dir: &Path, name: &str) -> Result<(PathBuf, DialectFile), DialectError> 
     }
     let text = std::fs::read_to_string(&path)
         .map_err(|e| DialectError::File { file: file.clone(), message: format!("cannot read: {e}") })?;
-    let parsed: DialectFile =
-        toml::from_str(&text).map_err(|e| DialectError::File { file: file.clone(), message: e.to_string() })?;
-    Ok((path, parsed))
+    let table: toml::Table =
+        text.parse().map_err(|e: toml::de::Error| DialectError::File { file: file.clone(), message: e.to_string() })?;
+    Ok((path, table))
 }
 
-/// Loads `dir/<name>.toml` and the chain of bases it extends.
+fn extends(table: &toml::Table) -> Option<String> {
+    table.get("dialect")?.get("extends")?.as_str().map(str::to_owned)
+}
+
+/// Loads `dir/<name>.toml` and the chain of bases it extends, with the declared settings' defaults.
 pub fn load(dir: &Path, name: &str) -> Result<Dialect, DialectError> {
-    let (path, mut top) = read(dir, name)?;
+    load_with(dir, name, None)
+}
+
+/// `load`, with a mount's `[mount.settings]` over the declared defaults.
+pub fn load_with(dir: &Path, name: &str, overrides: Option<&toml::Table>) -> Result<Dialect, DialectError> {
+    let (path, top) = read(dir, name)?;
     let file = path.display().to_string();
+    let mut chain = vec![(path.clone(), top)];
     let mut seen = vec![name.to_owned()];
-    let mut base_name = top.dialect.extends.clone();
-    while let Some(b) = base_name {
+    while let Some(b) = extends(&chain[chain.len() - 1].1) {
         if seen.contains(&b) {
             return Err(DialectError::File { file, message: format!("extends cycle through {b:?}") });
         }
-        let (_, base) = read(dir, &b)?;
-        merge(&mut top, &base);
+        chain.push(read(dir, &b)?);
         seen.push(b);
-        base_name = base.dialect.extends.clone();
     }
-    compile(path, top)
+    // Settings: bases first, so a dialect's own declarations win; then the mount's values.
+    let mut declared = settings::Declared::default();
+    for (p, t) in chain.iter_mut().rev() {
+        if let Some(decl) = t.remove("settings") {
+            let ferr = |message: String| DialectError::File { file: p.display().to_string(), message };
+            let decl = decl.as_table().ok_or_else(|| ferr("settings must be a table".into()))?;
+            declared.add(decl).map_err(ferr)?;
+        }
+    }
+    let resolved = declared.resolve(overrides).map_err(|e| DialectError::Setting { key: e.key, message: e.message })?;
+    let mut files = Vec::new();
+    for (p, t) in chain {
+        let pfile = p.display().to_string();
+        let mut v = toml::Value::Table(t);
+        resolved.substitute(&mut v).map_err(|message| DialectError::File { file: pfile.clone(), message })?;
+        let parsed: DialectFile =
+            v.try_into().map_err(|e: toml::de::Error| DialectError::File { file: pfile, message: e.to_string() })?;
+        files.push(parsed);
+    }
+    let mut files = files.into_iter();
+    let mut top = files.next().ok_or_else(|| DialectError::File { file: file.clone(), message: "empty".into() })?;
+    for base in files {
+        merge(&mut top, &base);
+    }
+    compile(path, top, resolved)
 }
 
 /// Fills what `top` leaves unset from `base` (top wins key by key).
@@ -152,7 +190,7 @@ fn check_error(key: ErrorKey, spec: &ErrorSpec) -> Result<(), String> {
     Ok(())
 }
 
-fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
+fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect, DialectError> {
     let file = path.display().to_string();
     let ferr = |message: String| DialectError::File { file: file.clone(), message };
     let style = f.dialect.error_style.unwrap_or(ErrorStyle::Drf);
@@ -199,7 +237,8 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
     let mut routes = Vec::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut names: HashSet<String> = HashSet::new();
-    for spec in f.routes {
+    for mut spec in f.routes.into_iter().filter(|r| r.when) {
+        spec.input.retain(|_, i| i.when);
         let rerr = |message: String| DialectError::Route { file: file.clone(), route: spec.name.clone(), message };
         if !names.insert(spec.name.clone()) {
             return Err(rerr("duplicate route name".into()));
@@ -303,6 +342,7 @@ fn compile(path: PathBuf, f: DialectFile) -> Result<Dialect, DialectError> {
         authenticators: f.authenticators,
         errors: f.errors,
         messages: f.messages,
+        settings,
         redirect_omits_headers: f.dialect.redirect_omits_headers.unwrap_or_default(),
         routes,
     })

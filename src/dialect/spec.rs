@@ -173,6 +173,9 @@ pub enum InputKind {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InputSpec {
+    /// False leaves the input out (typically `when = "${LIB.SETTING}"`).
+    #[serde(default = "yes")]
+    pub when: bool,
     pub from: Source,
     /// Name on the wire; defaults to the input's key.
     pub field: Option<String>,
@@ -212,6 +215,9 @@ pub enum Permission {
 #[serde(deny_unknown_fields)]
 pub struct RouteSpec {
     pub name: String,
+    /// False leaves the route out (typically `when = "${LIB.SETTING}"`).
+    #[serde(default = "yes")]
+    pub when: bool,
     pub method: String,
     pub path: String,
     pub action: String,
