@@ -214,6 +214,11 @@ pub fn engine_failure(e: EngineError) -> Failure {
         EngineError::UserInactive => Failure::new(ErrorKey::UserInactive),
         EngineError::OpaqueTokenInvalid => Failure::new(ErrorKey::OpaqueTokenInvalid),
         EngineError::OneTimeInvalid => Failure::field(ErrorKey::OneTimeInvalid, "token"),
+        // A compare-and-set lost to a concurrent change: the client may retry.
+        EngineError::Changed => {
+            tracing::warn!("a concurrent change won; the request may be retried");
+            Failure::new(ErrorKey::Unavailable)
+        }
         EngineError::Store(e) => {
             tracing::error!(error = %e, "store failure");
             Failure::new(ErrorKey::Unavailable)

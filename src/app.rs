@@ -296,9 +296,8 @@ async fn seed_users(engine: &Engine, path: &Path) -> Result<(), StartError> {
         match engine.create_user(&u.username, &u.email, &u.password).await {
             Ok(user) => {
                 if u.email_verified {
-                    let mut v = user.clone();
-                    v.email_verified = true;
-                    engine.save_user(&user, &v).await?;
+                    let update = crate::engine::UserUpdate { email_verified: Some(true), ..Default::default() };
+                    engine.update_user(user.id, update).await?;
                 }
                 created.insert(&u.username, true);
             }

@@ -22,6 +22,7 @@ pub mod validators;
 
 pub use jwt::{TokenError, TokenType};
 pub use store::UserRecord as User;
+pub use store::UserUpdate;
 
 /// Why an engine operation refused. Dialects choose status and wording.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +46,9 @@ pub enum EngineError {
     /// A one-time token that is unknown, used, expired or outdated by a password change.
     #[error("invalid one-time token")]
     OneTimeInvalid,
+    /// A compare-and-set lost: the record changed since it was read.
+    #[error("changed meanwhile")]
+    Changed,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -197,42 +201,56 @@ impl Engine {
     /// Checks a password. Unknown users cost one dummy verification, so timing
     /// does not tell whether a name exists. Inactive users fail like Django's ModelBackend.
     pub async fn authenticate(&self, by: IdentifyBy, identifier: &str, password: &Secret) -> Result<User, EngineError> {
-        let Some(mut user) = self.find_user_by(by, identifier).await? else {
+        let Some(user) = self.find_user_by(by, identifier).await? else {
             self.inner.hasher.verify_dummy(password).await?;
             return Err(EngineError::InvalidCredentials);
         };
         if !self.inner.hasher.verify(password, &user.password_hash).await? || !user.is_active {
             return Err(EngineError::InvalidCredentials);
         }
-        let previous = user.clone();
-        user.last_login = Some(now());
-        self.inner.store.update_user(&previous, &user).await?;
-        Ok(user)
+        // Only `last_login` is written: a reset or profile change that landed
+        // while bcrypt ran is kept, not overwritten by this stale copy.
+        let update = UserUpdate { last_login: Some(now()), ..UserUpdate::default() };
+        self.inner.store.update_user(user.id, &update).await?.ok_or(EngineError::InvalidCredentials)
     }
 
     pub async fn check_password(&self, user: &User, password: &Secret) -> Result<bool, EngineError> {
         Ok(self.inner.hasher.verify(password, &user.password_hash).await?)
     }
 
-    /// Sets a new password. One-time tokens issued before die with the old hash.
+    /// Sets a new password, whatever the current one. One-time tokens issued
+    /// before die with the old hash.
     pub async fn set_password(&self, user: &User, password: &Secret) -> Result<User, EngineError> {
-        let mut updated = user.clone();
-        updated.password_hash = self.inner.hasher.hash(password).await?;
-        self.save_user(user, &updated).await?;
-        Ok(updated)
+        let hash = self.inner.hasher.hash(password).await?;
+        self.update_user(user.id, UserUpdate { password_hash: Some(hash), ..UserUpdate::default() }).await
     }
 
-    /// Writes changed profile fields (username, email, flags).
-    pub async fn save_user(&self, previous: &User, user: &User) -> Result<(), EngineError> {
-        self.inner.store.update_user(previous, user).await.map_err(|e| match e {
-            StoreError::Conflict(UniqueField::Username) => EngineError::UsernameTaken,
-            StoreError::Conflict(UniqueField::Email) => EngineError::EmailTaken,
-            other => other.into(),
-        })
+    /// Replaces the password `user` was read with; `Changed` when another change
+    /// landed first (of concurrent resets that started from one password, one wins).
+    pub async fn replace_password(&self, user: &User, password: &Secret) -> Result<User, EngineError> {
+        let hash = self.inner.hasher.hash(password).await?;
+        let update = UserUpdate {
+            password_hash: Some(hash),
+            if_password_hash: Some(user.password_hash.clone()),
+            ..UserUpdate::default()
+        };
+        self.update_user(user.id, update).await
+    }
+
+    /// Writes the update's fields, and only those; returns the user as stored afterwards.
+    pub async fn update_user(&self, id: u64, update: UserUpdate) -> Result<User, EngineError> {
+        match self.inner.store.update_user(id, &update).await {
+            Ok(Some(user)) => Ok(user),
+            Ok(None) => Err(EngineError::UserNotFound),
+            Err(StoreError::Conflict(UniqueField::Username)) => Err(EngineError::UsernameTaken),
+            Err(StoreError::Conflict(UniqueField::Email)) => Err(EngineError::EmailTaken),
+            Err(StoreError::Changed) => Err(EngineError::Changed),
+            Err(other) => Err(other.into()),
+        }
     }
 
     pub async fn delete_user(&self, user: &User) -> Result<bool, EngineError> {
-        Ok(self.inner.store.delete_user(user).await?)
+        Ok(self.inner.store.delete_user(user.id).await?)
     }
 
     async fn active_user(&self, id: u64) -> Result<User, EngineError> {

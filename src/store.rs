@@ -22,6 +22,9 @@ pub enum StoreError {
     Unavailable(String),
     #[error("corrupt record: {0}")]
     Corrupt(String),
+    /// A compare-and-set precondition failed: the record changed meanwhile.
+    #[error("record changed meanwhile")]
+    Changed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,9 +58,93 @@ impl std::fmt::Debug for UserRecord {
     }
 }
 
-/// Lower-cased email: the key under which an email is unique.
+/// The fields an update writes; `None` leaves a field as stored. A store
+/// writes exactly these fields (never a whole record read earlier), so two
+/// concurrent updates of different fields cannot undo each other.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct UserUpdate {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password_hash: Option<String>,
+    pub is_active: Option<bool>,
+    pub email_verified: Option<bool>,
+    pub last_login: Option<i64>,
+    /// Compare-and-set: apply only while the stored password hash is still this
+    /// one (else `StoreError::Changed`), so of concurrent password changes that
+    /// each started from the same password, exactly one wins.
+    pub if_password_hash: Option<String>,
+}
+
+impl std::fmt::Debug for UserUpdate {
+    // Hashes are left out, as in `UserRecord`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserUpdate")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "…"))
+            .field("is_active", &self.is_active)
+            .field("email_verified", &self.email_verified)
+            .field("last_login", &self.last_login)
+            .field("if_password_hash", &self.if_password_hash.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+impl UserUpdate {
+    /// Field/value pairs as the Redis hash stores them (the compare-and-set excluded).
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(v) = &self.username {
+            out.push(("username", v.clone()));
+        }
+        if let Some(v) = &self.email {
+            out.push(("email", v.clone()));
+        }
+        if let Some(v) = &self.password_hash {
+            out.push(("password_hash", v.clone()));
+        }
+        if let Some(v) = self.is_active {
+            out.push(("is_active", (v as u8).to_string()));
+        }
+        if let Some(v) = self.email_verified {
+            out.push(("email_verified", (v as u8).to_string()));
+        }
+        if let Some(v) = self.last_login {
+            out.push(("last_login", v.to_string()));
+        }
+        out
+    }
+
+    /// Applies the update to a record in memory.
+    pub fn apply(&self, user: &mut UserRecord) {
+        if let Some(v) = &self.username {
+            user.username = v.clone();
+        }
+        if let Some(v) = &self.email {
+            user.email = v.clone();
+        }
+        if let Some(v) = &self.password_hash {
+            user.password_hash = v.clone();
+        }
+        if let Some(v) = self.is_active {
+            user.is_active = v;
+        }
+        if let Some(v) = self.email_verified {
+            user.email_verified = v;
+        }
+        if let Some(v) = self.last_login {
+            user.last_login = Some(v);
+        }
+    }
+}
+
+/// The key under which an email is unique: trimmed and lower-cased, ASCII only.
+/// Django's EmailValidator takes an ASCII local part and `normalize_email`
+/// lowers the domain; a Unicode case fold here would let a look-alike address
+/// (the Kelvin sign `\u{212A}` folds to `k`) claim or log into another's account.
+/// Redis's Lua `string.lower` folds the same way, so both stores agree.
 pub fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
+    email.trim().to_ascii_lowercase()
 }
 
 /// Django's `BaseUserManager.normalize_email`: trimmed, with the domain part
@@ -141,10 +228,13 @@ pub trait Store: Send + Sync + 'static {
     async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError>;
     async fn find_user_id_by_username(&self, username: &str) -> Result<Option<u64>, StoreError>;
     async fn find_user_id_by_email(&self, email_key: &str) -> Result<Option<u64>, StoreError>;
-    /// Writes `user` over `previous`, moving the username/email claims atomically.
-    async fn update_user(&self, previous: &UserRecord, user: &UserRecord) -> Result<(), StoreError>;
-    /// Removes the user, its claims, its tokens and its slots. False if it did not exist.
-    async fn delete_user(&self, user: &UserRecord) -> Result<bool, StoreError>;
+    /// Writes the update's fields (and only those), moving the username/email
+    /// claims atomically; returns the record as stored afterwards, or None when
+    /// the user does not exist. `Conflict` when a new username/email is taken,
+    /// `Changed` when `if_password_hash` no longer holds.
+    async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError>;
+    /// Removes the user, its claims (as stored now), its tokens and its slots. False if it did not exist.
+    async fn delete_user(&self, id: u64) -> Result<bool, StoreError>;
 
     async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError>;
     async fn find_token(&self, digest: &str) -> Result<Option<TokenRecord>, StoreError>;

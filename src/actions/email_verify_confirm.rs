@@ -6,7 +6,7 @@ use serde_json::Map;
 
 use super::common::{fail, one};
 use super::{Action, Call, ErrorKey, Failure, Input, Outcome, Wire};
-use crate::engine::EngineError;
+use crate::engine::{EngineError, UserUpdate};
 use crate::store::Purpose;
 
 #[derive(Debug, Deserialize)]
@@ -33,9 +33,8 @@ impl Action for EmailVerifyConfirm {
             EngineError::OneTimeInvalid => one(Failure::field(ErrorKey::OneTimeInvalid, call.wire("token"))),
             other => fail(other),
         })?;
-        let mut verified = user.clone();
-        verified.email_verified = true;
-        call.engine.save_user(&user, &verified).await.map_err(fail)?;
+        let update = UserUpdate { email_verified: Some(true), ..UserUpdate::default() };
+        call.engine.update_user(user.id, update).await.map_err(fail)?;
         Ok(Map::new())
     }
 }

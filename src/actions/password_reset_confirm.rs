@@ -65,8 +65,12 @@ impl Action for PasswordResetConfirm {
             }
         }
         let token = call.get("token").unwrap_or_default();
+        // A token spent by another request, or a password another redeemed token
+        // changed first (the compare-and-set below), is an invalid token.
         let token_failure = |e: EngineError| match e {
-            EngineError::OneTimeInvalid => one(Failure::field(ErrorKey::OneTimeInvalid, call.wire("token"))),
+            EngineError::OneTimeInvalid | EngineError::Changed => {
+                one(Failure::field(ErrorKey::OneTimeInvalid, call.wire("token")))
+            }
             other => fail(other),
         };
         let user = call.engine.check_one_time(Purpose::PasswordReset, token, expected).await.map_err(token_failure)?;
@@ -77,10 +81,12 @@ impl Action for PasswordResetConfirm {
             }
         }
         call.check_retype("new_password", "re_new_password")?;
-        // Spend the token only now; a concurrent confirm with it loses here.
+        // Spend the token only now; a concurrent confirm with it loses here. The
+        // password changes only if it is still the one the token was issued
+        // under: of concurrent confirms with different tokens, exactly one wins.
         let user =
             call.engine.redeem_one_time(Purpose::PasswordReset, token, expected).await.map_err(token_failure)?;
-        call.engine.set_password(&user, &call.secret("new_password")).await.map_err(fail)?;
+        call.engine.replace_password(&user, &call.secret("new_password")).await.map_err(token_failure)?;
         if self.revoke_tokens {
             call.engine.revoke_all_tokens(&user, None).await.map_err(fail)?;
         }

@@ -6,6 +6,7 @@ use serde_json::Map;
 
 use super::common::{fail, one};
 use super::{user_vars, Action, Call, ErrorKey, Failure, Input, Outcome, Wire};
+use crate::engine::{EngineError, UserUpdate};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,20 +37,18 @@ impl Action for UpdateUser {
 
     async fn run(&self, call: &Call<'_>) -> Outcome {
         let current = call.principal_user()?;
-        let mut user = current.clone();
-        if let Some(email) = call.get("email") {
-            user.email = email.trim().to_owned();
-        }
-        if user != *current {
-            if crate::store::email_key(&user.email) != crate::store::email_key(&current.email)
-                && !user.email.is_empty()
-                && call.engine.email_taken(&user.email).await.map_err(fail)?
-            {
-                return Err(one(Failure::field(ErrorKey::EmailTaken, call.wire("email"))));
-            }
-            call.engine.save_user(current, &user).await.map_err(fail)?;
-        }
         let mut out = Map::new();
+        let email = call.get("email").map(str::trim).filter(|e| *e != current.email);
+        let Some(email) = email else {
+            user_vars(current, &mut out);
+            return Ok(out);
+        };
+        // Only the email is written; its uniqueness is decided by the store, atomically.
+        let update = UserUpdate { email: Some(email.to_owned()), ..UserUpdate::default() };
+        let user = call.engine.update_user(current.id, update).await.map_err(|e| match e {
+            EngineError::EmailTaken => one(Failure::field(ErrorKey::EmailTaken, call.wire("email"))),
+            other => fail(other),
+        })?;
         user_vars(&user, &mut out);
         Ok(out)
     }

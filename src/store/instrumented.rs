@@ -1,13 +1,13 @@
 //! A `Store` decorator that times every operation and counts failures into
 //! `Metrics`, so both stores are measured the same way without either knowing.
-//! A lost uniqueness race (`Conflict`) is an answer, not an error: it is not counted.
+//! A lost race (`Conflict`, `Changed`) is an answer, not an error: it is not counted.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{OneTimeRecord, Purpose, SharedStore, Store, StoreError, TokenKind, TokenRecord, UserRecord};
+use super::{OneTimeRecord, Purpose, SharedStore, Store, StoreError, TokenKind, TokenRecord, UserRecord, UserUpdate};
 use crate::metrics::Metrics;
 
 pub struct InstrumentedStore {
@@ -30,7 +30,7 @@ impl InstrumentedStore {
         let error = match &out {
             Err(StoreError::Unavailable(_)) => Some("unavailable"),
             Err(StoreError::Corrupt(_)) => Some("corrupt"),
-            Ok(_) | Err(StoreError::Conflict(_)) => None,
+            Ok(_) | Err(StoreError::Conflict(_) | StoreError::Changed) => None,
         };
         self.metrics.store_op(op, start.elapsed(), error);
         out
@@ -59,12 +59,12 @@ impl Store for InstrumentedStore {
         self.timed("find_user_id_by_email", self.inner.find_user_id_by_email(email_key)).await
     }
 
-    async fn update_user(&self, previous: &UserRecord, user: &UserRecord) -> Result<(), StoreError> {
-        self.timed("update_user", self.inner.update_user(previous, user)).await
+    async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {
+        self.timed("update_user", self.inner.update_user(id, update)).await
     }
 
-    async fn delete_user(&self, user: &UserRecord) -> Result<bool, StoreError> {
-        self.timed("delete_user", self.inner.delete_user(user)).await
+    async fn delete_user(&self, id: u64) -> Result<bool, StoreError> {
+        self.timed("delete_user", self.inner.delete_user(id)).await
     }
 
     async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError> {

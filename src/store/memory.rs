@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord};
+use super::{OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate};
 
 #[derive(Default)]
 struct Maps {
@@ -96,37 +96,45 @@ impl Store for MemoryStore {
         Ok(self.lock().by_email.get(email_key).copied())
     }
 
-    async fn update_user(&self, previous: &UserRecord, user: &UserRecord) -> Result<(), StoreError> {
+    async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {
         let mut m = self.lock();
-        if user.username != previous.username && m.by_username.contains_key(&user.username) {
+        let Some(current) = m.users.get(&id).cloned() else {
+            return Ok(None);
+        };
+        if update.if_password_hash.as_ref().is_some_and(|h| *h != current.password_hash) {
+            return Err(StoreError::Changed);
+        }
+        let new_username = update.username.as_ref().filter(|u| **u != current.username);
+        if new_username.is_some_and(|u| m.by_username.contains_key(u)) {
             return Err(StoreError::Conflict(UniqueField::Username));
         }
-        let (old_key, new_key) = (super::email_key(&previous.email), super::email_key(&user.email));
-        if new_key != old_key && !new_key.is_empty() && m.by_email.contains_key(&new_key) {
+        let old_key = super::email_key(&current.email);
+        let new_key = update.email.as_ref().map(|e| super::email_key(e)).filter(|k| *k != old_key);
+        if new_key.as_ref().is_some_and(|k| !k.is_empty() && m.by_email.contains_key(k)) {
             return Err(StoreError::Conflict(UniqueField::Email));
         }
-        if user.username != previous.username {
-            m.by_username.remove(&previous.username);
-            m.by_username.insert(user.username.clone(), user.id);
+        if let Some(u) = new_username {
+            m.by_username.remove(&current.username);
+            m.by_username.insert(u.clone(), id);
         }
-        if new_key != old_key {
+        if let Some(k) = new_key {
             m.by_email.remove(&old_key);
-            if !new_key.is_empty() {
-                m.by_email.insert(new_key, user.id);
+            if !k.is_empty() {
+                m.by_email.insert(k, id);
             }
         }
-        m.users.insert(user.id, user.clone());
-        Ok(())
+        let user = m.users.get_mut(&id).ok_or_else(|| StoreError::Corrupt(format!("user {id} vanished")))?;
+        update.apply(user);
+        Ok(Some(user.clone()))
     }
 
-    async fn delete_user(&self, user: &UserRecord) -> Result<bool, StoreError> {
+    async fn delete_user(&self, id: u64) -> Result<bool, StoreError> {
         let mut m = self.lock();
-        let Some(stored) = m.users.remove(&user.id) else {
+        let Some(stored) = m.users.remove(&id) else {
             return Ok(false);
         };
         m.by_username.remove(&stored.username);
         m.by_email.remove(&super::email_key(&stored.email));
-        let id = stored.id;
         m.tokens.retain(|_, (rec, _)| rec.user_id != id);
         m.slots.retain(|(uid, _), _| *uid != id);
         m.one_time.retain(|_, (rec, _)| rec.user_id != id);

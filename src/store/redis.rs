@@ -16,7 +16,7 @@ use redis::{AsyncCommands, Script};
 
 mod scripts;
 
-use super::{OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord};
+use super::{OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate};
 use scripts::{CLAIM_SLOT, CREATE_USER, DELETE_USER, DELETE_USER_ONE_TIME, DELETE_USER_TOKENS, UPDATE_USER};
 
 pub struct RedisStore {
@@ -194,44 +194,40 @@ impl Store for RedisStore {
         self.run(c.get(self.email_claim(email_key))).await
     }
 
-    async fn update_user(&self, previous: &UserRecord, user: &UserRecord) -> Result<(), StoreError> {
+    async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {
         let mut c = self.conn.clone();
-        let (old_email, new_email) = (super::email_key(&previous.email), super::email_key(&user.email));
         let script = Script::new(UPDATE_USER);
         let mut inv = script.prepare_invoke();
-        inv.key(self.user_key(user.id, "user"))
-            .key(self.username_key(&previous.username))
-            .key(self.username_key(&user.username))
-            .key(self.email_claim(&old_email))
-            .key(self.email_claim(&new_email))
-            .arg(user.id)
-            .arg(if old_email.is_empty() { "0" } else { "1" })
-            .arg(if new_email.is_empty() { "0" } else { "1" });
-        for f in user_fields(user) {
-            inv.arg(f);
+        inv.key(self.user_key(id, "user")).arg(&self.prefix).arg(id);
+        for (f, v) in update.fields() {
+            inv.arg(f).arg(v);
         }
-        match self.run(inv.invoke_async::<i64>(&mut c)).await? {
-            0 => Ok(()),
-            -3 => Err(StoreError::Corrupt(format!("user {} vanished during update", user.id))),
-            code => Err(conflict(code)),
+        if let Some(h) = &update.if_password_hash {
+            inv.arg("if_password_hash").arg(h);
+        }
+        match self.run(inv.invoke_async::<redis::Value>(&mut c)).await? {
+            redis::Value::Int(-3) => Ok(None),
+            redis::Value::Int(-4) => Err(StoreError::Changed),
+            redis::Value::Int(code) => Err(conflict(code)),
+            v => {
+                let h: HashMap<String, String> =
+                    redis::from_redis_value(&v).map_err(|e| StoreError::Corrupt(format!("user {id}: {e}")))?;
+                parse_user(id, h).map(Some)
+            }
         }
     }
 
-    async fn delete_user(&self, user: &UserRecord) -> Result<bool, StoreError> {
+    async fn delete_user(&self, id: u64) -> Result<bool, StoreError> {
         let mut c = self.conn.clone();
-        let email = super::email_key(&user.email);
         let script = Script::new(DELETE_USER);
         let mut inv = script.prepare_invoke();
-        inv.key(self.user_key(user.id, "user"))
-            .key(self.username_key(&user.username))
-            .key(self.email_claim(&email))
-            .key(self.user_key(user.id, "tokens"))
-            .key(self.user_key(user.id, "slots"))
-            .key(self.user_key(user.id, "ot:reset"))
-            .key(self.user_key(user.id, "ot:verify"))
+        inv.key(self.user_key(id, "user"))
+            .key(self.user_key(id, "tokens"))
+            .key(self.user_key(id, "slots"))
+            .key(self.user_key(id, "ot:reset"))
+            .key(self.user_key(id, "ot:verify"))
             .arg(&self.prefix)
-            .arg(user.id)
-            .arg(if email.is_empty() { "0" } else { "1" });
+            .arg(id);
         let n: i64 = self.run(inv.invoke_async(&mut c)).await?;
         Ok(n == 1)
     }

@@ -13,33 +13,62 @@ return id
 "#;
 
 pub(super) const UPDATE_USER: &str = r#"
--- KEYS: user hash, old username claim, new username claim, old email claim, new email claim
--- ARGV: id, old has email, new has email, field pairs...
+-- KEYS: user hash. ARGV: prefix, id, then field/value pairs to write
+-- ('if_password_hash' is a compare-and-set condition, not a field).
+-- Claims are found from the record as stored now, never from a caller's copy.
+-- Email claims are lower-cased by string.lower: ASCII only, as email_key in Rust.
 if redis.call('EXISTS', KEYS[1]) == 0 then return -3 end
-if KEYS[2] ~= KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
-if KEYS[4] ~= KEYS[5] and ARGV[3] == '1' and redis.call('EXISTS', KEYS[5]) == 1 then return -2 end
-if KEYS[2] ~= KEYS[3] then
-  redis.call('DEL', KEYS[2])
-  redis.call('SET', KEYS[3], ARGV[1])
+local prefix, id = ARGV[1], ARGV[2]
+local sets, new_username, new_email, cas = {}, nil, nil, nil
+for i = 3, #ARGV, 2 do
+  local f, v = ARGV[i], ARGV[i + 1]
+  if f == 'if_password_hash' then cas = v else
+    if f == 'username' then new_username = v end
+    if f == 'email' then new_email = v end
+    sets[#sets + 1] = f
+    sets[#sets + 1] = v
+  end
 end
-if KEYS[4] ~= KEYS[5] then
-  if ARGV[2] == '1' then redis.call('DEL', KEYS[4]) end
-  if ARGV[3] == '1' then redis.call('SET', KEYS[5], ARGV[1]) end
+if cas and redis.call('HGET', KEYS[1], 'password_hash') ~= cas then return -4 end
+local old_username = redis.call('HGET', KEYS[1], 'username')
+local old_ek = string.lower(redis.call('HGET', KEYS[1], 'email') or '')
+local new_ek = new_email and string.lower(new_email)
+if new_username == old_username then new_username = nil end
+if new_ek == old_ek then new_ek = nil end
+if new_username and redis.call('EXISTS', prefix .. ':username:' .. new_username) == 1 then return -1 end
+if new_ek and new_ek ~= '' and redis.call('EXISTS', prefix .. ':email:' .. new_ek) == 1 then return -2 end
+if new_username then
+  if redis.call('GET', prefix .. ':username:' .. old_username) == id then
+    redis.call('DEL', prefix .. ':username:' .. old_username)
+  end
+  redis.call('SET', prefix .. ':username:' .. new_username, id)
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-return 0
+if new_ek then
+  if old_ek ~= '' and redis.call('GET', prefix .. ':email:' .. old_ek) == id then
+    redis.call('DEL', prefix .. ':email:' .. old_ek)
+  end
+  if new_ek ~= '' then redis.call('SET', prefix .. ':email:' .. new_ek, id) end
+end
+if #sets > 0 then redis.call('HSET', KEYS[1], unpack(sets)) end
+return redis.call('HGETALL', KEYS[1])
 "#;
 
 pub(super) const DELETE_USER: &str = r#"
--- KEYS: user hash, username claim, email claim, token set, slot-name set, reset set, verify set
--- ARGV: prefix, id, has email
+-- KEYS: user hash, token set, slot-name set, reset set, verify set. ARGV: prefix, id.
+-- The claims are those of the record as stored now.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-for _, d in ipairs(redis.call('SMEMBERS', KEYS[4])) do redis.call('DEL', ARGV[1] .. ':tok:' .. d) end
-for _, n in ipairs(redis.call('SMEMBERS', KEYS[5])) do redis.call('DEL', ARGV[1] .. ':{u:' .. ARGV[2] .. '}:slot:' .. n) end
-for _, d in ipairs(redis.call('SMEMBERS', KEYS[6])) do redis.call('DEL', ARGV[1] .. ':ot:reset:' .. d) end
-for _, d in ipairs(redis.call('SMEMBERS', KEYS[7])) do redis.call('DEL', ARGV[1] .. ':ot:verify:' .. d) end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
-if ARGV[3] == '1' then redis.call('DEL', KEYS[3]) end
+local prefix, id = ARGV[1], ARGV[2]
+local username = redis.call('HGET', KEYS[1], 'username')
+local ek = string.lower(redis.call('HGET', KEYS[1], 'email') or '')
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[2])) do redis.call('DEL', prefix .. ':tok:' .. d) end
+for _, n in ipairs(redis.call('SMEMBERS', KEYS[3])) do redis.call('DEL', prefix .. ':{u:' .. id .. '}:slot:' .. n) end
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[4])) do redis.call('DEL', prefix .. ':ot:reset:' .. d) end
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[5])) do redis.call('DEL', prefix .. ':ot:verify:' .. d) end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+if username and redis.call('GET', prefix .. ':username:' .. username) == id then
+  redis.call('DEL', prefix .. ':username:' .. username)
+end
+if ek ~= '' and redis.call('GET', prefix .. ':email:' .. ek) == id then redis.call('DEL', prefix .. ':email:' .. ek) end
 return 1
 "#;
 
