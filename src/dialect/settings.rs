@@ -253,7 +253,7 @@ impl Settings {
         Ok(())
     }
 
-    fn lookup_whole<'s>(s: &'s str) -> Option<&'s str> {
+    fn lookup_whole(s: &str) -> Option<&str> {
         s.strip_prefix("${").and_then(|r| r.strip_suffix('}')).filter(|n| !n.contains('}'))
     }
 

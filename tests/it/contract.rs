@@ -1,0 +1,4 @@
+//! `polyauth contract`: the fixtures against the gateway, and the command line.
+
+mod cli;
+mod fixtures;

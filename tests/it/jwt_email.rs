@@ -1,0 +1,6 @@
+//! The jwt-email dialect (mounted at `/jwtemail/`, as the reference server serves it).
+
+mod cross;
+mod register;
+mod reset;
+mod tokens;

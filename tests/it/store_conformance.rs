@@ -1,0 +1,216 @@
+//! One behaviour, two stores: the same checks run against the memory store
+//! and a real redis-server, through the engine (no HTTP).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::support::{Redis, StoreKind};
+use polyauth::engine::{Engine, EngineError, EngineSettings, IdentifyBy, TokenError, UserUpdate};
+use polyauth::secret::Secret;
+use polyauth::store::{self, Purpose, TokenKind};
+
+struct Fixture {
+    engine: Engine,
+    _redis: Option<Redis>,
+}
+
+async fn engine(kind: StoreKind) -> Fixture {
+    engine_with(kind, Duration::from_secs(3600)).await
+}
+
+async fn engine_with(kind: StoreKind, opaque_ttl: Duration) -> Fixture {
+    let redis = (kind == StoreKind::Redis).then(Redis::start);
+    let url = redis.as_ref().map(|r| r.url()).unwrap_or_else(|| "memory://".into());
+    let s = store::open(&url, "pa", Duration::from_secs(2)).await.expect("store");
+    let settings = EngineSettings {
+        bcrypt_cost: 4,
+        max_concurrent_hashes: 4,
+        signing_key: Secret::new(crate::support::SIGNING_KEY),
+        access_lifetime_secs: 300,
+        refresh_lifetime_secs: 86_400,
+        opaque_ttl,
+        one_time_ttl: Duration::from_secs(3600),
+        outbox_capacity: 10,
+        metrics: polyauth::metrics::Metrics::new(),
+    };
+    Fixture { engine: Engine::new(s, settings).expect("engine"), _redis: redis }
+}
+
+fn pw(s: &str) -> Secret {
+    Secret::new(s)
+}
+
+async fn users_and_uniqueness(kind: StoreKind) {
+    let f = engine(kind).await;
+    let e = &f.engine;
+    let a = e.create_user("alice", "Alice@Example.com", &pw("pw-a")).await.unwrap();
+    let b = e.create_user("bob", "", &pw("pw-b")).await.unwrap();
+    assert_eq!((a.id, b.id), (1, 2), "ids come from a counter");
+    assert!(matches!(e.create_user("alice", "x@y.zz", &pw("p")).await, Err(EngineError::UsernameTaken)));
+    assert!(matches!(e.create_user("al", "alice@example.COM", &pw("p")).await, Err(EngineError::EmailTaken)));
+    // Empty emails are not unique claims.
+    e.create_user("carol", "", &pw("p")).await.unwrap();
+
+    assert_eq!(e.authenticate(IdentifyBy::Username, "alice", &pw("pw-a")).await.unwrap().id, 1);
+    assert_eq!(e.authenticate(IdentifyBy::Email, "ALICE@example.com", &pw("pw-a")).await.unwrap().id, 1);
+    assert!(matches!(
+        e.authenticate(IdentifyBy::Username, "alice", &pw("nope")).await,
+        Err(EngineError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        e.authenticate(IdentifyBy::Username, "ghost", &pw("x")).await,
+        Err(EngineError::InvalidCredentials)
+    ));
+    let after = e.find_user(1).await.unwrap().unwrap();
+    assert!(after.last_login.is_some());
+
+    // Email change moves the claim; the old address becomes free.
+    let email = UserUpdate { email: Some("new@example.com".into()), ..Default::default() };
+    let changed = e.update_user(after.id, email).await.unwrap();
+    assert_eq!(changed.email, "new@example.com");
+    assert!(!e.email_taken("alice@example.com").await.unwrap());
+    assert!(e.email_taken("NEW@example.com").await.unwrap());
+    let clash = UserUpdate { username: Some("bob".into()), ..Default::default() };
+    assert!(matches!(e.update_user(changed.id, clash).await, Err(EngineError::UsernameTaken)));
+
+    // Password change; deletion frees both claims and kills tokens.
+    let user = e.set_password(&changed, &pw("pw-new")).await.unwrap();
+    assert!(e.authenticate(IdentifyBy::Username, "alice", &pw("pw-new")).await.is_ok());
+    let token = e.login_auth_token(&user).await.unwrap();
+    assert!(e.delete_user(&user).await.unwrap());
+    assert!(!e.username_taken("alice").await.unwrap());
+    assert!(e.user_for_opaque_token(&token, None).await.is_err());
+    assert!(!e.delete_user(&user).await.unwrap());
+}
+
+async fn opaque_tokens(kind: StoreKind) {
+    let f = engine(kind).await;
+    let e = &f.engine;
+    let u = e.create_user("u", "u@example.com", &pw("p")).await.unwrap();
+    let t1 = e.login_auth_token(&u).await.unwrap();
+    assert_eq!(t1.len(), 40);
+    assert_eq!(e.login_auth_token(&u).await.unwrap(), t1, "one auth token per user while it lives");
+    assert_eq!(e.user_for_opaque_token(&t1, Some(TokenKind::AuthToken)).await.unwrap().id, u.id);
+    assert!(e.user_for_opaque_token(&t1, Some(TokenKind::Session)).await.is_err(), "kinds do not mix");
+    let t2 = e.rotate_auth_token(&u, &t1).await.unwrap();
+    assert_ne!(t1, t2);
+    assert!(e.user_for_opaque_token(&t1, None).await.is_err());
+    let s1 = e.issue_session(&u).await.unwrap();
+    let s2 = e.issue_session(&u).await.unwrap();
+    assert_ne!(s1, s2);
+    assert!(e.revoke_opaque_token(&s1, &u).await.unwrap());
+    assert!(!e.revoke_opaque_token(&s1, &u).await.unwrap(), "revoking twice reports it");
+    assert!(e.user_for_opaque_token(&s2, None).await.is_ok());
+    assert_eq!(e.revoke_all_tokens(&u, None).await.unwrap(), 2);
+    assert!(e.user_for_opaque_token(&s2, None).await.is_err());
+    assert!(e.user_for_opaque_token(&t2, None).await.is_err());
+    assert!(e.user_for_opaque_token("garbage", None).await.is_err());
+}
+
+async fn tokens_expire(kind: StoreKind) {
+    let f = engine_with(kind, Duration::from_secs(1)).await;
+    let e = &f.engine;
+    let u = e.create_user("u", "", &pw("p")).await.unwrap();
+    let s = e.issue_session(&u).await.unwrap();
+    assert!(e.user_for_opaque_token(&s, None).await.is_ok());
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(e.user_for_opaque_token(&s, None).await.is_err(), "expired token must be refused");
+}
+
+async fn one_time_tokens(kind: StoreKind) {
+    let f = engine(kind).await;
+    let e = &f.engine;
+    let u = e.create_user("u", "u@example.com", &pw("p")).await.unwrap();
+    let t = e.issue_one_time(&u, Purpose::PasswordReset).await.unwrap();
+    assert!(e.redeem_one_time(Purpose::EmailVerification, &t, None).await.is_err(), "purposes do not mix");
+    assert!(e.check_one_time(Purpose::PasswordReset, &t, Some(u.id + 1)).await.is_err(), "other user");
+    assert_eq!(e.check_one_time(Purpose::PasswordReset, &t, Some(u.id)).await.unwrap().id, u.id);
+    assert_eq!(e.redeem_one_time(Purpose::PasswordReset, &t, None).await.unwrap().id, u.id);
+    assert!(e.redeem_one_time(Purpose::PasswordReset, &t, None).await.is_err(), "single use");
+    // A token dies once the password changes.
+    let t2 = e.issue_one_time(&u, Purpose::PasswordReset).await.unwrap();
+    e.set_password(&u, &pw("changed")).await.unwrap();
+    assert!(matches!(e.redeem_one_time(Purpose::PasswordReset, &t2, None).await, Err(EngineError::OneTimeInvalid)));
+}
+
+async fn jwt_rotation_and_blacklist(kind: StoreKind) {
+    let f = engine(kind).await;
+    let e = &f.engine;
+    let u = e.create_user("u", "", &pw("p")).await.unwrap();
+    let (access, refresh) = e.issue_jwt_pair(&u).unwrap();
+    assert_eq!(e.user_for_access_token(&access).await.unwrap().id, u.id);
+    assert!(matches!(e.user_for_access_token(&refresh).await, Err(EngineError::Token(TokenError::WrongType))));
+    let (_, none) = e.refresh_jwt(&refresh, false).await.unwrap();
+    assert!(none.is_none());
+    let (_, rotated) = e.refresh_jwt(&refresh, true).await.unwrap();
+    assert!(rotated.is_some());
+    assert!(matches!(e.refresh_jwt(&refresh, true).await, Err(EngineError::Token(TokenError::Blacklisted))));
+    assert!(matches!(e.verify_jwt(&refresh).await, Err(EngineError::Token(TokenError::Blacklisted))));
+    // Concurrent rotations of one token: exactly one wins.
+    let (_, fresh) = e.issue_jwt_pair(&u).unwrap();
+    let results = futures_join(e, &fresh).await;
+    assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "{results:?}");
+    // A deleted user's tokens stop working.
+    e.delete_user(&u).await.unwrap();
+    assert!(matches!(e.user_for_access_token(&access).await, Err(EngineError::UserNotFound)));
+}
+
+async fn futures_join(e: &Engine, token: &str) -> Vec<bool> {
+    let e = Arc::new(e.clone());
+    let handles: Vec<_> = (0..10)
+        .map(|_| {
+            let (e, t) = (e.clone(), token.to_owned());
+            tokio::spawn(async move { e.refresh_jwt(&t, true).await.is_ok() })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+async fn fifty_concurrent_registrations(kind: StoreKind) {
+    let f = engine(kind).await;
+    let e = Arc::new(f.engine.clone());
+    let handles: Vec<_> = (0..50)
+        .map(|i| {
+            let e = e.clone();
+            tokio::spawn(async move { e.create_user("same-name", &format!("u{i}@example.com"), &pw("p")).await })
+        })
+        .collect();
+    let mut ok = 0;
+    for h in handles {
+        match h.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(EngineError::UsernameTaken) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(ok, 1, "exactly one registration of a name wins");
+}
+
+#[tokio::test]
+async fn redis_down_is_an_error_not_a_hang() {
+    let mut redis = Redis::start();
+    let s = store::open(&redis.url(), "pa", Duration::from_millis(300)).await.unwrap();
+    s.ping().await.unwrap();
+    redis.stop();
+    let started = std::time::Instant::now();
+    assert!(s.ping().await.is_err());
+    assert!(s.find_user(1).await.is_err());
+    assert!(started.elapsed() < Duration::from_secs(10), "store calls are bounded by the timeout");
+}
+
+both_stores!(users_and_uniqueness, opaque_tokens, tokens_expire, one_time_tokens, jwt_rotation_and_blacklist);
+
+// 50 racing registrations need real parallelism: a multi-threaded runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_registrations_memory() {
+    fifty_concurrent_registrations(StoreKind::Memory).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_registrations_redis() {
+    fifty_concurrent_registrations(StoreKind::Redis).await
+}
