@@ -15,6 +15,9 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::audit::Origin;
+use crate::engine::lockout::ceil_secs;
+use crate::engine::passwords::HashError;
 use crate::engine::{Engine, EngineError, TokenError, User};
 use crate::secret::Secret;
 use crate::template::{vars, MailTemplate};
@@ -201,6 +204,8 @@ pub struct Call<'a> {
     pub dialect: &'a str,
     /// `scheme://host` plus the mount prefix, for links in mails.
     pub base_url: &'a str,
+    /// Who asked, through which route (lockout and audit events).
+    pub origin: &'a Origin,
 }
 
 /// Maps engine refusals to error keys; infrastructure failures become `unavailable`/`internal`.
@@ -219,6 +224,11 @@ pub fn engine_failure(e: EngineError) -> Failure {
             tracing::warn!("a concurrent change won; the request may be retried");
             Failure::new(ErrorKey::Unavailable)
         }
+        EngineError::Locked { retry_after } => {
+            Failure::new(ErrorKey::LoginLocked).with(vars::RETRY_AFTER, ceil_secs(retry_after).to_string())
+        }
+        // The queue drains continuously: a second is a fair wait to suggest.
+        EngineError::Hash(HashError::Busy) => Failure::new(ErrorKey::Busy).with(vars::RETRY_AFTER, "1"),
         EngineError::Store(e) => {
             tracing::error!(error = %e, "store failure");
             Failure::new(ErrorKey::Unavailable)

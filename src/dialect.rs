@@ -16,6 +16,7 @@ use crate::template::{self, vars};
 pub mod router;
 pub mod settings;
 pub mod spec;
+pub mod throttle;
 
 use router::Pattern;
 pub use settings::Settings;
@@ -66,6 +67,8 @@ pub struct Dialect {
     pub messages: BTreeMap<String, String>,
     /// The mount's settings, resolved (declared defaults under its overrides).
     pub settings: Settings,
+    /// DRF throttles from `REST_FRAMEWORK` settings (empty: none).
+    pub throttles: throttle::Throttles,
     pub redirect_omits_headers: Vec<String>,
     pub routes: Vec<Route>,
 }
@@ -330,6 +333,9 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
     if routes.is_empty() {
         return Err(ferr("a dialect needs at least one route".into()));
     }
+    let scopes = routes.iter().filter_map(|r| r.spec.throttle_scope.as_deref());
+    let throttles =
+        throttle::compile(&settings, scopes).map_err(|(key, message)| DialectError::Setting { key, message })?;
     Ok(Dialect {
         name: f.dialect.name,
         file: path,
@@ -343,6 +349,7 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
         errors: f.errors,
         messages: f.messages,
         settings,
+        throttles,
         redirect_omits_headers: f.dialect.redirect_omits_headers.unwrap_or_default(),
         routes,
     })

@@ -5,6 +5,8 @@
 pub mod accept;
 pub mod auth;
 pub mod body;
+pub mod client_addr;
 pub mod handle;
 pub mod inputs;
 pub mod render;
+pub mod throttle;

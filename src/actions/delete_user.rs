@@ -6,6 +6,7 @@ use serde_json::Map;
 
 use super::common::{fail, one};
 use super::{Action, Call, ErrorKey, Failure, Input, Outcome, Wire};
+use crate::audit::{Detail, Event};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,10 +32,12 @@ impl Action for DeleteUser {
 
     async fn run(&self, call: &Call<'_>) -> Outcome {
         let user = call.principal_user()?;
-        if !call.engine.check_password(user, &call.secret("current_password")).await.map_err(fail)? {
+        if !call.engine.check_password(user, &call.secret("current_password"), call.origin).await.map_err(fail)? {
             return Err(one(Failure::field(ErrorKey::CurrentPasswordInvalid, call.wire("current_password"))));
         }
-        call.engine.delete_user(user).await.map_err(fail)?;
+        if call.engine.delete_user(user).await.map_err(fail)? {
+            call.audit(Event::AccountDeleted, user.id, Detail::default());
+        }
         Ok(Map::new())
     }
 }

@@ -8,6 +8,7 @@ use serde_json::Map;
 
 use super::common::{fail, one, Issue};
 use super::{Action, Call, ErrorKey, Failure, Input, Outcome, Wire};
+use crate::audit::{Detail, Event};
 use crate::engine::EngineError;
 
 #[derive(Debug, Deserialize)]
@@ -104,6 +105,7 @@ impl Action for Register {
                 other => fail(other),
             }
         })?;
+        call.audit(Event::AccountCreated, user.id, Detail::default());
         let mut out = Map::new();
         call.issue(self.issue, &user, &mut out).await?;
         Ok(out)

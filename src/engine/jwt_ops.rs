@@ -24,6 +24,7 @@ impl Engine {
             return Err(TokenError::Blacklisted.into());
         }
         let user = self.active_user(claims.user_id()?).await?;
+        revoked_for(&user, claims.iat)?;
         let n = now();
         let access = self.inner.jwt.issue(user.id, TokenType::Access, n)?;
         self.inner.metrics.token_issued("access");
@@ -52,6 +53,17 @@ impl Engine {
     /// The user behind an access token (JWTAuthentication).
     pub async fn user_for_access_token(&self, token: &str) -> Result<User, EngineError> {
         let claims = self.inner.jwt.decode(token, Some(TokenType::Access))?;
-        self.active_user(claims.user_id()?).await
+        let user = self.active_user(claims.user_id()?).await?;
+        revoked_for(&user, claims.iat)?;
+        Ok(user)
+    }
+}
+
+/// A JWT issued at or before the user's last "revoke every token" is dead, as
+/// if blacklisted (one issued in that same second too: `iat` has whole seconds).
+fn revoked_for(user: &User, iat: i64) -> Result<(), EngineError> {
+    match user.tokens_revoked_at {
+        Some(at) if iat <= at => Err(TokenError::Blacklisted.into()),
+        _ => Ok(()),
     }
 }

@@ -13,12 +13,14 @@ use hyper::{Method, Request, Response};
 
 use super::body::{self, Fields};
 use super::render::{self, Body, Reply};
-use super::{accept, auth, inputs};
+use super::{accept, auth, client_addr, inputs, throttle};
 use crate::actions::{Call, Principal};
+use crate::audit::Origin;
 use crate::dialect::{Dialect, Match, Permission, Route, Source};
 use crate::engine::{crypto, Engine};
 use crate::failure::{ErrorKey, Failure};
 use crate::metrics::{Metrics, UNMATCHED};
+use crate::server::Peer;
 use crate::template::{self, vars};
 
 /// A dialect served under a path prefix.
@@ -49,6 +51,8 @@ pub struct Gateway {
     pub body_limit: usize,
     /// Requests are counted and timed here, by dialect and route name.
     pub metrics: Metrics,
+    /// `[server] trusted_proxies`: how many proxies' `X-Forwarded-For` entries to trust.
+    pub trusted_proxies: usize,
 }
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -105,11 +109,14 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
         return with_id(res.into_response(method == Method::HEAD), &id);
     };
     let d = &mount.dialect;
+    let peer = req.extensions().get::<Peer>().map(|p| p.0);
+    let client = client_addr::resolve(req.headers(), peer, gw.trusted_proxies);
+    let origin = Origin { request_id: id.clone(), dialect: d.name.clone(), route: String::new(), client };
     // DRF negotiates the response format before anything else a view does.
     let negotiated = d.drf_views.then(|| accept::negotiate(req.headers()));
     let acceptable = negotiated.as_ref().is_none_or(|n| n.acceptable);
     let indent = negotiated.and_then(|n| n.indent);
-    let (reply, route_name) = dispatch(gw, mount, req, &rel, scheme, acceptable).await;
+    let (reply, route_name) = dispatch(gw, mount, req, &rel, scheme, acceptable, &origin).await;
     let mut reply = reply;
     if let (Some(n), Some((ct, bytes))) = (indent, reply.body.as_mut()) {
         if ct.starts_with("application/json") {
@@ -153,6 +160,8 @@ async fn dispatch(
     scheme: &str,
     // False when a DRF dialect's content negotiation failed (answered 406 on known paths).
     acceptable: bool,
+    // The request id and client address; the route is filled in once matched.
+    base: &Origin,
 ) -> (Reply, Option<String>) {
     let d = &mount.dialect;
     let method = req.method().clone();
@@ -184,8 +193,9 @@ async fn dispatch(
             let first = routes[0];
             let allow = allow_header(d, &routes);
             let name = Some(first.spec.name.clone());
+            let origin = Origin { route: first.spec.name.clone(), ..base.clone() };
             if d.drf_views || routes.iter().any(|r| r.spec.auth_before_method) {
-                let who = auth::authenticate(&gw.engine, d, &first.authenticators, req.headers(), None).await;
+                let who = auth::authenticate(&gw.engine, d, &first.authenticators, req.headers(), None, &origin).await;
                 let refused = match who {
                     Err(f) => Some(f),
                     // DRF checks permissions before it looks for a handler of the method.
@@ -196,7 +206,10 @@ async fn dispatch(
                     {
                         Some(Failure::new(ErrorKey::NotAuthenticated))
                     }
-                    Ok(_) => None,
+                    // DRF throttles after permissions, before it looks for the method's handler.
+                    Ok(p) => throttle::check(&gw.engine, d, first.spec.throttle_scope.as_deref(), p.as_ref(), base.client)
+                        .await
+                        .err(),
                 };
                 if let Some(f) = refused {
                     return (
@@ -214,7 +227,8 @@ async fn dispatch(
         }
         Match::Found(route, params) => {
             let allow = allow_header(d, &routes_at(d, route));
-            let reply = match run_route(gw, mount, route, req, &params, scheme).await {
+            let origin = Origin { route: route.spec.name.clone(), ..base.clone() };
+            let reply = match run_route(gw, mount, route, req, &params, scheme, &origin).await {
                 Ok(r) => r,
                 Err(list) => render::failures(d, &route.errors, &list, method.as_str()),
             };
@@ -239,12 +253,18 @@ async fn caller(
     route: &Route,
     headers: &hyper::HeaderMap,
     fields: Option<&Fields>,
+    origin: &Origin,
 ) -> Result<Option<Principal>, Vec<Failure>> {
-    let principal =
-        auth::authenticate(&gw.engine, d, &route.authenticators, headers, fields).await.map_err(|f| vec![f])?;
+    let principal = auth::authenticate(&gw.engine, d, &route.authenticators, headers, fields, origin)
+        .await
+        .map_err(|f| vec![f])?;
     if route.spec.permission == Permission::Authenticated && principal.is_none() {
         return Err(vec![Failure::new(ErrorKey::NotAuthenticated)]);
     }
+    // DRF's check_throttles: after authentication and permissions, before the view.
+    throttle::check(&gw.engine, d, route.spec.throttle_scope.as_deref(), principal.as_ref(), origin.client)
+        .await
+        .map_err(|f| vec![f])?;
     Ok(principal)
 }
 
@@ -255,6 +275,7 @@ async fn run_route(
     req: Request<Incoming>,
     params: &[(String, String)],
     scheme: &str,
+    origin: &Origin,
 ) -> Result<Reply, Vec<Failure>> {
     let d = &mount.dialect;
     let (parts, incoming) = req.into_parts();
@@ -264,7 +285,7 @@ async fn run_route(
     // DRF authenticates and checks permissions before the view parses the body: a bad
     // or missing credential is a 401 even when the body is unparseable. Only a route
     // whose authenticator reads the body has to parse it first.
-    let mut principal = if body_auth { None } else { caller(gw, d, route, &parts.headers, None).await? };
+    let mut principal = if body_auth { None } else { caller(gw, d, route, &parts.headers, None, origin).await? };
     let mut fields = Fields::new();
     if wants_body {
         let bytes = body::read(incoming, &parts.headers, gw.body_limit).await.map_err(|f| vec![f])?;
@@ -273,7 +294,7 @@ async fn run_route(
         drop(incoming);
     }
     if body_auth {
-        principal = caller(gw, d, route, &parts.headers, Some(&fields)).await?;
+        principal = caller(gw, d, route, &parts.headers, Some(&fields), origin).await?;
     }
     let inputs = inputs::collect(route, &fields, params, parts.uri.query(), &parts.headers)?;
     let host = parts.headers.get(HOST).and_then(|h| h.to_str().ok());
@@ -285,6 +306,7 @@ async fn run_route(
         principal: principal.as_ref(),
         dialect: &d.name,
         base_url: &base,
+        origin,
     };
     let mut out = route.action.run(&call).await?;
     out.insert(vars::BASE_URL.into(), base.as_str().into());

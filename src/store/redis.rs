@@ -14,9 +14,13 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
+mod limits;
 mod scripts;
 
-use super::{OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate};
+use super::{
+    AttemptEnd, AttemptStart, OneTimeRecord, Purpose, Store, StoreError, ThrottleHit, TokenKind, TokenRecord,
+    UniqueField, UserRecord, UserUpdate,
+};
 use scripts::{CLAIM_SLOT, CREATE_USER, DELETE_USER, DELETE_USER_ONE_TIME, DELETE_USER_TOKENS, UPDATE_USER};
 
 pub struct RedisStore {
@@ -109,10 +113,14 @@ fn user_fields(u: &UserRecord) -> Vec<String> {
         u.date_joined.to_string(),
         "last_login".into(),
         u.last_login.map(|t| t.to_string()).unwrap_or_default(),
+        "tokens_revoked_at".into(),
+        u.tokens_revoked_at.map(|t| t.to_string()).unwrap_or_default(),
     ]
 }
 
 fn parse_user(id: u64, mut h: HashMap<String, String>) -> Result<UserRecord, StoreError> {
+    // Optional: records written before the field existed lack it.
+    let revoked = h.remove("tokens_revoked_at").filter(|s| !s.is_empty());
     let mut take = |k: &str| h.remove(k).ok_or_else(|| StoreError::Corrupt(format!("user {id}: no {k}")));
     let num = |s: String| s.parse::<i64>().map_err(|_| StoreError::Corrupt(format!("user {id}: bad number")));
     Ok(UserRecord {
@@ -127,6 +135,7 @@ fn parse_user(id: u64, mut h: HashMap<String, String>) -> Result<UserRecord, Sto
             s if s.is_empty() => None,
             s => Some(num(s)?),
         },
+        tokens_revoked_at: revoked.map(num).transpose()?,
     })
 }
 
@@ -354,5 +363,37 @@ impl Store for RedisStore {
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
         let mut c = self.conn.clone();
         self.run(c.exists(format!("{}:bl:{jti}", self.prefix))).await
+    }
+
+    async fn begin_attempt(
+        &self,
+        subject: &str,
+        limit: u32,
+        window: Duration,
+        ban: Duration,
+    ) -> Result<AttemptStart, StoreError> {
+        self.begin_attempt_impl(subject, limit, window, ban).await
+    }
+
+    async fn end_attempt(&self, subject: &str, end: AttemptEnd, last: bool, ban: Duration) -> Result<(), StoreError> {
+        self.end_attempt_impl(subject, end, last, ban).await
+    }
+
+    async fn find_lockout(&self, subject: &str) -> Result<Option<Duration>, StoreError> {
+        self.find_lockout_impl(subject).await
+    }
+
+    async fn delete_lockout(&self, subject: &str) -> Result<bool, StoreError> {
+        self.delete_lockout_impl(subject).await
+    }
+
+    async fn throttle_hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        member: &str,
+    ) -> Result<ThrottleHit, StoreError> {
+        self.throttle_hit_impl(key, limit, window, member).await
     }
 }

@@ -5,9 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::{Redis, StoreKind};
-use polyauth::engine::{Engine, EngineError, EngineSettings, IdentifyBy, TokenError, UserUpdate};
+use polyauth::audit::Origin;
+use polyauth::engine::{Engine, EngineError, EngineSettings, IdentifyBy, LockoutSettings, TokenError, UserUpdate};
 use polyauth::secret::Secret;
 use polyauth::store::{self, Purpose, TokenKind};
+
+mod limits;
 
 struct Fixture {
     engine: Engine,
@@ -19,12 +22,18 @@ async fn engine(kind: StoreKind) -> Fixture {
 }
 
 async fn engine_with(kind: StoreKind, opaque_ttl: Duration) -> Fixture {
+    engine_full(kind, opaque_ttl, LockoutSettings::OFF).await
+}
+
+async fn engine_full(kind: StoreKind, opaque_ttl: Duration, lockout: LockoutSettings) -> Fixture {
     let redis = (kind == StoreKind::Redis).then(Redis::start);
     let url = redis.as_ref().map(|r| r.url()).unwrap_or_else(|| "memory://".into());
     let s = store::open(&url, "pa", Duration::from_secs(2)).await.expect("store");
     let settings = EngineSettings {
         bcrypt_cost: 4,
         max_concurrent_hashes: 4,
+        max_queued_hashes: 64,
+        lockout,
         signing_key: Secret::new(crate::support::SIGNING_KEY),
         access_lifetime_secs: 300,
         refresh_lifetime_secs: 86_400,
@@ -40,6 +49,16 @@ fn pw(s: &str) -> Secret {
     Secret::new(s)
 }
 
+/// A request from a test: no route, a fixed client address.
+fn origin() -> Origin {
+    Origin {
+        request_id: "test".into(),
+        dialect: "test".into(),
+        route: "test".into(),
+        client: Some("192.0.2.1".parse().unwrap()),
+    }
+}
+
 async fn users_and_uniqueness(kind: StoreKind) {
     let f = engine(kind).await;
     let e = &f.engine;
@@ -51,14 +70,14 @@ async fn users_and_uniqueness(kind: StoreKind) {
     // Empty emails are not unique claims.
     e.create_user("carol", "", &pw("p")).await.unwrap();
 
-    assert_eq!(e.authenticate(IdentifyBy::Username, "alice", &pw("pw-a")).await.unwrap().id, 1);
-    assert_eq!(e.authenticate(IdentifyBy::Email, "ALICE@example.com", &pw("pw-a")).await.unwrap().id, 1);
+    assert_eq!(e.authenticate(IdentifyBy::Username, "alice", &pw("pw-a"), &origin()).await.unwrap().id, 1);
+    assert_eq!(e.authenticate(IdentifyBy::Email, "ALICE@example.com", &pw("pw-a"), &origin()).await.unwrap().id, 1);
     assert!(matches!(
-        e.authenticate(IdentifyBy::Username, "alice", &pw("nope")).await,
+        e.authenticate(IdentifyBy::Username, "alice", &pw("nope"), &origin()).await,
         Err(EngineError::InvalidCredentials)
     ));
     assert!(matches!(
-        e.authenticate(IdentifyBy::Username, "ghost", &pw("x")).await,
+        e.authenticate(IdentifyBy::Username, "ghost", &pw("x"), &origin()).await,
         Err(EngineError::InvalidCredentials)
     ));
     let after = e.find_user(1).await.unwrap().unwrap();
@@ -75,7 +94,7 @@ async fn users_and_uniqueness(kind: StoreKind) {
 
     // Password change; deletion frees both claims and kills tokens.
     let user = e.set_password(&changed, &pw("pw-new")).await.unwrap();
-    assert!(e.authenticate(IdentifyBy::Username, "alice", &pw("pw-new")).await.is_ok());
+    assert!(e.authenticate(IdentifyBy::Username, "alice", &pw("pw-new"), &origin()).await.is_ok());
     let token = e.login_auth_token(&user).await.unwrap();
     assert!(e.delete_user(&user).await.unwrap());
     assert!(!e.username_taken("alice").await.unwrap());
