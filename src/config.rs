@@ -175,7 +175,7 @@ pub struct PasswordConfig {
 
 impl Default for PasswordConfig {
     fn default() -> Self {
-        Self { bcrypt_cost: 12, max_concurrent_hashes: 8, max_queued_hashes: 16 }
+        Self { bcrypt_cost: 12, max_concurrent_hashes: 8, max_queued_hashes: 32 }
     }
 }
 

@@ -285,7 +285,8 @@ pub trait Store: Send + Sync + 'static {
     /// Starts a password attempt against a lockout subject: `Locked` while it is
     /// banned; otherwise counts it (the count expires `window` after its first
     /// attempt) and, when the count reaches `limit`, bans the subject for `ban`
-    /// provisionally (`last`). Atomic, so replicas share one count.
+    /// provisionally (`last`); refusals under a provisional ban suggest a 1 s
+    /// wait (it is settled within one hash). Atomic, so replicas share one count.
     async fn begin_attempt(
         &self,
         subject: &str,
@@ -295,7 +296,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<AttemptStart, StoreError>;
     /// Ends an attempt that `begin_attempt` allowed (`last` as it answered).
     async fn end_attempt(&self, subject: &str, end: AttemptEnd, last: bool, ban: Duration) -> Result<(), StoreError>;
-    /// The time left on the subject's ban, if it is banned.
+    /// The time left on the subject's ban, if it is banned (a provisional ban
+    /// is an attempt in flight, not a lockout: None).
     async fn find_lockout(&self, subject: &str) -> Result<Option<Duration>, StoreError>;
     /// Lifts the subject's ban and forgets its count. True if it was banned.
     async fn delete_lockout(&self, subject: &str) -> Result<bool, StoreError>;

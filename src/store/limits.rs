@@ -9,7 +9,8 @@ use std::time::Duration;
 /// address) starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttemptStart {
-    /// The subject is banned; nothing was counted.
+    /// The subject is banned; nothing was counted. Under a provisional ban the
+    /// wait is 1 s: the attempt holding it ends within one hash.
     Locked { retry_after: Duration },
     /// Counted. `last`: this attempt used the subject's last allowance, so the
     /// store banned the subject provisionally (until the attempt ends): no

@@ -7,6 +7,7 @@
 #[macro_use]
 mod support;
 
+mod abuse;
 mod contract;
 mod cross_dialect;
 mod deploy;

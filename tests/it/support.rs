@@ -5,6 +5,7 @@
 //! real binary (`ops`), certificates (`pki`), JWTs (`jwt`), and one module of
 //! helpers per dialect.
 
+pub mod abuse;
 pub mod djoser;
 pub mod drf;
 pub mod food2gether;
@@ -135,11 +136,13 @@ pub struct GwBuilder {
     /// (dialect, prefix, `[mount.settings]` TOML body).
     mounts: Vec<(String, String, String)>,
     extra: String,
+    /// Lines of the `[passwords]` table (`bcrypt_cost = 4` unless they set it).
+    passwords: String,
     dialects_dir: PathBuf,
 }
 
 pub fn gateway(kind: StoreKind) -> GwBuilder {
-    GwBuilder { kind, mounts: Vec::new(), extra: String::new(), dialects_dir: dialects_dir() }
+    GwBuilder { kind, mounts: Vec::new(), extra: String::new(), passwords: String::new(), dialects_dir: dialects_dir() }
 }
 
 impl GwBuilder {
@@ -162,6 +165,13 @@ impl GwBuilder {
         self
     }
 
+    /// Lines for the `[passwords]` table (e.g. `max_queued_hashes = 64`, `bcrypt_cost = 8`).
+    pub fn passwords(mut self, toml: &str) -> Self {
+        self.passwords.push_str(toml);
+        self.passwords.push('\n');
+        self
+    }
+
     pub fn dialects_dir(mut self, dir: PathBuf) -> Self {
         self.dialects_dir = dir;
         self
@@ -169,11 +179,16 @@ impl GwBuilder {
 
     pub fn config_text(&self, store_url: &str) -> String {
         let mut t = format!(
-            "dialects_dir = {:?}\n{}\n[store]\nurl = {:?}\n[jwt]\nsigning_key = {:?}\n[passwords]\nbcrypt_cost = 4\n[admin]\nlisten = \"127.0.0.1:0\"\ntoken = {:?}\n",
+            "dialects_dir = {:?}\n{}\n[store]\nurl = {:?}\n[jwt]\nsigning_key = {:?}\n[passwords]\n{}[admin]\nlisten = \"127.0.0.1:0\"\ntoken = {:?}\n",
             self.dialects_dir.display().to_string(),
             self.extra,
             store_url,
             SIGNING_KEY,
+            if self.passwords.contains("bcrypt_cost") {
+                self.passwords.clone()
+            } else {
+                format!("bcrypt_cost = 4\n{}", self.passwords)
+            },
             ADMIN_TOKEN
         );
         for (d, p, settings) in &self.mounts {
@@ -188,7 +203,15 @@ impl GwBuilder {
     pub async fn start(self) -> Gw {
         let redis = (self.kind == StoreKind::Redis).then(Redis::start);
         let url = redis.as_ref().map(|r| r.url()).unwrap_or_else(|| "memory://".into());
-        let text = self.config_text(&url);
+        let mut gw = self.start_on(&url).await;
+        gw.redis = redis;
+        gw
+    }
+
+    /// Starts on a store another gateway uses: a second replica on the same Redis.
+    pub async fn start_on(self, url: &str) -> Gw {
+        let redis = None;
+        let text = self.config_text(url);
         let config = Config::from_toml_str(&text, std::path::Path::new(".")).expect("test config");
         let plan = app::plan(config).expect("plan");
         let running = app::start(plan).await.expect("start");

@@ -10,8 +10,8 @@ use super::super::{AttemptEnd, AttemptStart, ThrottleHit};
 pub(super) struct Limits {
     /// Subject → (attempts counted, when the count expires).
     counts: HashMap<String, (u32, Instant)>,
-    /// Subject → when its ban ends.
-    bans: HashMap<String, Instant>,
+    /// Subject → when its ban ends, and whether it is provisional (an attempt in flight).
+    bans: HashMap<String, (Instant, bool)>,
     /// Throttle key → (request times in Unix seconds, newest first as DRF keeps them; expiry).
     histories: HashMap<String, (VecDeque<f64>, Instant)>,
 }
@@ -23,18 +23,21 @@ fn unix_now() -> f64 {
 impl Limits {
     pub(super) fn sweep(&mut self, now: Instant) {
         self.counts.retain(|_, (_, exp)| *exp > now);
-        self.bans.retain(|_, exp| *exp > now);
+        self.bans.retain(|_, (exp, _)| *exp > now);
         self.histories.retain(|_, (_, exp)| *exp > now);
     }
 
-    fn ban_left(&self, subject: &str, now: Instant) -> Option<Duration> {
-        self.bans.get(subject).filter(|end| **end > now).map(|end| *end - now)
+    /// (time left, provisional) of a live ban.
+    fn ban(&self, subject: &str, now: Instant) -> Option<(Duration, bool)> {
+        self.bans.get(subject).filter(|(end, _)| *end > now).map(|(end, p)| (*end - now, *p))
     }
 
     pub(super) fn begin_attempt(&mut self, subject: &str, limit: u32, window: Duration, ban: Duration) -> AttemptStart {
         let now = Instant::now();
-        if let Some(left) = self.ban_left(subject, now) {
-            return AttemptStart::Locked { retry_after: left };
+        if let Some((left, provisional)) = self.ban(subject, now) {
+            // A provisional ban is settled within one hash.
+            let retry_after = if provisional { Duration::from_secs(1) } else { left };
+            return AttemptStart::Locked { retry_after };
         }
         let entry = self.counts.entry(subject.to_owned()).or_insert((0, now + window));
         if entry.1 <= now {
@@ -43,7 +46,7 @@ impl Limits {
         entry.0 += 1;
         let last = entry.0 >= limit;
         if last {
-            self.bans.insert(subject.to_owned(), now + ban);
+            self.bans.insert(subject.to_owned(), (now + ban, true));
         }
         AttemptStart::Allowed { last }
     }
@@ -53,7 +56,7 @@ impl Limits {
         match end {
             AttemptEnd::Failed => {
                 if last {
-                    self.bans.insert(subject.to_owned(), now + ban);
+                    self.bans.insert(subject.to_owned(), (now + ban, false));
                     self.counts.remove(subject);
                 }
                 return;
@@ -76,13 +79,13 @@ impl Limits {
     }
 
     pub(super) fn find_lockout(&self, subject: &str) -> Option<Duration> {
-        self.ban_left(subject, Instant::now())
+        self.ban(subject, Instant::now()).filter(|(_, provisional)| !provisional).map(|(left, _)| left)
     }
 
     pub(super) fn delete_lockout(&mut self, subject: &str) -> bool {
         self.counts.remove(subject);
         let now = Instant::now();
-        self.bans.remove(subject).is_some_and(|end| end > now)
+        self.bans.remove(subject).is_some_and(|(end, _)| end > now)
     }
 
     pub(super) fn throttle_hit(&mut self, key: &str, limit: u32, window: Duration) -> ThrottleHit {

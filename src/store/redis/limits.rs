@@ -3,7 +3,7 @@
 //! hash tag (`{lk:<subject>}`), so it stays atomic on a Redis Cluster too.
 //!
 //! Keys: `<prefix>:{lk:<subject>}:n` (attempts counted; TTL the window),
-//! `<prefix>:{lk:<subject>}:ban` (TTL the ban), `<prefix>:thr:<key>` (a
+//! `<prefix>:{lk:<subject>}:ban` (`p` provisional or `f` final; TTL the ban), `<prefix>:thr:<key>` (a
 //! sorted set of request times; TTL the throttle's window).
 
 use std::time::Duration;
@@ -15,12 +15,16 @@ use crate::store::{AttemptEnd, AttemptStart, ThrottleHit};
 
 const BEGIN_ATTEMPT: &str = r#"
 -- KEYS: count, ban. ARGV: limit, window seconds, ban seconds.
-local left = redis.call('PTTL', KEYS[2])
-if left > 0 then return {0, left} end
+-- A provisional ban ('p') is settled within one hash: it answers a 1 s wait.
+local ban = redis.call('GET', KEYS[2])
+if ban then
+  if ban == 'p' then return {0, 1000} end
+  return {0, math.max(redis.call('PTTL', KEYS[2]), 1)}
+end
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 if n >= tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+  redis.call('SET', KEYS[2], 'p', 'EX', ARGV[3])
   return {1, 1}
 end
 return {1, 0}
@@ -30,7 +34,7 @@ const END_ATTEMPT: &str = r#"
 -- KEYS: count, ban. ARGV: 'failed' | 'forgiven' | 'reset', last ('1' | '0'), ban seconds.
 if ARGV[1] == 'failed' then
   if ARGV[2] == '1' then
-    redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+    redis.call('SET', KEYS[2], 'f', 'EX', ARGV[3])
     redis.call('DEL', KEYS[1])
   end
   return 1
@@ -104,7 +108,9 @@ impl RedisStore {
     pub(super) async fn find_lockout_impl(&self, subject: &str) -> Result<Option<Duration>, StoreError> {
         let mut c = self.conn.clone();
         let (_, ban_key) = self.lockout_keys(subject);
-        let left: i64 = self.run(redis::cmd("PTTL").arg(ban_key).query_async(&mut c)).await?;
+        // A provisional ban is an attempt in flight, not a lockout.
+        let script = Script::new("if redis.call('GET', KEYS[1]) == 'f' then return redis.call('PTTL', KEYS[1]) end return 0");
+        let left: i64 = self.run(script.key(ban_key).invoke_async(&mut c)).await?;
         Ok((left > 0).then(|| Duration::from_millis(left as u64)))
     }
 

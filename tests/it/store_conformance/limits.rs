@@ -29,15 +29,19 @@ async fn attempts_count_and_ban(kind: StoreKind) {
     s.end_attempt("u:1", AttemptEnd::Failed, false, B).await.unwrap();
     assert_eq!(s.begin_attempt("u:1", 3, W, B).await.unwrap(), allowed(false));
     assert_eq!(s.begin_attempt("u:1", 3, W, B).await.unwrap(), allowed(true), "the third takes the last allowance");
-    // While the last one is in flight, nothing else gets through.
+    // While the last one is in flight, nothing else gets through; it ends within a hash.
     let AttemptStart::Locked { retry_after } = s.begin_attempt("u:1", 3, W, B).await.unwrap() else {
         panic!("a provisional ban")
     };
-    assert!(retry_after > Duration::from_secs(25) && retry_after <= B, "{retry_after:?}");
+    assert_eq!(retry_after, Duration::from_secs(1));
+    assert_eq!(s.find_lockout("u:1").await.unwrap(), None, "an attempt in flight is not a lockout");
     assert_eq!(s.begin_attempt("u:2", 3, W, B).await.unwrap(), allowed(false), "subjects are separate");
     s.end_attempt("u:1", AttemptEnd::Failed, false, B).await.unwrap();
     s.end_attempt("u:1", AttemptEnd::Failed, true, B).await.unwrap();
-    assert!(matches!(s.begin_attempt("u:1", 3, W, B).await.unwrap(), AttemptStart::Locked { .. }));
+    let AttemptStart::Locked { retry_after } = s.begin_attempt("u:1", 3, W, B).await.unwrap() else {
+        panic!("banned")
+    };
+    assert!(retry_after > Duration::from_secs(25) && retry_after <= B, "{retry_after:?}");
     assert!(s.find_lockout("u:1").await.unwrap().is_some_and(|d| d > Duration::from_secs(25)));
     assert_eq!(s.find_lockout("u:2").await.unwrap(), None);
     assert!(s.delete_lockout("u:1").await.unwrap(), "lifted");
