@@ -103,8 +103,11 @@ pub async fn serve(
         let admin = admin.clone();
         async move {
             let head = req.method() == Method::HEAD;
-            let reply: Reply =
-                if users::handles(req.uri().path()) { users::respond(&admin, req).await } else { respond(&admin, &req).await };
+            let reply: Reply = if users::handles(req.uri().path()) {
+                users::respond(&admin, req).await
+            } else {
+                respond(&admin, &req).await
+            };
             let res: Response<Body> = reply.into_response(head);
             res
         }

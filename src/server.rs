@@ -93,14 +93,8 @@ pub async fn serve<H, F>(
 }
 
 /// Serves HTTP/1.1 on one accepted (and, for TLS, handshaken) connection.
-async fn connection<IO, H, F>(
-    io: IO,
-    peer: Peer,
-    handler: H,
-    scheme: Scheme,
-    settings: ConnSettings,
-    watcher: Watcher,
-) where
+async fn connection<IO, H, F>(io: IO, peer: Peer, handler: H, scheme: Scheme, settings: ConnSettings, watcher: Watcher)
+where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Fn(Request<Incoming>, Scheme) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,

@@ -305,8 +305,13 @@ pub trait Store: Send + Sync + 'static {
     /// Records a request under `key` unless `limit` requests are already in the
     /// last `window` (DRF's history, dropping entries at least `window` old);
     /// `member` makes the entry unique. The clock is the store's, so replicas agree.
-    async fn throttle_hit(&self, key: &str, limit: u32, window: Duration, member: &str)
-        -> Result<ThrottleHit, StoreError>;
+    async fn throttle_hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        member: &str,
+    ) -> Result<ThrottleHit, StoreError>;
 }
 
 /// Opens the store named by a URL (`memory://`, `redis://`, `rediss://`).

@@ -45,7 +45,12 @@ pub async fn respond(admin: &Admin, req: Request<Incoming>) -> Reply {
     let path = req.uri().path().trim_end_matches('/').to_owned();
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let peer = req.extensions().get::<Peer>().map(|p| p.0.ip());
-    let origin = |op: &str| Origin { request_id: request_id(req.headers()), dialect: "admin".into(), route: op.into(), client: peer };
+    let origin = |op: &str| Origin {
+        request_id: request_id(req.headers()),
+        dialect: "admin".into(),
+        route: op.into(),
+        client: peer,
+    };
     let method = req.method().clone();
     match (segments.as_slice(), &method) {
         (["users"], &Method::GET) => match user_ref(req.uri().query()) {
@@ -70,7 +75,10 @@ pub async fn respond(admin: &Admin, req: Request<Incoming>) -> Reply {
                 }
                 (["revoke-tokens"], Method::POST) => {
                     match admin.engine.revoke_everything(id, &origin("revoke_tokens")).await {
-                        Ok(n) => Reply::json(200, &json!({ "user_id": id, "opaque_tokens_revoked": n, "jwts_revoked": true })),
+                        Ok(n) => Reply::json(
+                            200,
+                            &json!({ "user_id": id, "opaque_tokens_revoked": n, "jwts_revoked": true }),
+                        ),
                         Err(e) => refusal(e),
                     }
                 }
@@ -99,14 +107,19 @@ pub async fn respond(admin: &Admin, req: Request<Incoming>) -> Reply {
             };
             match (rest, method) {
                 ([], Method::GET) => match admin.engine.address_lockout(ip).await {
-                    Ok(left) => Reply::json(200, &json!({ "address": ip.to_string(), "locked_out_for_secs": left.map(ceil_secs) })),
+                    Ok(left) => Reply::json(
+                        200,
+                        &json!({ "address": ip.to_string(), "locked_out_for_secs": left.map(ceil_secs) }),
+                    ),
                     Err(e) => refusal(e),
                 },
                 ([], _) => not_allowed("GET"),
-                (["unlock"], Method::POST) => match admin.engine.clear_address_lockout(ip, &origin("unlock_address")).await {
-                    Ok(lifted) => Reply::json(200, &json!({ "address": ip.to_string(), "was_locked": lifted })),
-                    Err(e) => refusal(e),
-                },
+                (["unlock"], Method::POST) => {
+                    match admin.engine.clear_address_lockout(ip, &origin("unlock_address")).await {
+                        Ok(lifted) => Reply::json(200, &json!({ "address": ip.to_string(), "was_locked": lifted })),
+                        Err(e) => refusal(e),
+                    }
+                }
                 (["unlock"], _) => not_allowed("POST"),
                 _ => admin_error(404, "not found"),
             }
@@ -121,8 +134,9 @@ fn not_allowed(allow: &str) -> Reply {
 
 /// `id=`, `username=` or `email=` from a query string (exactly one).
 fn user_ref(query: Option<&str>) -> Option<UserRef> {
-    let pairs: Vec<(String, String)> =
-        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     let [(k, v)] = pairs.as_slice() else { return None };
     match k.as_str() {
         "id" => v.parse().ok().map(UserRef::Id),
@@ -177,7 +191,8 @@ async fn password(req: Request<Incoming>) -> Result<Secret, Reply> {
         Ok(c) => c.to_bytes(),
         Err(_) => return Err(admin_error(413, "body too large")),
     };
-    let body: Value = serde_json::from_slice(&bytes).map_err(|_| admin_error(400, "expected JSON {\"password\": \"…\"}"))?;
+    let body: Value =
+        serde_json::from_slice(&bytes).map_err(|_| admin_error(400, "expected JSON {\"password\": \"…\"}"))?;
     match body.get("password").and_then(Value::as_str) {
         Some(p) if !p.is_empty() => Ok(Secret::new(p)),
         _ => Err(admin_error(400, "expected JSON {\"password\": \"…\"} with a non-empty password")),

@@ -92,10 +92,7 @@ impl Throttles {
 
 /// Reads the settings; `scopes` are the `throttle_scope`s the routes name.
 /// Errors are (setting, message).
-pub fn compile<'a>(
-    settings: &Settings,
-    scopes: impl Iterator<Item = &'a str>,
-) -> Result<Throttles, (String, String)> {
+pub fn compile<'a>(settings: &Settings, scopes: impl Iterator<Item = &'a str>) -> Result<Throttles, (String, String)> {
     let err = |key: &str, message: String| (key.to_owned(), message);
     let mut rates = BTreeMap::new();
     if let Some(table) = settings.get(RATES).and_then(toml::Value::as_table) {
@@ -128,7 +125,9 @@ pub fn compile<'a>(
             if !rates.contains_key(scope) {
                 return Err(err(
                     RATES,
-                    format!("a route has throttle_scope {scope:?} but no rate is set for it (DRF: ImproperlyConfigured)"),
+                    format!(
+                        "a route has throttle_scope {scope:?} but no rate is set for it (DRF: ImproperlyConfigured)"
+                    ),
                 ));
             }
         }

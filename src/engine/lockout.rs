@@ -167,7 +167,11 @@ impl Engine {
                 AttemptStart::Locked { retry_after } => {
                     // What this attempt already counted elsewhere no longer counts.
                     attempt.settle(Verdict::None).await;
-                    let detail = Detail { scope: Some(scope), retry_after_secs: Some(ceil_secs(retry_after)), ..Detail::default() };
+                    let detail = Detail {
+                        scope: Some(scope),
+                        retry_after_secs: Some(ceil_secs(retry_after)),
+                        ..Detail::default()
+                    };
                     audit::record(origin, Event::LoginLocked, user_id, detail);
                     self.inner.metrics.throttled(&origin.dialect, "lockout");
                     return Err(EngineError::Locked { retry_after });
@@ -178,7 +182,13 @@ impl Engine {
     }
 
     /// Ends an attempt; a lockout it started is audited and counted.
-    pub(super) async fn settle_attempt(&self, attempt: Attempt, verdict: Verdict, user_id: Option<u64>, origin: &Origin) {
+    pub(super) async fn settle_attempt(
+        &self,
+        attempt: Attempt,
+        verdict: Verdict,
+        user_id: Option<u64>,
+        origin: &Origin,
+    ) {
         for scope in attempt.settle(verdict).await {
             let secs = self.inner.lockout.ban.as_secs();
             let detail = Detail { scope: Some(scope), retry_after_secs: Some(secs), ..Detail::default() };

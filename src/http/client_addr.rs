@@ -20,13 +20,8 @@ pub fn resolve(headers: &HeaderMap, peer: Option<SocketAddr>, trusted_proxies: u
         return peer_ip;
     }
     // Several header lines form one comma-separated list, in order.
-    let entries: Vec<&str> = headers
-        .get_all(XFF)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect();
+    let entries: Vec<&str> =
+        headers.get_all(XFF).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim).collect();
     if entries.is_empty() {
         return peer_ip;
     }

@@ -207,9 +207,11 @@ async fn dispatch(
                         Some(Failure::new(ErrorKey::NotAuthenticated))
                     }
                     // DRF throttles after permissions, before it looks for the method's handler.
-                    Ok(p) => throttle::check(&gw.engine, d, first.spec.throttle_scope.as_deref(), p.as_ref(), base.client)
-                        .await
-                        .err(),
+                    Ok(p) => {
+                        throttle::check(&gw.engine, d, first.spec.throttle_scope.as_deref(), p.as_ref(), base.client)
+                            .await
+                            .err()
+                    }
                 };
                 if let Some(f) = refused {
                     return (
@@ -255,9 +257,8 @@ async fn caller(
     fields: Option<&Fields>,
     origin: &Origin,
 ) -> Result<Option<Principal>, Vec<Failure>> {
-    let principal = auth::authenticate(&gw.engine, d, &route.authenticators, headers, fields, origin)
-        .await
-        .map_err(|f| vec![f])?;
+    let principal =
+        auth::authenticate(&gw.engine, d, &route.authenticators, headers, fields, origin).await.map_err(|f| vec![f])?;
     if route.spec.permission == Permission::Authenticated && principal.is_none() {
         return Err(vec![Failure::new(ErrorKey::NotAuthenticated)]);
     }

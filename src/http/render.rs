@@ -105,7 +105,8 @@ fn error_vars(d: &Dialect, f: &Failure, status: u16) -> Map<String, Value> {
     }
     // The wait, worded with the dialect's singular or plural (DRF's ngettext).
     let wait = f.vars.iter().find(|(k, _)| *k == vars::RETRY_AFTER).map(|(_, v)| v.as_str());
-    let wait_message = wait.and_then(|w| d.messages.get(if w == "1" { "retry_after_one" } else { "retry_after_other" }));
+    let wait_message =
+        wait.and_then(|w| d.messages.get(if w == "1" { "retry_after_one" } else { "retry_after_other" }));
     let wait_message = wait_message.map(|m| template::render_str(m, &out)).unwrap_or_default();
     out.insert(vars::RETRY_AFTER_MESSAGE.into(), Value::from(wait_message));
     for (k, v) in &d.messages {

@@ -109,7 +109,8 @@ impl RedisStore {
         let mut c = self.conn.clone();
         let (_, ban_key) = self.lockout_keys(subject);
         // A provisional ban is an attempt in flight, not a lockout.
-        let script = Script::new("if redis.call('GET', KEYS[1]) == 'f' then return redis.call('PTTL', KEYS[1]) end return 0");
+        let script =
+            Script::new("if redis.call('GET', KEYS[1]) == 'f' then return redis.call('PTTL', KEYS[1]) end return 0");
         let left: i64 = self.run(script.key(ban_key).invoke_async(&mut c)).await?;
         Ok((left > 0).then(|| Duration::from_millis(left as u64)))
     }

@@ -74,7 +74,9 @@ async fn uses(g: &Gw, t: &Tokens) -> Vec<(&'static str, u16)> {
 }
 
 async fn session_logout(g: &Gw, session: &str) -> u16 {
-    g.send("food2gether", "DELETE", "/api/v1/authentication/", &[("Authorization", &bearer(session))], None).await.status
+    g.send("food2gether", "DELETE", "/api/v1/authentication/", &[("Authorization", &bearer(session))], None)
+        .await
+        .status
 }
 
 async fn a_disabled_user_is_refused_everywhere(kind: StoreKind) {
@@ -208,7 +210,10 @@ async fn every_operation_is_audited() {
     assert_eq!(send(http.put(api("/")).json(&json!({"email": email, "password": PASSWORD})), "r-register").await, 201);
     assert_eq!(send(http.post(api("/")).header("Authorization", basic(email, PASSWORD)), "r-login").await, 200);
     for i in 0..5 {
-        assert_eq!(send(http.post(api("/")).header("Authorization", basic(email, &format!("bad{i}"))), "r-bad").await, 401);
+        assert_eq!(
+            send(http.post(api("/")).header("Authorization", basic(email, &format!("bad{i}"))), "r-bad").await,
+            401
+        );
     }
     assert_eq!(send(http.post(api("/")).header("Authorization", basic(email, PASSWORD)), "r-locked").await, 429);
     let admin_call = |method: reqwest::Method, path: &str, id: &'static str| {
@@ -278,7 +283,11 @@ fn cli(config: &std::path::Path, args: &[&str], stdin: &str) -> (Option<i32>, St
         .unwrap();
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// `polyauth users …` on the store a running gateway uses: it sees the changes at once.
@@ -288,7 +297,11 @@ async fn the_command_line_does_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("gateway.toml");
     let url = g.redis.as_ref().unwrap().url();
-    std::fs::write(&config, format!("[store]\nurl = {url:?}\n[jwt]\nsigning_key = {SIGNING_KEY:?}\n[passwords]\nbcrypt_cost = 4\n")).unwrap();
+    std::fs::write(
+        &config,
+        format!("[store]\nurl = {url:?}\n[jwt]\nsigning_key = {SIGNING_KEY:?}\n[passwords]\nbcrypt_cost = 4\n"),
+    )
+    .unwrap();
     g.running.engine.create_user("cli", "cli@example.com", &Secret::new("pw-1")).await.unwrap();
     let login = |pw: &'static str| LoginRoute::SimpleJwt.login(&g, "cli", "", pw);
 

@@ -48,10 +48,8 @@ async fn a_flood_on_one_account_is_cut_at_five(kind: StoreKind) {
     let r = LoginRoute::SimpleJwt.login(&g, "genuine", "", "genuine-pw").await;
     let access = r.json()["access"].as_str().unwrap().to_owned();
 
-    let (attack, check) = tokio::join!(
-        flood(&g, 200, |i| ("victim".into(), format!("guess-{i}"), "-".into())),
-        getuser(&g, &access)
-    );
+    let (attack, check) =
+        tokio::join!(flood(&g, 200, |i| ("victim".into(), format!("guess-{i}"), "-".into())), getuser(&g, &access));
     assert_eq!(check.status, 200, "a token check during the flood");
     let count = |s: u16| attack.iter().filter(|r| r.status == s).count();
     assert_eq!((count(401), count(429)), (5, 195), "five checked, the rest locked out");
@@ -122,7 +120,10 @@ async fn a_distributed_flood_is_refused_at_the_queue() {
     assert_eq!(count(401) + count(503), 150, "{:?}", attack.iter().map(|r| r.status).collect::<Vec<_>>());
     assert!(count(503) > 0);
     for r in attack.iter().filter(|r| r.status == 503) {
-        r.expect(503, json!({"detail": "Service temporarily unavailable, try again later.", "code": "service_unavailable"}));
+        r.expect(
+            503,
+            json!({"detail": "Service temporarily unavailable, try again later.", "code": "service_unavailable"}),
+        );
         assert_eq!(r.header("retry-after"), Some("1"));
     }
     let m = g.metrics().await;

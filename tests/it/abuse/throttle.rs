@@ -14,7 +14,10 @@ use serde_json::json;
 
 fn settings(classes: &[&str], rates: &str) -> String {
     let classes: Vec<String> = classes.iter().map(|c| format!("\"rest_framework.throttling.{c}\"")).collect();
-    format!("REST_FRAMEWORK = {{ DEFAULT_THROTTLE_CLASSES = [{}], DEFAULT_THROTTLE_RATES = {{ {rates} }} }}", classes.join(", "))
+    format!(
+        "REST_FRAMEWORK = {{ DEFAULT_THROTTLE_CLASSES = [{}], DEFAULT_THROTTLE_RATES = {{ {rates} }} }}",
+        classes.join(", ")
+    )
 }
 
 fn simplejwt(kind: StoreKind, classes: &[&str], rates: &str) -> GwBuilder {

@@ -38,9 +38,7 @@ async fn attempts_count_and_ban(kind: StoreKind) {
     assert_eq!(s.begin_attempt("u:2", 3, W, B).await.unwrap(), allowed(false), "subjects are separate");
     s.end_attempt("u:1", AttemptEnd::Failed, false, B).await.unwrap();
     s.end_attempt("u:1", AttemptEnd::Failed, true, B).await.unwrap();
-    let AttemptStart::Locked { retry_after } = s.begin_attempt("u:1", 3, W, B).await.unwrap() else {
-        panic!("banned")
-    };
+    let AttemptStart::Locked { retry_after } = s.begin_attempt("u:1", 3, W, B).await.unwrap() else { panic!("banned") };
     assert!(retry_after > Duration::from_secs(25) && retry_after <= B, "{retry_after:?}");
     assert!(s.find_lockout("u:1").await.unwrap().is_some_and(|d| d > Duration::from_secs(25)));
     assert_eq!(s.find_lockout("u:2").await.unwrap(), None);

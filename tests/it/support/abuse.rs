@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{basic, gateway, GwBuilder, Gw, Res, StoreKind};
+use super::{basic, gateway, Gw, GwBuilder, Res, StoreKind};
 
 /// Every dialect, each on its own listener at `/`, with `[login_throttle]` as given.
 pub fn all_dialects(kind: StoreKind, login_throttle: &str) -> GwBuilder {
