@@ -95,10 +95,19 @@ struct Held {
 
 /// An attempt in flight, counted until settled. Dropped unsettled (the
 /// client went away while it hashed), it is forgiven in the background.
+/// The store bookkeeping runs in tasks of its own, so a request dropped
+/// half-way (the client closed the connection) never leaves a count, or a
+/// provisional ban, behind.
 pub(super) struct Attempt {
     store: SharedStore,
     ban: Duration,
     held: Vec<Held>,
+}
+
+/// How counting an attempt ended.
+enum Started {
+    Counted(Attempt),
+    Locked { scope: &'static str, retry_after: Duration },
 }
 
 impl Attempt {
@@ -110,19 +119,49 @@ impl Attempt {
         }
     }
 
-    /// Ends the attempt; returns the scopes whose lockout it started.
-    async fn settle(mut self, verdict: Verdict) -> Vec<&'static str> {
-        let mut started = Vec::new();
-        for h in std::mem::take(&mut self.held) {
-            let end = Self::end_for(verdict, h.scope);
-            match self.store.end_attempt(&h.subject, end, h.last, self.ban).await {
-                Ok(()) if h.last && end == AttemptEnd::Failed => started.push(h.scope),
-                Ok(()) => {}
-                // The verdict stands; the count expires with its window.
-                Err(e) => tracing::warn!(error = %e, scope = h.scope, "could not settle a login attempt"),
+    /// Counts an attempt against each subject in turn; refused by one, gives
+    /// back what it counted against the others. Run as a task of its own.
+    async fn start(
+        store: SharedStore,
+        window: Duration,
+        ban: Duration,
+        wanted: Vec<(String, &'static str, u32)>,
+    ) -> Result<Started, StoreError> {
+        let mut attempt = Attempt { store: store.clone(), ban, held: Vec::new() };
+        for (subject, scope, limit) in wanted {
+            // On an error, `attempt` is dropped: what it counted is forgiven.
+            match store.begin_attempt(&subject, limit, window, ban).await? {
+                AttemptStart::Allowed { last } => attempt.held.push(Held { subject, scope, last }),
+                AttemptStart::Locked { retry_after } => {
+                    attempt.settle(Verdict::None).await;
+                    return Ok(Started::Locked { scope, retry_after });
+                }
             }
         }
-        started
+        Ok(Started::Counted(attempt))
+    }
+
+    /// Ends the attempt; returns the scopes whose lockout it started.
+    async fn settle(mut self, verdict: Verdict) -> Vec<&'static str> {
+        let held = std::mem::take(&mut self.held);
+        if held.is_empty() {
+            return Vec::new();
+        }
+        let (store, ban) = (self.store.clone(), self.ban);
+        let task = tokio::spawn(async move {
+            let mut started = Vec::new();
+            for h in held {
+                let end = Self::end_for(verdict, h.scope);
+                match store.end_attempt(&h.subject, end, h.last, ban).await {
+                    Ok(()) if h.last && end == AttemptEnd::Failed => started.push(h.scope),
+                    Ok(()) => {}
+                    // The verdict stands; the count expires with its window.
+                    Err(e) => tracing::warn!(error = %e, scope = h.scope, "could not settle a login attempt"),
+                }
+            }
+            started
+        });
+        task.await.unwrap_or_default()
     }
 }
 
@@ -153,7 +192,6 @@ impl Engine {
         origin: &Origin,
     ) -> Result<Attempt, EngineError> {
         let l = self.inner.lockout;
-        let mut attempt = Attempt { store: self.inner.store.clone(), ban: l.ban, held: Vec::new() };
         let mut wanted = Vec::new();
         if l.account_failures > 0 {
             wanted.push((subject, "account", l.account_failures));
@@ -161,24 +199,22 @@ impl Engine {
         if let (true, Some(ip)) = (l.address_failures > 0, origin.client) {
             wanted.push((address_subject(ip), "address", l.address_failures));
         }
-        for (subject, scope, limit) in wanted {
-            match self.inner.store.begin_attempt(&subject, limit, l.window, l.ban).await? {
-                AttemptStart::Allowed { last } => attempt.held.push(Held { subject, scope, last }),
-                AttemptStart::Locked { retry_after } => {
-                    // What this attempt already counted elsewhere no longer counts.
-                    attempt.settle(Verdict::None).await;
-                    let detail = Detail {
-                        scope: Some(scope),
-                        retry_after_secs: Some(ceil_secs(retry_after)),
-                        ..Detail::default()
-                    };
-                    audit::record(origin, Event::LoginLocked, user_id, detail);
-                    self.inner.metrics.throttled(&origin.dialect, "lockout");
-                    return Err(EngineError::Locked { retry_after });
-                }
+        let store = self.inner.store.clone();
+        if wanted.is_empty() {
+            return Ok(Attempt { store, ban: l.ban, held: Vec::new() });
+        }
+        let task = tokio::spawn(Attempt::start(store, l.window, l.ban, wanted));
+        let started = task.await.map_err(|e| StoreError::Unavailable(format!("lockout bookkeeping: {e}")))??;
+        match started {
+            Started::Counted(attempt) => Ok(attempt),
+            Started::Locked { scope, retry_after } => {
+                let secs = Some(ceil_secs(retry_after));
+                let detail = Detail { scope: Some(scope), retry_after_secs: secs, ..Detail::default() };
+                audit::record(origin, Event::LoginLocked, user_id, detail);
+                self.inner.metrics.throttled(&origin.dialect, "lockout");
+                Err(EngineError::Locked { retry_after })
             }
         }
-        Ok(attempt)
     }
 
     /// Ends an attempt; a lockout it started is audited and counted.
