@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::engine::{Engine, EngineError, TokenError, User};
+use crate::engine::{Engine, EngineError, JwtPolicy, Rotation, TokenError, User};
 use crate::secret::Secret;
 use crate::template::{vars, MailTemplate};
 
@@ -47,6 +47,15 @@ registry! {
     password_reset_confirm::PasswordResetConfirm,
     email_verify_request::EmailVerifyRequest,
     email_verify_confirm::EmailVerifyConfirm,
+    list_users::ListUsers,
+    activate::Activate,
+    resend_activation::ResendActivation,
+    set_password::SetPassword,
+    set_username::SetUsername,
+    username_reset_request::UsernameResetRequest,
+    username_reset_confirm::UsernameResetConfirm,
+    jwt_blacklist::JwtBlacklist,
+    respond::Respond,
 }
 
 /// What an action returns: template variables, or the failures to render.
@@ -113,8 +122,8 @@ pub trait Action: Send + Sync + std::fmt::Debug + 'static {
 pub struct BindContext<'a> {
     /// The dialect's mail templates by purpose.
     pub mail: &'a BTreeMap<String, MailTemplate>,
-    /// SimpleJWT `ROTATE_REFRESH_TOKENS`: the default of `jwt_refresh`'s `rotate`.
-    pub rotate_refresh: bool,
+    /// SimpleJWT `ROTATE_REFRESH_TOKENS` and `BLACKLIST_AFTER_ROTATION`: `jwt_refresh`'s defaults.
+    pub rotation: Rotation,
 }
 
 impl BindContext<'_> {
@@ -201,6 +210,8 @@ pub struct Call<'a> {
     pub dialect: &'a str,
     /// `scheme://host` plus the mount prefix, for links in mails.
     pub base_url: &'a str,
+    /// The mount's JWT policy (its `SIMPLE_JWT` settings), compiled at load.
+    pub jwt: &'a JwtPolicy,
 }
 
 /// Maps engine refusals to error keys; infrastructure failures become `unavailable`/`internal`.
@@ -212,6 +223,7 @@ pub fn engine_failure(e: EngineError) -> Failure {
         EngineError::Token(t) => Failure::new(token_key(t)),
         EngineError::UserNotFound => Failure::new(ErrorKey::UserNotFound),
         EngineError::UserInactive => Failure::new(ErrorKey::UserInactive),
+        EngineError::PasswordChanged => Failure::new(ErrorKey::PasswordChanged),
         EngineError::OpaqueTokenInvalid => Failure::new(ErrorKey::OpaqueTokenInvalid),
         EngineError::OneTimeInvalid => Failure::field(ErrorKey::OneTimeInvalid, "token"),
         // A compare-and-set lost to a concurrent change: the client may retry.

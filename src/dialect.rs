@@ -10,7 +10,9 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::actions::{self, Action, BindContext, Wire};
+use crate::engine::{JwtOptions, JwtPolicy, Rotation};
 use crate::failure::ErrorKey;
+use crate::secret::Secret;
 use crate::template::{self, vars};
 
 pub mod router;
@@ -66,6 +68,12 @@ pub struct Dialect {
     pub messages: BTreeMap<String, String>,
     /// The mount's settings, resolved (declared defaults under its overrides).
     pub settings: Settings,
+    /// How this mount signs, checks and dates JWTs (its `SIMPLE_JWT` settings).
+    pub jwt: JwtPolicy,
+    /// DRF's `OPTIONS` answer: renderers, parsers, serializers.
+    pub metadata: MetadataSpec,
+    /// Path shape → the DRF view declared on one of its routes.
+    pub views: BTreeMap<String, ViewSpec>,
     pub redirect_omits_headers: Vec<String>,
     pub routes: Vec<Route>,
 }
@@ -141,6 +149,28 @@ fn merge(top: &mut DialectFile, base: &DialectFile) {
     t.www_authenticate = t.www_authenticate.clone().or_else(|| b.www_authenticate.clone());
     t.drf_views = t.drf_views.or(b.drf_views);
     t.rotate_refresh = t.rotate_refresh.or(b.rotate_refresh);
+    t.blacklist_after_rotation = t.blacklist_after_rotation.or(b.blacklist_after_rotation);
+    match (&mut t.jwt, &b.jwt) {
+        (None, Some(bj)) => t.jwt = Some(bj.clone()),
+        (Some(tj), Some(bj)) => {
+            tj.signing_key = tj.signing_key.clone().or_else(|| bj.signing_key.clone());
+            tj.access_lifetime = tj.access_lifetime.or(bj.access_lifetime);
+            tj.refresh_lifetime = tj.refresh_lifetime.or(bj.refresh_lifetime);
+            tj.leeway = tj.leeway.or(bj.leeway);
+            tj.user_id_claim = tj.user_id_claim.clone().or_else(|| bj.user_id_claim.clone());
+            tj.check_revoke = tj.check_revoke.or(bj.check_revoke);
+            tj.revoke_claim = tj.revoke_claim.clone().or_else(|| bj.revoke_claim.clone());
+        }
+        _ => {}
+    }
+    if let Some(bm) = &base.metadata {
+        let tm = top.metadata.get_or_insert_with(MetadataSpec::default);
+        tm.renders = tm.renders.clone().or_else(|| bm.renders.clone());
+        tm.parses = tm.parses.clone().or_else(|| bm.parses.clone());
+        for (k, v) in &bm.serializers {
+            tm.serializers.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
     t.redirect_omits_headers = t.redirect_omits_headers.clone().or_else(|| b.redirect_omits_headers.clone());
     t.default_authenticators = t.default_authenticators.clone().or_else(|| b.default_authenticators.clone());
     for (k, v) in &b.headers {
@@ -204,7 +234,9 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
             .filter(|k| {
                 f.errors
                     .get(*k)
-                    .is_none_or(|e| e.detail.is_none() && e.message.is_none() && e.body.is_none() && e.raw.is_none())
+                    .is_none_or(|e| {
+                        e.detail.is_none() && e.message.is_none() && e.body.is_none() && e.raw.is_none() && !e.empty
+                    })
             })
             .map(|k| k.as_str())
             .collect();
@@ -216,7 +248,12 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
         if a.scheme.is_none() == a.body_field.is_none() {
             return Err(ferr(format!("authenticator {name}: set exactly one of scheme and body_field")));
         }
+        if a.scheme.as_ref().is_some_and(|s| s.is_empty() || s.iter().any(|k| k.is_empty() || k.contains(' '))) {
+            return Err(ferr(format!("authenticator {name}: scheme must name one or more keywords without spaces")));
+        }
     }
+    let jwt = jwt_policy(f.dialect.jwt.clone().unwrap_or_default()).map_err(&ferr)?;
+    let metadata = f.metadata.clone().unwrap_or_default();
     let default_auth = f.dialect.default_authenticators.clone().unwrap_or_default();
     for a in &default_auth {
         if !f.authenticators.contains_key(a) {
@@ -233,7 +270,12 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
         }
     }
 
-    let bind = BindContext { mail: &f.mail, rotate_refresh: f.dialect.rotate_refresh.unwrap_or(false) };
+    let rotation = Rotation {
+        rotate: f.dialect.rotate_refresh.unwrap_or(false),
+        blacklist: f.dialect.blacklist_after_rotation.unwrap_or(true),
+    };
+    let bind = BindContext { mail: &f.mail, rotation };
+    let mut views: BTreeMap<String, ViewSpec> = BTreeMap::new();
     let mut routes = Vec::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut names: HashSet<String> = HashSet::new();
@@ -293,8 +335,15 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
                 spec.action
             )));
         }
-        // Response templates may only use what the action provides.
+        // Response templates may only use what the action provides (with
+        // `each`, what each item of its list provides).
         let mut allowed: Vec<&str> = action.outputs();
+        if let Some(list) = &spec.response.each {
+            if !allowed.contains(&list.as_str()) || !vars::LISTS.contains(&list.as_str()) {
+                return Err(rerr(format!("response each = {list:?}: action {} provides no such list", spec.action)));
+            }
+            allowed = vars::USER.to_vec();
+        }
         allowed.extend(vars::ALWAYS);
         let body = spec.response.body.as_ref().map(template::from_toml);
         let mut used = Vec::new();
@@ -325,6 +374,14 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
             }
             route_www_authenticate(&mut errors, www);
         }
+        if let Some(view) = &spec.view {
+            check_view(view, &metadata, &params).map_err(rerr)?;
+            let mut view = view.clone();
+            view.permission = Some(view.permission.unwrap_or(spec.permission));
+            if views.insert(shape.clone(), view).is_some() {
+                return Err(rerr(format!("another route at {} already declares its view", spec.path)));
+            }
+        }
         routes.push(Route { action, wire, pattern, shape, method, body, errors, authenticators, spec });
     }
     if routes.is_empty() {
@@ -343,9 +400,60 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
         errors: f.errors,
         messages: f.messages,
         settings,
+        jwt,
+        metadata,
+        views,
         redirect_omits_headers: f.dialect.redirect_omits_headers.unwrap_or_default(),
         routes,
     })
+}
+
+/// The dialect's `[dialect.jwt]` as the engine takes it. An empty signing key
+/// means the gateway's `[jwt]` key.
+fn jwt_policy(spec: JwtSpec) -> Result<JwtPolicy, String> {
+    let seconds = |name: &str, v: Option<i64>, min: i64| match v {
+        Some(n) if n < min => Err(format!("jwt {name} must be at least {min} seconds")),
+        other => Ok(other),
+    };
+    let key = spec.signing_key.filter(|k| !k.is_empty());
+    if key.as_ref().is_some_and(|k| k.len() < 32) {
+        // SimpleJWT takes Django's SECRET_KEY as it is; a legacy key is honoured, with a warning.
+        tracing::warn!("SIMPLE_JWT.SIGNING_KEY is shorter than 32 bytes: HS256 with a short key is weak");
+    }
+    let claim = |name: &str, v: Option<String>| match v {
+        Some(c) if c.is_empty() => Err(format!("jwt {name} must not be empty")),
+        other => Ok(other),
+    };
+    Ok(JwtPolicy::new(JwtOptions {
+        signing_key: key.map(Secret::new),
+        access_lifetime: seconds("access_lifetime", spec.access_lifetime, 1)?,
+        refresh_lifetime: seconds("refresh_lifetime", spec.refresh_lifetime, 1)?,
+        leeway: seconds("leeway", spec.leeway, 0)?.unwrap_or(0) as u64,
+        user_id_claim: claim("user_id_claim", spec.user_id_claim)?,
+        revoke_claim: if spec.check_revoke.unwrap_or(false) {
+            Some(claim("revoke_claim", spec.revoke_claim)?.unwrap_or_else(|| "hash_password".into()))
+        } else {
+            None
+        },
+    }))
+}
+
+/// A view's serializers exist and its object parameter is in the path.
+fn check_view(view: &ViewSpec, metadata: &MetadataSpec, params: &[&str]) -> Result<(), String> {
+    for (method, serializer) in &view.actions {
+        if !["POST", "PUT"].contains(&method.as_str()) {
+            return Err(format!("view actions: DRF lists only POST and PUT, not {method:?}"));
+        }
+        if !metadata.serializers.contains_key(serializer) {
+            return Err(format!("view actions: no serializer {serializer:?} in [metadata.serializers]"));
+        }
+    }
+    if let Some(p) = &view.object_param {
+        if !params.contains(&p.as_str()) {
+            return Err(format!("view object_param {p:?} is not a parameter of the path"));
+        }
+    }
+    Ok(())
 }
 
 /// Puts a route's own `WWW-Authenticate` on each of its 401 errors; an error's

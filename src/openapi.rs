@@ -71,7 +71,7 @@ fn scheme_name(name: &str) -> String {
 }
 
 fn security_scheme(a: &AuthenticatorSpec) -> Option<Value> {
-    let scheme = a.scheme.as_deref()?;
+    let scheme = a.scheme.as_ref()?.first()?.as_str();
     Some(match (scheme.to_ascii_lowercase().as_str(), a.credential) {
         ("bearer", Credential::Jwt) => json!({"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}),
         ("bearer", _) => json!({"type": "http", "scheme": "bearer"}),

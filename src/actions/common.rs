@@ -48,14 +48,35 @@ impl Issue {
     }
 }
 
-/// For a request naming an email nobody has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// For a request naming an email nobody has. Read from `"ignore"`/`"error"`,
+/// or from booleans (true: error), or a list of booleans (error when any is
+/// true: Djoser fails on either of its two `*_SHOW_EMAIL_NOT_FOUND` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UnknownEmail {
     /// Succeed without sending anything (no account enumeration).
     #[default]
     Ignore,
     Error,
+}
+
+impl<'de> Deserialize<'de> for UnknownEmail {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Given {
+            Name(String),
+            Flag(bool),
+            Flags(Vec<bool>),
+        }
+        let error = match Given::deserialize(d)? {
+            Given::Name(n) if n == "ignore" => false,
+            Given::Name(n) if n == "error" => true,
+            Given::Name(n) => return Err(serde::de::Error::custom(format!("unknown_email: {n:?} is not ignore or error"))),
+            Given::Flag(b) => b,
+            Given::Flags(v) => v.into_iter().any(|b| b),
+        };
+        Ok(if error { UnknownEmail::Error } else { UnknownEmail::Ignore })
+    }
 }
 
 impl Call<'_> {
@@ -86,7 +107,7 @@ impl Call<'_> {
         match issue {
             Issue::Nothing => {}
             Issue::JwtPair => {
-                let (access, refresh) = self.engine.issue_jwt_pair(user).map_err(fail)?;
+                let (access, refresh) = self.engine.issue_jwt_pair_with(user, self.jwt).map_err(fail)?;
                 out.insert(vars::ACCESS.into(), access.into());
                 out.insert(vars::REFRESH.into(), refresh.into());
             }
@@ -138,8 +159,20 @@ impl Call<'_> {
         template: &MailTemplate,
     ) -> Result<(), Vec<Failure>> {
         let token = self.engine.issue_one_time(user, purpose).await.map_err(fail)?;
+        // Djoser's links carry the uid; the other dialects' one-time links do not.
+        let uid = (purpose != Purpose::EmailVerification).then(|| uid_of(user.id));
+        self.mail(user, kind, template, Some(token), uid);
+        Ok(())
+    }
+
+    /// Mails a notice without a token (Djoser's confirmations).
+    pub(super) fn notify(&self, user: &User, kind: &str, template: &MailTemplate) {
+        self.mail(user, kind, template, None, None);
+    }
+
+    fn mail(&self, user: &User, kind: &str, template: &MailTemplate, token: Option<String>, uid: Option<String>) {
         let mut v = Map::new();
-        v.insert(vars::TOKEN.into(), token.clone().into());
+        v.insert(vars::TOKEN.into(), token.clone().unwrap_or_default().into());
         v.insert(vars::UID.into(), uid_of(user.id).into());
         v.insert(vars::EMAIL.into(), user.email.clone().into());
         v.insert(vars::USER_USERNAME.into(), user.username.clone().into());
@@ -154,12 +187,11 @@ impl Call<'_> {
             subject: template::render_str(&template.subject, &v),
             body: template::render_str(&template.body, &v),
             token,
-            uid: (purpose == Purpose::PasswordReset).then(|| uid_of(user.id)),
+            uid,
             purpose: kind.to_owned(),
             dialect: self.dialect.to_owned(),
             sent_at: now(),
         });
-        Ok(())
     }
 
     /// Mails a one-time token to the active user with the `email` input.
@@ -170,16 +202,94 @@ impl Call<'_> {
         kind: &str,
         template: &MailTemplate,
     ) -> super::Outcome {
-        let email = self.get("email").unwrap_or_default();
-        let user = self.engine.find_user_by(IdentifyBy::Email, email).await.map_err(fail)?;
-        match user.filter(|u| u.is_active) {
-            Some(user) => self.send(&user, purpose, kind, template).await?,
-            None if unknown == UnknownEmail::Error => {
-                return Err(one(Failure::field(ErrorKey::UnknownEmail, self.wire("email"))))
-            }
-            None => {}
+        if let Some(user) = self.user_by_email(true, unknown).await? {
+            self.send(&user, purpose, kind, template).await?;
         }
         Ok(Map::new())
+    }
+
+    /// The user with the `email` input that is active (or, with `active`
+    /// false, waiting for activation); with `UnknownEmail::Error`, none is a failure.
+    pub(super) async fn user_by_email(&self, active: bool, unknown: UnknownEmail) -> Result<Option<User>, Vec<Failure>> {
+        let email = self.get("email").unwrap_or_default();
+        let user = self.engine.find_user_by(IdentifyBy::Email, email).await.map_err(fail)?;
+        match user.filter(|u| u.is_active == active) {
+            Some(user) => Ok(Some(user)),
+            None if unknown == UnknownEmail::Error => Err(one(Failure::field(ErrorKey::UnknownEmail, self.wire("email")))),
+            None => Ok(None),
+        }
+    }
+
+    /// The user a mailed uid and token name (Djoser's `UidAndTokenSerializer`):
+    /// a bad uid fails on `uid`, a bad token on `token`. The token is not spent.
+    pub(super) async fn uid_and_token(&self, purpose: Purpose) -> Result<User, Vec<Failure>> {
+        let uid_failure = || one(Failure::field(ErrorKey::UidInvalid, self.wire("uid")));
+        let id = decode_uid(self.get("uid").unwrap_or_default()).ok_or_else(uid_failure)?;
+        if self.engine.find_user(id).await.map_err(fail)?.is_none() {
+            return Err(uid_failure());
+        }
+        let token = self.get("token").unwrap_or_default();
+        self.engine.check_one_time(purpose, token, Some(id)).await.map_err(|e| self.token_failure(e))
+    }
+
+    /// A token spent by another request, or outdated by a change another request
+    /// made first (a lost compare-and-set), is an invalid token.
+    pub(super) fn token_failure(&self, e: EngineError) -> Vec<Failure> {
+        match e {
+            EngineError::OneTimeInvalid | EngineError::Changed => {
+                one(Failure::field(ErrorKey::OneTimeInvalid, self.wire("token")))
+            }
+            other => fail(other),
+        }
+    }
+
+    /// The caller, or with an `id` input the user it names, as Djoser's viewset
+    /// finds it: an id that is no number, or another user under `HIDE_USERS`
+    /// (except for deletion), is "not found"; another user otherwise is
+    /// forbidden, unless the caller is staff.
+    pub(super) async fn target_user(&self, hide_users: bool, access: Access) -> Result<User, Vec<Failure>> {
+        let me = self.principal_user()?;
+        let Some(raw) = self.get("id") else {
+            return Ok(me.clone());
+        };
+        let id: u64 = raw.parse().map_err(|_| one(Failure::new(ErrorKey::ObjectHidden)))?;
+        let user =
+            self.engine.find_user(id).await.map_err(fail)?.ok_or_else(|| one(Failure::new(ErrorKey::ObjectNotFound)))?;
+        if user.id == me.id || me.is_staff {
+            return Ok(user);
+        }
+        Err(one(Failure::new(if hide_users && access != Access::Delete {
+            ErrorKey::ObjectHidden
+        } else {
+            ErrorKey::PermissionDenied
+        })))
+    }
+
+    /// A required input the route leaves optional so that the object is found
+    /// first (DRF's `get_object` runs before the serializer): absent or blank fails here.
+    pub(super) fn required(&self, input: &str) -> Result<&str, Vec<Failure>> {
+        match self.get(input) {
+            None => Err(one(Failure::field(ErrorKey::FieldRequired, self.wire(input)))),
+            Some("") => Err(one(Failure::field(ErrorKey::FieldBlank, self.wire(input)))),
+            Some(v) => Ok(v),
+        }
+    }
+}
+
+/// What a request does to a user named by id (Djoser hides others from all but deletion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    Read,
+    Write,
+    Delete,
+}
+
+/// A mail an option turns on: its template, bound at load when the option is set.
+pub(super) fn bind_optional(ctx: &super::BindContext<'_>, on: bool, purpose: &str) -> Result<BoundMail, String> {
+    if on {
+        ctx.mail(purpose).map(Some)
+    } else {
+        Ok(None)
     }
 }
 

@@ -9,7 +9,7 @@ fn options(pairs: &[(&str, &str)]) -> BTreeMap<String, toml::Value> {
 
 fn ctx() -> BindContext<'static> {
     static NO_MAIL: BTreeMap<String, crate::template::MailTemplate> = BTreeMap::new();
-    BindContext { mail: &NO_MAIL, rotate_refresh: false }
+    BindContext { mail: &NO_MAIL, rotation: crate::engine::Rotation::default() }
 }
 
 #[test]

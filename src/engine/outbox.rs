@@ -14,10 +14,13 @@ pub struct Mail {
     pub to: Vec<String>,
     pub subject: String,
     pub body: String,
-    pub token: String,
+    /// The one-time token the mail carries; none for a notice (Djoser's confirmations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
-    /// `password_reset` or `email_verification`.
+    /// The mail template's name: `password_reset`, `email_verification`,
+    /// `activation`, `confirmation`, `password_changed_confirmation`, …
     pub purpose: String,
     /// The dialect whose route sent it.
     pub dialect: String,
@@ -65,7 +68,7 @@ mod tests {
             to: vec![to.into()],
             subject: "s".into(),
             body: "b".into(),
-            token: "t".into(),
+            token: Some("t".into()),
             uid: None,
             purpose: "password_reset".into(),
             dialect: "d".into(),

@@ -285,14 +285,29 @@ async fn run_route(
         principal: principal.as_ref(),
         dialect: &d.name,
         base_url: &base,
+        jwt: &d.jwt,
     };
     let mut out = route.action.run(&call).await?;
     out.insert(vars::BASE_URL.into(), base.as_str().into());
     out.insert(vars::DIALECT.into(), d.name.as_str().into());
     let status = route.spec.response.status;
-    let mut reply = match &route.body {
-        Some(t) => Reply::json(status, &template::render(t, &out)),
-        None => Reply::empty(status),
+    let mut reply = match (&route.body, &route.spec.response.each) {
+        // One rendering per item of the list, each with the item's variables.
+        (Some(t), Some(list)) => {
+            let items = out.get(list.as_str()).and_then(|v| v.as_array()).cloned().unwrap_or_default();
+            let rendered = items
+                .into_iter()
+                .map(|item| {
+                    let mut v = item.as_object().cloned().unwrap_or_default();
+                    v.insert(vars::BASE_URL.into(), base.as_str().into());
+                    v.insert(vars::DIALECT.into(), d.name.as_str().into());
+                    template::render(t, &v)
+                })
+                .collect();
+            Reply::json(status, &serde_json::Value::Array(rendered))
+        }
+        (Some(t), None) => Reply::json(status, &template::render(t, &out)),
+        (None, _) => Reply::empty(status),
     };
     for (k, v) in &route.spec.response.headers {
         reply = reply.header(k.clone(), template::render_str(v, &out));
