@@ -7,4 +7,5 @@ pub mod auth;
 pub mod body;
 pub mod handle;
 pub mod inputs;
+pub mod metadata;
 pub mod render;

@@ -13,7 +13,7 @@ use hyper::{Method, Request, Response};
 
 use super::body::{self, Fields};
 use super::render::{self, Body, Reply};
-use super::{accept, auth, inputs};
+use super::{accept, auth, inputs, metadata};
 use crate::actions::{Call, Principal};
 use crate::dialect::{Dialect, Match, Permission, Route, Source};
 use crate::engine::{crypto, Engine};
@@ -184,6 +184,15 @@ async fn dispatch(
             let first = routes[0];
             let allow = allow_header(d, &routes);
             let name = Some(first.spec.name.clone());
+            // DRF answers OPTIONS itself, with the view's metadata.
+            if let Some(view) = d.views.get(&first.shape).filter(|_| d.drf_views && method == Method::OPTIONS) {
+                let params = first.pattern.matches(rel).unwrap_or_default();
+                let reply = match metadata::answer(&gw.engine, d, view, &routes, &params, req.headers()).await {
+                    Ok(r) => r,
+                    Err(f) => render::failures(d, &first.errors, &[f], method.as_str()),
+                };
+                return (with_drf_headers(d, reply, &allow), name);
+            }
             if d.drf_views || routes.iter().any(|r| r.spec.auth_before_method) {
                 let who = auth::authenticate(&gw.engine, d, &first.authenticators, req.headers(), None).await;
                 let refused = match who {
