@@ -65,6 +65,8 @@ error_keys! {
     OpaqueTokenInvalid = ("opaque_token_invalid", 401),
     BasicInvalid = ("basic_invalid", 401),
     UserInactive = ("user_inactive", 401),
+    /// DRF's TokenAuthentication: the token's user is inactive (or gone).
+    TokenUserInactive = ("token_user_inactive", 401),
     UserNotFound = ("user_not_found", 401),
     /// SimpleJWT's `CHECK_REVOKE_TOKEN`: the access token predates a password change.
     PasswordChanged = ("password_changed", 401),

@@ -98,6 +98,7 @@ async fn resolve(
             match engine.user_for_opaque_token(credential.expose(), Some(kind)).await {
                 Ok(user) => Ok(Principal { user, opaque_token: Some(credential) }),
                 Err(EngineError::OpaqueTokenInvalid) => Err(invalid(ErrorKey::OpaqueTokenInvalid)),
+                Err(EngineError::UserInactive) => Err(Failure::new(ErrorKey::TokenUserInactive)),
                 Err(e) => Err(engine_failure(e)),
             }
         }
