@@ -20,6 +20,7 @@ mod logs;
 mod metrics;
 mod monta;
 mod openapi;
+mod options;
 mod probes;
 mod settings;
 mod shutdown;
