@@ -10,14 +10,18 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::actions::{self, Action, BindContext, Wire};
-use crate::engine::{JwtOptions, JwtPolicy, Rotation};
+use crate::engine::{JwtPolicy, Rotation};
 use crate::failure::ErrorKey;
-use crate::secret::Secret;
 use crate::template::{self, vars};
 
+mod checks;
+mod merge;
 pub mod router;
 pub mod settings;
 pub mod spec;
+
+use checks::{check_error, check_view, jwt_policy};
+use merge::merge;
 
 use router::Pattern;
 pub use settings::Settings;
@@ -141,85 +145,6 @@ pub fn load_with(dir: &Path, name: &str, overrides: Option<&toml::Table>) -> Res
     compile(path, top, resolved)
 }
 
-/// Fills what `top` leaves unset from `base` (top wins key by key).
-fn merge(top: &mut DialectFile, base: &DialectFile) {
-    let (t, b) = (&mut top.dialect, &base.dialect);
-    t.error_style = t.error_style.or(b.error_style);
-    t.trailing_slash = t.trailing_slash.or(b.trailing_slash);
-    t.www_authenticate = t.www_authenticate.clone().or_else(|| b.www_authenticate.clone());
-    t.drf_views = t.drf_views.or(b.drf_views);
-    t.rotate_refresh = t.rotate_refresh.or(b.rotate_refresh);
-    t.blacklist_after_rotation = t.blacklist_after_rotation.or(b.blacklist_after_rotation);
-    match (&mut t.jwt, &b.jwt) {
-        (None, Some(bj)) => t.jwt = Some(bj.clone()),
-        (Some(tj), Some(bj)) => {
-            tj.signing_key = tj.signing_key.clone().or_else(|| bj.signing_key.clone());
-            tj.access_lifetime = tj.access_lifetime.or(bj.access_lifetime);
-            tj.refresh_lifetime = tj.refresh_lifetime.or(bj.refresh_lifetime);
-            tj.leeway = tj.leeway.or(bj.leeway);
-            tj.user_id_claim = tj.user_id_claim.clone().or_else(|| bj.user_id_claim.clone());
-            tj.check_revoke = tj.check_revoke.or(bj.check_revoke);
-            tj.revoke_claim = tj.revoke_claim.clone().or_else(|| bj.revoke_claim.clone());
-        }
-        _ => {}
-    }
-    if let Some(bm) = &base.metadata {
-        let tm = top.metadata.get_or_insert_with(MetadataSpec::default);
-        tm.renders = tm.renders.clone().or_else(|| bm.renders.clone());
-        tm.parses = tm.parses.clone().or_else(|| bm.parses.clone());
-        for (k, v) in &bm.serializers {
-            tm.serializers.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-    }
-    t.redirect_omits_headers = t.redirect_omits_headers.clone().or_else(|| b.redirect_omits_headers.clone());
-    t.default_authenticators = t.default_authenticators.clone().or_else(|| b.default_authenticators.clone());
-    for (k, v) in &b.headers {
-        t.headers.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    for (k, v) in &base.authenticators {
-        top.authenticators.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    for (k, v) in &base.errors {
-        top.errors.entry(*k).or_insert_with(|| v.clone());
-    }
-    for (k, v) in &base.messages {
-        top.messages.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    for (k, v) in &base.mail {
-        top.mail.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    if !base.routes.is_empty() {
-        let mut routes = base.routes.clone();
-        routes.append(&mut top.routes);
-        top.routes = routes;
-    }
-}
-
-fn check_error(key: ErrorKey, spec: &ErrorSpec) -> Result<(), String> {
-    if let Some(s) = spec.status {
-        if !(100..=599).contains(&s) {
-            return Err(format!("error {key}: status {s} out of range"));
-        }
-    }
-    let mut names = Vec::new();
-    for text in [&spec.detail, &spec.message, &spec.code, &spec.message_key, &spec.raw].into_iter().flatten() {
-        names.extend(template::placeholders(text).map_err(|e| format!("error {key}: {e}"))?);
-    }
-    if let Some(body) = &spec.body {
-        template::value_placeholders(&template::from_toml(body), &mut names)
-            .map_err(|e| format!("error {key}: {e}"))?;
-    }
-    for v in spec.headers.values() {
-        names.extend(template::placeholders(v).map_err(|e| format!("error {key}: {e}"))?);
-    }
-    if let Some(bad) =
-        names.iter().find(|n| !vars::ERRORS.contains(&n.as_str()) && !n.starts_with(vars::MESSAGE_PREFIX))
-    {
-        return Err(format!("error {key}: unknown placeholder {{{bad}}}"));
-    }
-    Ok(())
-}
-
 fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect, DialectError> {
     let file = path.display().to_string();
     let ferr = |message: String| DialectError::File { file: file.clone(), message };
@@ -232,11 +157,9 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
         let missing: Vec<&str> = ErrorKey::ALL
             .iter()
             .filter(|k| {
-                f.errors
-                    .get(*k)
-                    .is_none_or(|e| {
-                        e.detail.is_none() && e.message.is_none() && e.body.is_none() && e.raw.is_none() && !e.empty
-                    })
+                f.errors.get(*k).is_none_or(|e| {
+                    e.detail.is_none() && e.message.is_none() && e.body.is_none() && e.raw.is_none() && !e.empty
+                })
             })
             .map(|k| k.as_str())
             .collect();
@@ -406,54 +329,6 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
         redirect_omits_headers: f.dialect.redirect_omits_headers.unwrap_or_default(),
         routes,
     })
-}
-
-/// The dialect's `[dialect.jwt]` as the engine takes it. An empty signing key
-/// means the gateway's `[jwt]` key.
-fn jwt_policy(spec: JwtSpec) -> Result<JwtPolicy, String> {
-    let seconds = |name: &str, v: Option<i64>, min: i64| match v {
-        Some(n) if n < min => Err(format!("jwt {name} must be at least {min} seconds")),
-        other => Ok(other),
-    };
-    let key = spec.signing_key.filter(|k| !k.is_empty());
-    if key.as_ref().is_some_and(|k| k.len() < 32) {
-        // SimpleJWT takes Django's SECRET_KEY as it is; a legacy key is honoured, with a warning.
-        tracing::warn!("SIMPLE_JWT.SIGNING_KEY is shorter than 32 bytes: HS256 with a short key is weak");
-    }
-    let claim = |name: &str, v: Option<String>| match v {
-        Some(c) if c.is_empty() => Err(format!("jwt {name} must not be empty")),
-        other => Ok(other),
-    };
-    Ok(JwtPolicy::new(JwtOptions {
-        signing_key: key.map(Secret::new),
-        access_lifetime: seconds("access_lifetime", spec.access_lifetime, 1)?,
-        refresh_lifetime: seconds("refresh_lifetime", spec.refresh_lifetime, 1)?,
-        leeway: seconds("leeway", spec.leeway, 0)?.unwrap_or(0) as u64,
-        user_id_claim: claim("user_id_claim", spec.user_id_claim)?,
-        revoke_claim: if spec.check_revoke.unwrap_or(false) {
-            Some(claim("revoke_claim", spec.revoke_claim)?.unwrap_or_else(|| "hash_password".into()))
-        } else {
-            None
-        },
-    }))
-}
-
-/// A view's serializers exist and its object parameter is in the path.
-fn check_view(view: &ViewSpec, metadata: &MetadataSpec, params: &[&str]) -> Result<(), String> {
-    for (method, serializer) in &view.actions {
-        if !["POST", "PUT"].contains(&method.as_str()) {
-            return Err(format!("view actions: DRF lists only POST and PUT, not {method:?}"));
-        }
-        if !metadata.serializers.contains_key(serializer) {
-            return Err(format!("view actions: no serializer {serializer:?} in [metadata.serializers]"));
-        }
-    }
-    if let Some(p) = &view.object_param {
-        if !params.contains(&p.as_str()) {
-            return Err(format!("view object_param {p:?} is not a parameter of the path"));
-        }
-    }
-    Ok(())
 }
 
 /// Puts a route's own `WWW-Authenticate` on each of its 401 errors; an error's

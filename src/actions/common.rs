@@ -71,7 +71,9 @@ impl<'de> Deserialize<'de> for UnknownEmail {
         let error = match Given::deserialize(d)? {
             Given::Name(n) if n == "ignore" => false,
             Given::Name(n) if n == "error" => true,
-            Given::Name(n) => return Err(serde::de::Error::custom(format!("unknown_email: {n:?} is not ignore or error"))),
+            Given::Name(n) => {
+                return Err(serde::de::Error::custom(format!("unknown_email: {n:?} is not ignore or error")))
+            }
             Given::Flag(b) => b,
             Given::Flags(v) => v.into_iter().any(|b| b),
         };
@@ -210,12 +212,18 @@ impl Call<'_> {
 
     /// The user with the `email` input that is active (or, with `active`
     /// false, waiting for activation); with `UnknownEmail::Error`, none is a failure.
-    pub(super) async fn user_by_email(&self, active: bool, unknown: UnknownEmail) -> Result<Option<User>, Vec<Failure>> {
+    pub(super) async fn user_by_email(
+        &self,
+        active: bool,
+        unknown: UnknownEmail,
+    ) -> Result<Option<User>, Vec<Failure>> {
         let email = self.get("email").unwrap_or_default();
         let user = self.engine.find_user_by(IdentifyBy::Email, email).await.map_err(fail)?;
         match user.filter(|u| u.is_active == active) {
             Some(user) => Ok(Some(user)),
-            None if unknown == UnknownEmail::Error => Err(one(Failure::field(ErrorKey::UnknownEmail, self.wire("email")))),
+            None if unknown == UnknownEmail::Error => {
+                Err(one(Failure::field(ErrorKey::UnknownEmail, self.wire("email"))))
+            }
             None => Ok(None),
         }
     }
@@ -253,8 +261,12 @@ impl Call<'_> {
             return Ok(me.clone());
         };
         let id: u64 = raw.parse().map_err(|_| one(Failure::new(ErrorKey::ObjectHidden)))?;
-        let user =
-            self.engine.find_user(id).await.map_err(fail)?.ok_or_else(|| one(Failure::new(ErrorKey::ObjectNotFound)))?;
+        let user = self
+            .engine
+            .find_user(id)
+            .await
+            .map_err(fail)?
+            .ok_or_else(|| one(Failure::new(ErrorKey::ObjectNotFound)))?;
         if user.id == me.id || me.is_staff {
             return Ok(user);
         }

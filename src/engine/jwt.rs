@@ -204,13 +204,14 @@ impl JwtCodec {
     /// Verifies signature and expiry (with the policy's leeway), then the claims
     /// SimpleJWT checks, in its order. `expected: None` is SimpleJWT's `UntypedToken` (any type).
     pub fn decode(&self, p: &JwtPolicy, token: &str, expected: Option<TokenType>) -> Result<Claims, TokenError> {
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.keys(p).decoding, &p.validation).map_err(
-            |e| match e.kind() {
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                ErrorKind::MissingRequiredClaim(c) if c == "exp" => TokenError::NoExp,
-                _ => TokenError::Invalid,
-            },
-        )?;
+        let data =
+            jsonwebtoken::decode::<Map<String, Value>>(token, &self.keys(p).decoding, &p.validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => TokenError::Expired,
+                    ErrorKind::MissingRequiredClaim(c) if c == "exp" => TokenError::NoExp,
+                    _ => TokenError::Invalid,
+                }
+            })?;
         let c = data.claims;
         let text = |v: Option<&Value>| match v {
             Some(Value::String(s)) => Some(s.clone()),

@@ -55,9 +55,13 @@ fn header_credential(
     let Some(keyword) = parts.first() else {
         return Ok(None);
     };
-    let same = schemes
-        .iter()
-        .any(|scheme| if spec.case_insensitive { keyword.eq_ignore_ascii_case(scheme) } else { keyword == scheme });
+    let same = schemes.iter().any(|scheme| {
+        if spec.case_insensitive {
+            keyword.eq_ignore_ascii_case(scheme)
+        } else {
+            keyword == scheme
+        }
+    });
     if !same {
         return Ok(None);
     }

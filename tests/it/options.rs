@@ -25,13 +25,15 @@ async fn options_match_the_reference(kind: StoreKind) {
     let answers = reference();
     assert!(answers.len() >= 50, "the reference covers every route");
     for a in answers {
-        let (dialect, path, auth) = (a["dialect"].as_str().unwrap(), a["path"].as_str().unwrap(), a["auth"].as_str().unwrap());
+        let (dialect, path, auth) =
+            (a["dialect"].as_str().unwrap(), a["path"].as_str().unwrap(), a["auth"].as_str().unwrap());
         let header = match auth {
             "token" => format!("Token {t}"),
             "bearer" => format!("Bearer {access}"),
             _ => String::new(),
         };
-        let headers: Vec<(&str, &str)> = if header.is_empty() { vec![] } else { vec![("Authorization", header.as_str())] };
+        let headers: Vec<(&str, &str)> =
+            if header.is_empty() { vec![] } else { vec![("Authorization", header.as_str())] };
         let url = if dialect == "djoser" { format!("/djoser/{path}") } else { format!("/{path}") };
         let r = g.send(dialect, "OPTIONS", &url, &headers, None).await;
         let what = format!("OPTIONS {dialect} {path} ({auth})");
@@ -43,7 +45,8 @@ async fn options_match_the_reference(kind: StoreKind) {
         assert_eq!(r.text, serde_json::to_string(&a["body"]).unwrap(), "{what}: bytes");
     }
     // users/me/: Djoser crashes (500); polyauth describes it as DRF would.
-    let r = g.send("djoser", "OPTIONS", "/djoser/auth/users/me/", &[("Authorization", &format!("Token {t}"))], None).await;
+    let r =
+        g.send("djoser", "OPTIONS", "/djoser/auth/users/me/", &[("Authorization", &format!("Token {t}"))], None).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["name"], "Me");
     assert_eq!(r.json()["actions"]["PUT"]["email"]["type"], "email");

@@ -13,9 +13,10 @@ async fn set_password(kind: StoreKind) {
     let t = login(&g, "eve", PW).await;
     let auth = token(&t);
     call(&g, "POST", "/auth/users/set_password/", "", Some(json!({}))).await.expect(401, not_provided());
-    call(&g, "POST", "/auth/users/set_password/", &auth, Some(json!({})))
-        .await
-        .expect(400, json!({"new_password": ["This field is required."], "current_password": ["This field is required."]}));
+    call(&g, "POST", "/auth/users/set_password/", &auth, Some(json!({}))).await.expect(
+        400,
+        json!({"new_password": ["This field is required."], "current_password": ["This field is required."]}),
+    );
     call(&g, "POST", "/auth/users/set_password/", &auth, Some(json!({"current_password": "x", "new_password": PW2})))
         .await
         .expect(400, json!({"current_password": ["Invalid password."]}));
@@ -26,8 +27,14 @@ async fn set_password(kind: StoreKind) {
             json!({"new_password": ["This password is too short. It must contain at least 8 characters.",
                                     "This password is too common.", "This password is entirely numeric."]}),
         );
-    let r = call(&g, "POST", "/auth/users/set_password/", &auth, Some(json!({"current_password": PW, "new_password": PW2})))
-        .await;
+    let r = call(
+        &g,
+        "POST",
+        "/auth/users/set_password/",
+        &auth,
+        Some(json!({"current_password": PW, "new_password": PW2})),
+    )
+    .await;
     assert_eq!((r.status, r.text.as_str()), (204, ""), "{}", r.text);
     post(&g, "/auth/token/login/", json!({"username": "eve", "password": PW})).await.expect(400, bad_credentials());
     assert_eq!(login(&g, "eve", PW2).await, t, "the auth token survives");
@@ -37,13 +44,11 @@ async fn set_password(kind: StoreKind) {
     let g = gw_with(kind, "[DJOSER]\nSET_PASSWORD_RETYPE = true\nPASSWORD_CHANGED_EMAIL_CONFIRMATION = true\nLOGOUT_ON_PASSWORD_CHANGE = true\n").await;
     register(&g, "eve", "eve@example.com").await;
     let auth = token(&login(&g, "eve", PW).await);
-    call(&g, "POST", "/auth/users/set_password/", &auth, Some(json!({})))
-        .await
-        .expect(
-            400,
-            json!({"new_password": ["This field is required."], "re_new_password": ["This field is required."],
+    call(&g, "POST", "/auth/users/set_password/", &auth, Some(json!({}))).await.expect(
+        400,
+        json!({"new_password": ["This field is required."], "re_new_password": ["This field is required."],
                    "current_password": ["This field is required."]}),
-        );
+    );
     let body = json!({"current_password": PW, "new_password": PW2, "re_new_password": "Other-Pass-77"});
     call(&g, "POST", "/auth/users/set_password/", &auth, Some(body))
         .await
@@ -81,7 +86,10 @@ async fn set_username(kind: StoreKind) {
         .await
         .expect(400, json!({"non_field_errors": ["The two username fields didn't match."]}));
     // Its own name is not "taken".
-    assert_eq!(set(json!({"current_password": PW, "new_username": "finn", "re_new_username": "finn"})).await.status, 204);
+    assert_eq!(
+        set(json!({"current_password": PW, "new_username": "finn", "re_new_username": "finn"})).await.status,
+        204
+    );
     assert_eq!(set(json!({"current_password": PW, "new_username": "fin", "re_new_username": "fin"})).await.status, 204);
     call(&g, "GET", "/auth/users/me/", &auth, None).await.expect(200, me_body(id, "fin", "finn@example.com"));
     login(&g, "fin", PW).await;
@@ -94,9 +102,10 @@ async fn set_username(kind: StoreKind) {
     let g = gw(kind).await;
     register(&g, "finn", "").await;
     let auth = token(&login(&g, "finn", PW).await);
-    call(&g, "POST", "/auth/users/set_username/", &auth, Some(json!({})))
-        .await
-        .expect(400, json!({"current_password": ["This field is required."], "new_username": ["This field is required."]}));
+    call(&g, "POST", "/auth/users/set_username/", &auth, Some(json!({}))).await.expect(
+        400,
+        json!({"current_password": ["This field is required."], "new_username": ["This field is required."]}),
+    );
 }
 
 async fn username_reset(kind: StoreKind) {
@@ -111,13 +120,17 @@ async fn username_reset(kind: StoreKind) {
     let (uid, tok) = mailed_link(&g, "hal@example.com").await;
     let host = g.addr(D);
     assert_eq!(m["subject"], format!("Username reset on {host}"));
-    assert!(m["body"].as_str().unwrap().contains(&format!("http://{host}/#/u/{uid}/{tok}\nYour username, in case you've forgotten: hal")));
+    assert!(m["body"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("http://{host}/#/u/{uid}/{tok}\nYour username, in case you've forgotten: hal")));
 
     let confirm = |body| post(&g, "/auth/users/reset_username_confirm/", body);
     // uid and token are not fields of Djoser's serializer: only the names are required.
-    confirm(json!({}))
-        .await
-        .expect(400, json!({"new_username": ["This field is required."], "re_new_username": ["This field is required."]}));
+    confirm(json!({})).await.expect(
+        400,
+        json!({"new_username": ["This field is required."], "re_new_username": ["This field is required."]}),
+    );
     confirm(json!({"new_username": "hank", "re_new_username": "hank"}))
         .await
         .expect(400, json!({"uid": ["Invalid user id or user doesn't exist."]}));

@@ -111,7 +111,10 @@ async fn activation_off_is_the_default(kind: StoreKind) {
     assert_eq!(m["purpose"], "confirmation");
     assert_eq!(
         m["body"],
-        format!("Your account has been created and is ready to use!\n\nThanks for using our site!\n\nThe {} team", g.addr(D))
+        format!(
+            "Your account has been created and is ready to use!\n\nThanks for using our site!\n\nThe {} team",
+            g.addr(D)
+        )
     );
     login(&g, "cy", PW).await;
 }

@@ -43,12 +43,16 @@ async fn users_by_id(kind: StoreKind) {
     call(&g, "DELETE", "/auth/users/987654321/", &auth, None)
         .await
         .expect(404, detail("No User matches the given query."));
-    call(&g, "GET", "/auth/users/987654321/", &auth, None).await.expect(404, detail("No User matches the given query."));
+    call(&g, "GET", "/auth/users/987654321/", &auth, None)
+        .await
+        .expect(404, detail("No User matches the given query."));
     call(&g, "GET", "/auth/users/abc/", &auth, None).await.expect(404, detail(NOT_FOUND));
     call(&g, "GET", "/auth/users/", &auth, None).await.expect(200, json!([me_body(a, "ann", "ann2@example.com")]));
 
     // DELETE itself by id: the body is checked after the user is found.
-    call(&g, "DELETE", &path(a), &auth, None).await.expect(400, json!({"current_password": ["This field is required."]}));
+    call(&g, "DELETE", &path(a), &auth, None)
+        .await
+        .expect(400, json!({"current_password": ["This field is required."]}));
     call(&g, "DELETE", &path(a), &auth, Some(json!({"current_password": "x"})))
         .await
         .expect(400, json!({"current_password": ["Invalid password."]}));
@@ -77,7 +81,11 @@ async fn staff_see_and_change_everyone(kind: StoreKind) {
     let dir = tempfile::tempdir().unwrap();
     let seed = dir.path().join("users.toml");
     std::fs::write(&seed, format!("[[user]]\nusername = \"root\"\npassword = {PW:?}\nis_staff = true\n")).unwrap();
-    let g = gateway(kind).mount(D, "/djoser/").extra(&format!("[users]\nseed_file = {:?}\n", seed.display().to_string())).start().await;
+    let g = gateway(kind)
+        .mount(D, "/djoser/")
+        .extra(&format!("[users]\nseed_file = {:?}\n", seed.display().to_string()))
+        .start()
+        .await;
     let e = register(&g, "eli", "eli@example.com").await;
     let root = token(&login(&g, "root", PW).await);
     let users = call(&g, "GET", "/auth/users/", &root, None).await;

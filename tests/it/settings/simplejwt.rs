@@ -116,7 +116,11 @@ async fn rotation_without_blacklist(kind: StoreKind) {
     let g = sj(kind, "SIMPLE_JWT = { ROTATE_REFRESH_TOKENS = false }").await;
     let (_, refresh) = register(&g, "dot").await;
     let r = g.post_json(D, "/auth/token/refresh", json!({"refresh": refresh})).await;
-    assert_eq!(r.json().as_object().unwrap().keys().collect::<Vec<_>>(), ["access"], "SimpleJWT's body without rotation");
+    assert_eq!(
+        r.json().as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["access"],
+        "SimpleJWT's body without rotation"
+    );
 }
 
 async fn token_blacklist_view(kind: StoreKind) {
