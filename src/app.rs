@@ -194,7 +194,9 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
             refresh_lifetime_secs: config.jwt.refresh_lifetime_secs,
             opaque_ttl: Duration::from_secs(config.tokens.opaque_ttl_secs),
             one_time_ttl: Duration::from_secs(config.tokens.one_time_ttl_secs),
+            one_time_per_user: config.tokens.one_time_per_user,
             outbox_capacity: config.outbox.capacity,
+            outbox_per_recipient: config.outbox.per_recipient,
             metrics: metrics.clone(),
         },
     )?;
@@ -338,7 +340,9 @@ pub async fn add_user(config: &Config, username: &str, email: &str, password: &S
             refresh_lifetime_secs: config.jwt.refresh_lifetime_secs,
             opaque_ttl: Duration::from_secs(config.tokens.opaque_ttl_secs),
             one_time_ttl: Duration::from_secs(config.tokens.one_time_ttl_secs),
+            one_time_per_user: config.tokens.one_time_per_user,
             outbox_capacity: 1,
+            outbox_per_recipient: 1,
             metrics: Metrics::new(),
         },
     )?;

@@ -175,11 +175,14 @@ pub struct TokenConfig {
     pub opaque_ttl_secs: u64,
     /// Lifetime of password-reset and email-verification tokens.
     pub one_time_ttl_secs: u64,
+    /// Outstanding one-time tokens per user and purpose; a newer one ends the
+    /// oldest, so a client asking again and again holds at most this many.
+    pub one_time_per_user: usize,
 }
 
 impl Default for TokenConfig {
     fn default() -> Self {
-        Self { opaque_ttl_secs: 14 * 86_400, one_time_ttl_secs: 3_600 }
+        Self { opaque_ttl_secs: 14 * 86_400, one_time_ttl_secs: 3_600, one_time_per_user: 5 }
     }
 }
 
@@ -188,11 +191,14 @@ impl Default for TokenConfig {
 pub struct OutboxConfig {
     /// Newest messages kept; older ones are dropped.
     pub capacity: usize,
+    /// Newest messages kept per recipient: one address flooded with requests
+    /// drops its own oldest mail, never other recipients' pending mail.
+    pub per_recipient: usize,
 }
 
 impl Default for OutboxConfig {
     fn default() -> Self {
-        Self { capacity: 1000 }
+        Self { capacity: 1000, per_recipient: 10 }
     }
 }
 
@@ -239,6 +245,19 @@ pub struct MountConfig {
     /// the dialect declares are accepted (see `dialect::settings`).
     #[serde(default)]
     pub settings: Option<toml::Table>,
+}
+
+/// The shortest secret accepted (admin token, passwords of outside services):
+/// an empty or guessable one would open what it guards to anyone.
+pub const MIN_SECRET_BYTES: usize = 16;
+
+/// Refuses an empty or short secret at load, naming the key (never the value).
+pub fn check_secret(key: &str, secret: &Secret, min_bytes: usize) -> Result<(), String> {
+    match secret.expose().len() {
+        0 => Err(format!("{key} is empty; set it to at least {min_bytes} random bytes, or leave it out")),
+        n if n < min_bytes => Err(format!("{key} is {n} bytes; it must be at least {min_bytes}")),
+        _ => Ok(()),
+    }
 }
 
 fn default_prefix() -> String {
@@ -304,6 +323,9 @@ impl Config {
         if self.passwords.max_concurrent_hashes == 0 {
             return Err("passwords.max_concurrent_hashes must be at least 1".into());
         }
+        if self.tokens.one_time_per_user == 0 || self.outbox.per_recipient == 0 {
+            return Err("tokens.one_time_per_user and outbox.per_recipient must be at least 1".into());
+        }
         if self.server.body_limit == 0 {
             return Err("server.body_limit must be positive".into());
         }
@@ -324,9 +346,10 @@ impl Config {
             );
         }
         if let Some(key) = &self.jwt.signing_key {
-            if key.expose().len() < 32 {
-                return Err("jwt.signing_key must be at least 32 bytes".into());
-            }
+            check_secret("jwt.signing_key", key, 32)?;
+        }
+        if let Some(token) = &self.admin.token {
+            check_secret("admin.token", token, MIN_SECRET_BYTES)?;
         }
         if self.jwt.access_lifetime_secs == 0 || self.jwt.refresh_lifetime_secs == 0 {
             return Err("jwt lifetimes must be positive".into());

@@ -83,6 +83,11 @@ impl Call<'_> {
         out: &mut Map<String, Value>,
     ) -> Result<(), Vec<Failure>> {
         user_vars(user, out);
+        // `Changed`: the password this caller proved was replaced meanwhile.
+        let fail = |e: EngineError| match e {
+            EngineError::Changed => one(Failure::new(ErrorKey::InvalidCredentials)),
+            other => fail(other),
+        };
         match issue {
             Issue::Nothing => {}
             Issue::JwtPair => {

@@ -7,7 +7,8 @@ impl Engine {
     pub async fn issue_one_time(&self, user: &User, purpose: Purpose) -> Result<String, EngineError> {
         let token = crypto::random_urlsafe();
         let record = OneTimeRecord { user_id: user.id, stamp: password_stamp(user) };
-        self.inner.store.create_one_time(purpose, &crypto::digest(&token), record, self.inner.one_time_ttl).await?;
+        let (ttl, keep) = (self.inner.one_time_ttl, self.inner.one_time_per_user);
+        self.inner.store.create_one_time(purpose, &crypto::digest(&token), record, ttl, keep).await?;
         self.inner.metrics.token_issued(match purpose {
             Purpose::PasswordReset => "password_reset",
             Purpose::EmailVerification => "email_verification",
