@@ -72,8 +72,16 @@ pub enum LogFormat {
 pub struct ServerConfig {
     /// Largest request body accepted; larger ones get 413 in the dialect's format.
     pub body_limit: usize,
-    /// A client that has not sent its request head by then is disconnected (slowloris).
+    /// A client that has not sent its request head by then is disconnected
+    /// (slowloris); a keep-alive connection idle this long is closed too.
     pub header_read_timeout_secs: u64,
+    /// A request body not received whole by then is answered 408 in the
+    /// dialect's format and its connection closed (a slow-body client).
+    pub body_read_timeout_secs: u64,
+    /// Connections open at once per listener (the admin listener has its own
+    /// 64): past it, new connections wait in the kernel's accept queue until
+    /// one closes. Keep listeners × this below the process's open-file limit.
+    pub max_connections: usize,
     /// Upper bound on the whole shutdown after SIGTERM/SIGINT (delay included):
     /// requests still running then are cut off and the process exits 0.
     pub shutdown_timeout_secs: u64,
@@ -91,6 +99,8 @@ impl Default for ServerConfig {
         Self {
             body_limit: 64 * 1024,
             header_read_timeout_secs: 10,
+            body_read_timeout_secs: 10,
+            max_connections: 512,
             shutdown_timeout_secs: 30,
             shutdown_delay_secs: 0,
             tls_poll_interval_ms: 10_000,
@@ -240,6 +250,11 @@ pub struct MountConfig {
     /// Serve this mount's listener over TLS (mounts sharing a listener must agree).
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// Where clients reach this mount (`https://auth.example.com/api`): the
+    /// base of every link in its mails. Without it, links use a Host header
+    /// only when `ALLOWED_HOSTS` names it, else the listener's address.
+    #[serde(default)]
+    pub public_url: Option<String>,
     /// The legacy project's Django settings, by their own names (`DJOSER`,
     /// `SIMPLE_JWT`, `REST_FRAMEWORK` sub-tables and top-level names). Only names
     /// the dialect declares are accepted (see `dialect::settings`).
@@ -326,6 +341,14 @@ impl Config {
         if self.tokens.one_time_per_user == 0 || self.outbox.per_recipient == 0 {
             return Err("tokens.one_time_per_user and outbox.per_recipient must be at least 1".into());
         }
+        if self.server.header_read_timeout_secs == 0
+            || self.server.body_read_timeout_secs == 0
+            || self.server.max_connections == 0
+        {
+            return Err(
+                "server.header_read_timeout_secs, body_read_timeout_secs and max_connections must be positive".into()
+            );
+        }
         if self.server.body_limit == 0 {
             return Err("server.body_limit must be positive".into());
         }
@@ -357,6 +380,16 @@ impl Config {
         for m in &self.mounts {
             if !m.prefix.starts_with('/') {
                 return Err(format!("mount {}: prefix must start with '/'", m.dialect));
+            }
+            if let Some(url) = &m.public_url {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("", ""));
+                let host = rest.split('/').next().unwrap_or_default();
+                if !matches!(scheme, "http" | "https") || host.is_empty() || url.contains(['?', '#', ' ']) {
+                    return Err(format!(
+                        "mount {}: public_url must be http(s)://host[:port][/path], without query or fragment",
+                        m.dialect
+                    ));
+                }
             }
         }
         Ok(())

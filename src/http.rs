@@ -6,5 +6,6 @@ pub mod accept;
 pub mod auth;
 pub mod body;
 pub mod handle;
+pub mod hosts;
 pub mod inputs;
 pub mod render;

@@ -3,12 +3,12 @@
 //! in the dialect's format, unsafe config refused, per-user state bounded,
 //! timing equalised, token responses not cached.
 
-// mod hosts;
-// mod identity;
-// mod limits;
+mod hosts;
+mod identity;
+mod limits;
 mod lost_updates;
 mod pausing_store;
-// mod protocol_errors;
+mod protocol_errors;
 mod secrets;
-// mod slow_clients;
-// mod token_headers;
+mod slow_clients;
+mod token_headers;
