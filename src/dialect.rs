@@ -195,7 +195,12 @@ fn check_error(key: ErrorKey, spec: &ErrorSpec) -> Result<(), String> {
     Ok(())
 }
 
-fn compile(path: PathBuf, f: DialectFile, settings: Settings, cors: Option<cors::Cors>) -> Result<Dialect, DialectError> {
+fn compile(
+    path: PathBuf,
+    f: DialectFile,
+    settings: Settings,
+    cors: Option<cors::Cors>,
+) -> Result<Dialect, DialectError> {
     let file = path.display().to_string();
     let ferr = |message: String| DialectError::File { file: file.clone(), message };
     let style = f.dialect.error_style.unwrap_or(ErrorStyle::Drf);

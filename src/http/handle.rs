@@ -12,8 +12,8 @@ use hyper::header::{HeaderMap, HeaderValue, HOST};
 use hyper::{Method, Request, Response};
 
 use super::body::{self, Fields};
-use super::render::{self, Body, Reply};
 use super::cors::CorsRequest;
+use super::render::{self, Body, Reply};
 use super::{accept, auth, inputs};
 use crate::actions::{Call, Principal};
 use crate::dialect::{Dialect, Match, Permission, Route, Source};

@@ -8,6 +8,7 @@
 mod support;
 
 mod contract;
+mod cors;
 mod cross_dialect;
 mod deploy;
 mod djoser;

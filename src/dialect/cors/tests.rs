@@ -54,7 +54,8 @@ fn urlsplit_splits_as_python_does() {
         let s = urlsplit(url).unwrap_or_else(|e| panic!("{url}: {e}"));
         assert_eq!((s.scheme.as_str(), s.netloc, s.path, s.query, s.fragment), (scheme, netloc, path, query, fragment));
     }
-    for url in ["http://[::1", "http://::1]", "http://[1.2.3.4]", "http://u[@a.com]", "http://[v.x]", "http://a\t.com"] {
+    for url in ["http://[::1", "http://::1]", "http://[1.2.3.4]", "http://u[@a.com]", "http://[v.x]", "http://a\t.com"]
+    {
         assert!(urlsplit(url).is_err(), "{url} is a ValueError");
     }
 }
@@ -108,12 +109,10 @@ fn allow_all_and_the_header_values() {
     assert_eq!(c.allow_methods, "DELETE, GET, OPTIONS, PATCH, POST, PUT");
     assert_eq!(c.max_age, Some(86_400));
     assert_eq!(c.expose_headers, None);
-    let c = on(
-        r#"CORS_ALLOWED_ORIGINS = ["https://a.example"]
+    let c = on(r#"CORS_ALLOWED_ORIGINS = ["https://a.example"]
 CORS_PREFLIGHT_MAX_AGE = 0
 CORS_EXPOSE_HEADERS = ["Authorization", "X-Request-Id"]
-CORS_ALLOW_METHODS = ["GET"]"#,
-    );
+CORS_ALLOW_METHODS = ["GET"]"#);
     assert_eq!(c.max_age, None, "0 sends no Access-Control-Max-Age");
     assert_eq!(c.expose_headers.as_deref(), Some("Authorization, X-Request-Id"));
     assert_eq!(c.allow_methods, "GET");
