@@ -7,6 +7,7 @@
 #[macro_use]
 mod support;
 
+mod browser;
 mod contract;
 mod cors;
 mod cross_dialect;
