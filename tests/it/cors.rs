@@ -192,13 +192,16 @@ async fn actual_requests_without_and_with_credentials(kind: StoreKind) {
 
 both_stores!(actual_requests_without_and_with_credentials);
 
+/// Method, path, headers, body, expected status.
+type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, Option<&'a [u8]>, u16);
+
 /// A browser shows the page an error's status and body only when the error
 /// carries the CORS headers too: 401, 404, 405, 406, 413, 415, 301.
 #[tokio::test]
 async fn errors_carry_the_cors_headers() {
     let g = djoser(StoreKind::Memory, &format!("CORS_ALLOWED_ORIGINS = [{SPA:?}]")).await;
     let big = vec![b'x'; 4096];
-    let cases: [(&str, &str, Vec<(&str, &str)>, Option<&[u8]>, u16); 7] = [
+    let cases: [Case<'_>; 7] = [
         ("GET", "/djoser/auth/users/me/", vec![], None, 401),
         ("GET", "/djoser/no/such/path/", vec![], None, 404),
         ("DELETE", "/djoser/auth/token/login/", vec![], None, 405),
