@@ -13,6 +13,7 @@ use crate::actions::{self, Action, BindContext, Wire};
 use crate::failure::ErrorKey;
 use crate::template::{self, vars};
 
+pub mod cors;
 pub mod router;
 pub mod settings;
 pub mod spec;
@@ -66,6 +67,8 @@ pub struct Dialect {
     pub messages: BTreeMap<String, String>,
     /// The mount's settings, resolved (declared defaults under its overrides).
     pub settings: Settings,
+    /// The mount's CORS policy (django-cors-headers' settings), when it lets some origin in.
+    pub cors: Option<cors::Cors>,
     pub redirect_omits_headers: Vec<String>,
     pub routes: Vec<Route>,
 }
@@ -115,7 +118,9 @@ pub fn load_with(dir: &Path, name: &str, overrides: Option<&toml::Table>) -> Res
             declared.add(decl).map_err(ferr)?;
         }
     }
-    let resolved = declared.resolve(overrides).map_err(|e| DialectError::Setting { key: e.key, message: e.message })?;
+    let setting_error = |e: settings::SettingError| DialectError::Setting { key: e.key, message: e.message };
+    let resolved = declared.resolve(overrides).map_err(setting_error)?;
+    let cors = cors::Cors::from_settings(&resolved).map_err(setting_error)?;
     let mut files = Vec::new();
     for (p, t) in chain {
         let pfile = p.display().to_string();
@@ -130,7 +135,7 @@ pub fn load_with(dir: &Path, name: &str, overrides: Option<&toml::Table>) -> Res
     for base in files {
         merge(&mut top, &base);
     }
-    compile(path, top, resolved)
+    compile(path, top, resolved, cors)
 }
 
 /// Fills what `top` leaves unset from `base` (top wins key by key).
@@ -190,7 +195,12 @@ fn check_error(key: ErrorKey, spec: &ErrorSpec) -> Result<(), String> {
     Ok(())
 }
 
-fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect, DialectError> {
+fn compile(
+    path: PathBuf,
+    f: DialectFile,
+    settings: Settings,
+    cors: Option<cors::Cors>,
+) -> Result<Dialect, DialectError> {
     let file = path.display().to_string();
     let ferr = |message: String| DialectError::File { file: file.clone(), message };
     let style = f.dialect.error_style.unwrap_or(ErrorStyle::Drf);
@@ -343,6 +353,7 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
         errors: f.errors,
         messages: f.messages,
         settings,
+        cors,
         redirect_omits_headers: f.dialect.redirect_omits_headers.unwrap_or_default(),
         routes,
     })

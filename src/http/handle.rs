@@ -12,6 +12,7 @@ use hyper::header::{HeaderMap, HeaderValue, HOST};
 use hyper::{Method, Request, Response};
 
 use super::body::{self, Fields};
+use super::cors::CorsRequest;
 use super::hosts::{HostCheck, HostPolicy, LinkConfig, Links};
 use super::render::{self, Body, Reply};
 use super::{accept, auth, inputs};
@@ -19,7 +20,7 @@ use crate::actions::{Call, Principal};
 use crate::dialect::{Dialect, Match, Permission, Route, Source};
 use crate::engine::{crypto, Engine};
 use crate::failure::{ErrorKey, Failure};
-use crate::metrics::{Metrics, UNMATCHED};
+use crate::metrics::{Metrics, PREFLIGHT, UNMATCHED};
 use crate::template::{self, vars};
 
 /// A dialect served under a path prefix.
@@ -121,12 +122,17 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
         return with_id(res.into_response(method == Method::HEAD), &id);
     };
     let d = &mount.dialect;
-    // What Django's server and CommonMiddleware refuse before any view runs:
-    // a head over the limits, then a Host not in ALLOWED_HOSTS.
+    // A head over the gateway's limits is refused first (Django's server would).
+    // django-cors-headers sits above CommonMiddleware and the views: it answers a
+    // preflight before routing and authentication, and marks every answer below.
+    // Then CommonMiddleware refuses a Host not in ALLOWED_HOSTS.
+    let cors = CorsRequest::of(d, &method, &path, req.headers());
+    let preflight = cors.as_ref().is_some_and(CorsRequest::is_preflight);
     let host = req.headers().get(HOST).and_then(|h| h.to_str().ok());
     let checked = mount.hosts.check(host);
     let early = match (head_over_limits(&req), &checked) {
         (Some(key), _) => Some(key),
+        (None, _) if preflight => None,
         (None, HostCheck::Refused) => Some(ErrorKey::DisallowedHost),
         _ => None,
     };
@@ -137,6 +143,7 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
             reply = reply.header("Connection", "close");
             (reply, None)
         }
+        None if preflight => (render::preflight(), Some(PREFLIGHT.to_owned())),
         None => {
             let links = mount.links.links(&checked, scheme, &mount.prefix);
             // DRF negotiates the response format before anything else a view does.
@@ -158,13 +165,18 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
     if reply.status == 408 {
         reply = reply.header("Connection", "close");
     }
+    // What answers above XFrameOptionsMiddleware (CommonMiddleware's redirect
+    // and DisallowedHost, CorsMiddleware's preflight) misses the headers it would add.
     let refused_early = early.is_some();
     for (k, v) in &d.headers {
-        let before_frame_options = reply.status == 301 || refused_early;
+        let before_frame_options = reply.status == 301 || preflight || refused_early;
         if before_frame_options && d.redirect_omits_headers.iter().any(|h| h.eq_ignore_ascii_case(k)) {
             continue;
         }
         reply.headers.push((k.clone(), v.clone()));
+    }
+    if let Some(c) = &cors {
+        reply = c.decorate(reply);
     }
     finish(gw, &id, &method, &d.name, route_name.as_deref().unwrap_or(UNMATCHED), reply.status, start);
     with_id(reply.into_response(method == Method::HEAD), &id)
