@@ -75,7 +75,9 @@ fn split_domain_port(host: &str) -> Option<String> {
         }
         (d.to_owned(), p)
     };
-    if !port.is_empty() && !(port.len() > 1 && port.starts_with(':') && port[1..].bytes().all(|b| b.is_ascii_digit())) {
+    let port_ok =
+        port.is_empty() || (port.len() > 1 && port.starts_with(':') && port[1..].bytes().all(|b| b.is_ascii_digit()));
+    if !port_ok {
         return None;
     }
     let domain = domain.strip_suffix('.').map(str::to_owned).unwrap_or(domain);

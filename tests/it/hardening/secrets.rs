@@ -14,11 +14,14 @@ fn check_config(config: &std::path::Path, env: &[(&str, &str)]) -> (i32, String)
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// Config text, environment, the expected message.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn empty_or_short_secrets_exit_64() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("gateway.toml");
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    let cases: &[Case<'_>] = &[
         ("[admin]\ntoken = \"\"\n", &[], "admin.token is empty"),
         ("[admin]\ntoken = \"short-secret-15\"\n", &[], "admin.token is 15 bytes"),
         ("", &[("POLYAUTH_ADMIN__TOKEN", "")], "admin.token is empty"),
