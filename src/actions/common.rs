@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{engine_failure, uid_of, user_vars, Call, ErrorKey, Failure};
 use crate::engine::validators::{self, PasswordProblem};
-use crate::engine::{now, outbox::Mail, EngineError, IdentifyBy, User};
+use crate::engine::{now, outbox::Mail, EngineError, User};
 use crate::secret::Secret;
 use crate::store::Purpose;
 use crate::template::{self, vars, MailTemplate};
@@ -83,6 +83,11 @@ impl Call<'_> {
         out: &mut Map<String, Value>,
     ) -> Result<(), Vec<Failure>> {
         user_vars(user, out);
+        // `Changed`: the password this caller proved was replaced meanwhile.
+        let fail = |e: EngineError| match e {
+            EngineError::Changed => one(Failure::new(ErrorKey::InvalidCredentials)),
+            other => fail(other),
+        };
         match issue {
             Issue::Nothing => {}
             Issue::JwtPair => {
@@ -129,15 +134,8 @@ impl Call<'_> {
         }
     }
 
-    /// Issues a one-time token for `purpose` and mails it with `template`.
-    pub(super) async fn send(
-        &self,
-        user: &User,
-        purpose: Purpose,
-        kind: &str,
-        template: &MailTemplate,
-    ) -> Result<(), Vec<Failure>> {
-        let token = self.engine.issue_one_time(user, purpose).await.map_err(fail)?;
+    /// Mails an issued one-time token for `purpose` with `template`.
+    pub(super) fn send(&self, user: &User, token: String, purpose: Purpose, kind: &str, template: &MailTemplate) {
         let mut v = Map::new();
         v.insert(vars::TOKEN.into(), token.clone().into());
         v.insert(vars::UID.into(), uid_of(user.id).into());
@@ -145,9 +143,8 @@ impl Call<'_> {
         v.insert(vars::USER_USERNAME.into(), user.username.clone().into());
         v.insert(vars::USER_ID.into(), user.id.into());
         v.insert(vars::BASE_URL.into(), self.base_url.into());
-        let (origin, site) = origin_and_site(self.base_url);
-        v.insert(vars::ORIGIN.into(), origin.into());
-        v.insert(vars::SITE.into(), site.into());
+        v.insert(vars::ORIGIN.into(), self.origin.into());
+        v.insert(vars::SITE.into(), self.site.into());
         v.insert(vars::DIALECT.into(), self.dialect.into());
         self.engine.send_mail(Mail {
             to: vec![user.email.clone()],
@@ -159,7 +156,6 @@ impl Call<'_> {
             dialect: self.dialect.to_owned(),
             sent_at: now(),
         });
-        Ok(())
     }
 
     /// Mails a one-time token to the active user with the `email` input.
@@ -171,9 +167,10 @@ impl Call<'_> {
         template: &MailTemplate,
     ) -> super::Outcome {
         let email = self.get("email").unwrap_or_default();
-        let user = self.engine.find_user_by(IdentifyBy::Email, email).await.map_err(fail)?;
-        match user.filter(|u| u.is_active) {
-            Some(user) => self.send(&user, purpose, kind, template).await?,
+        // Known or not, the same store work: the timing tells nothing.
+        let issued = self.engine.issue_one_time_for_email(purpose, email).await.map_err(fail)?;
+        match issued {
+            Some((user, token)) => self.send(&user, token, purpose, kind, template),
             None if unknown == UnknownEmail::Error => {
                 return Err(one(Failure::field(ErrorKey::UnknownEmail, self.wire("email"))))
             }
@@ -191,13 +188,6 @@ pub(super) fn bound(mail: &BoundMail) -> Result<&MailTemplate, Vec<Failure>> {
     mail.as_deref().ok_or_else(|| one(Failure::new(ErrorKey::Internal)))
 }
 
-/// `scheme://host[:port]` and `host[:port]` of a base URL (`scheme://host[:port]/prefix`).
-pub(super) fn origin_and_site(base_url: &str) -> (&str, &str) {
-    let after_scheme = base_url.find("://").map(|i| i + 3).unwrap_or(0);
-    let end = base_url[after_scheme..].find('/').map(|i| after_scheme + i).unwrap_or(base_url.len());
-    (&base_url[..end], &base_url[after_scheme..end])
-}
-
 /// Django's `urlsafe_base64_decode` of a uid, as an id.
 pub(super) fn decode_uid(uid: &str) -> Option<u64> {
     let bytes =
@@ -207,13 +197,7 @@ pub(super) fn decode_uid(uid: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{decode_uid, origin_and_site};
-
-    #[test]
-    fn base_url_parts() {
-        assert_eq!(origin_and_site("http://127.0.0.1:8000/djoser"), ("http://127.0.0.1:8000", "127.0.0.1:8000"));
-        assert_eq!(origin_and_site("https://example.com"), ("https://example.com", "example.com"));
-    }
+    use super::decode_uid;
 
     #[test]
     fn uids() {
