@@ -15,6 +15,7 @@ use crate::failure::ErrorKey;
 use crate::template::{self, vars};
 
 mod checks;
+pub mod cors;
 mod merge;
 pub mod router;
 pub mod settings;
@@ -78,6 +79,8 @@ pub struct Dialect {
     pub metadata: MetadataSpec,
     /// Path shape → the DRF view declared on one of its routes.
     pub views: BTreeMap<String, ViewSpec>,
+    /// The mount's CORS policy (django-cors-headers' settings), when it lets some origin in.
+    pub cors: Option<cors::Cors>,
     pub redirect_omits_headers: Vec<String>,
     pub routes: Vec<Route>,
 }
@@ -127,7 +130,9 @@ pub fn load_with(dir: &Path, name: &str, overrides: Option<&toml::Table>) -> Res
             declared.add(decl).map_err(ferr)?;
         }
     }
-    let resolved = declared.resolve(overrides).map_err(|e| DialectError::Setting { key: e.key, message: e.message })?;
+    let setting_error = |e: settings::SettingError| DialectError::Setting { key: e.key, message: e.message };
+    let resolved = declared.resolve(overrides).map_err(setting_error)?;
+    let cors = cors::Cors::from_settings(&resolved).map_err(setting_error)?;
     let mut files = Vec::new();
     for (p, t) in chain {
         let pfile = p.display().to_string();
@@ -142,10 +147,15 @@ pub fn load_with(dir: &Path, name: &str, overrides: Option<&toml::Table>) -> Res
     for base in files {
         merge(&mut top, &base);
     }
-    compile(path, top, resolved)
+    compile(path, top, resolved, cors)
 }
 
-fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect, DialectError> {
+fn compile(
+    path: PathBuf,
+    f: DialectFile,
+    settings: Settings,
+    cors: Option<cors::Cors>,
+) -> Result<Dialect, DialectError> {
     let file = path.display().to_string();
     let ferr = |message: String| DialectError::File { file: file.clone(), message };
     let style = f.dialect.error_style.unwrap_or(ErrorStyle::Drf);
@@ -326,6 +336,7 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
         jwt,
         metadata,
         views,
+        cors,
         redirect_omits_headers: f.dialect.redirect_omits_headers.unwrap_or_default(),
         routes,
     })

@@ -106,6 +106,11 @@ impl Call<'_> {
         out: &mut Map<String, Value>,
     ) -> Result<(), Vec<Failure>> {
         user_vars(user, out);
+        // `Changed`: the password this caller proved was replaced meanwhile.
+        let fail = |e: EngineError| match e {
+            EngineError::Changed => one(Failure::new(ErrorKey::InvalidCredentials)),
+            other => fail(other),
+        };
         match issue {
             Issue::Nothing => {}
             Issue::JwtPair => {
@@ -153,7 +158,7 @@ impl Call<'_> {
     }
 
     /// Issues a one-time token for `purpose` and mails it with `template`.
-    pub(super) async fn send(
+    pub(super) async fn issue_and_send(
         &self,
         user: &User,
         purpose: Purpose,
@@ -161,10 +166,15 @@ impl Call<'_> {
         template: &MailTemplate,
     ) -> Result<(), Vec<Failure>> {
         let token = self.engine.issue_one_time(user, purpose).await.map_err(fail)?;
+        self.send(user, token, purpose, kind, template);
+        Ok(())
+    }
+
+    /// Mails an issued one-time token for `purpose` with `template`.
+    pub(super) fn send(&self, user: &User, token: String, purpose: Purpose, kind: &str, template: &MailTemplate) {
         // Djoser's links carry the uid; the other dialects' one-time links do not.
         let uid = (purpose != Purpose::EmailVerification).then(|| uid_of(user.id));
         self.mail(user, kind, template, Some(token), uid);
-        Ok(())
     }
 
     /// Mails a notice without a token (Djoser's confirmations).
@@ -180,9 +190,8 @@ impl Call<'_> {
         v.insert(vars::USER_USERNAME.into(), user.username.clone().into());
         v.insert(vars::USER_ID.into(), user.id.into());
         v.insert(vars::BASE_URL.into(), self.base_url.into());
-        let (origin, site) = origin_and_site(self.base_url);
-        v.insert(vars::ORIGIN.into(), origin.into());
-        v.insert(vars::SITE.into(), site.into());
+        v.insert(vars::ORIGIN.into(), self.origin.into());
+        v.insert(vars::SITE.into(), self.site.into());
         v.insert(vars::DIALECT.into(), self.dialect.into());
         self.engine.send_mail(Mail {
             to: vec![user.email.clone()],
@@ -204,8 +213,15 @@ impl Call<'_> {
         kind: &str,
         template: &MailTemplate,
     ) -> super::Outcome {
-        if let Some(user) = self.user_by_email(true, unknown).await? {
-            self.send(&user, purpose, kind, template).await?;
+        let email = self.get("email").unwrap_or_default();
+        // Known or not, the same store work: the timing tells nothing.
+        let issued = self.engine.issue_one_time_for_email(purpose, email).await.map_err(fail)?;
+        match issued {
+            Some((user, token)) => self.send(&user, token, purpose, kind, template),
+            None if unknown == UnknownEmail::Error => {
+                return Err(one(Failure::field(ErrorKey::UnknownEmail, self.wire("email"))))
+            }
+            None => {}
         }
         Ok(Map::new())
     }
@@ -313,13 +329,6 @@ pub(super) fn bound(mail: &BoundMail) -> Result<&MailTemplate, Vec<Failure>> {
     mail.as_deref().ok_or_else(|| one(Failure::new(ErrorKey::Internal)))
 }
 
-/// `scheme://host[:port]` and `host[:port]` of a base URL (`scheme://host[:port]/prefix`).
-pub(super) fn origin_and_site(base_url: &str) -> (&str, &str) {
-    let after_scheme = base_url.find("://").map(|i| i + 3).unwrap_or(0);
-    let end = base_url[after_scheme..].find('/').map(|i| after_scheme + i).unwrap_or(base_url.len());
-    (&base_url[..end], &base_url[after_scheme..end])
-}
-
 /// Django's `urlsafe_base64_decode` of a uid, as an id.
 pub(super) fn decode_uid(uid: &str) -> Option<u64> {
     let bytes =
@@ -329,13 +338,7 @@ pub(super) fn decode_uid(uid: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{decode_uid, origin_and_site};
-
-    #[test]
-    fn base_url_parts() {
-        assert_eq!(origin_and_site("http://127.0.0.1:8000/djoser"), ("http://127.0.0.1:8000", "127.0.0.1:8000"));
-        assert_eq!(origin_and_site("https://example.com"), ("https://example.com", "example.com"));
-    }
+    use super::decode_uid;
 
     #[test]
     fn uids() {

@@ -8,6 +8,7 @@ use serde_json::Map;
 
 use super::common::{fail, one, Access};
 use super::{Action, Call, ErrorKey, Failure, Input, Outcome, Wire};
+use crate::engine::EngineError;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,7 +46,11 @@ impl Action for DeleteUser {
         if !call.engine.check_password(me, &crate::secret::Secret::new(password)).await.map_err(fail)? {
             return Err(one(Failure::field(ErrorKey::CurrentPasswordInvalid, call.wire("current_password"))));
         }
-        call.engine.delete_user(&target).await.map_err(fail)?;
+        // A password a reset replaced since the check above no longer authorises it.
+        call.engine.delete_user(&target).await.map_err(|e| match e {
+            EngineError::Changed => one(Failure::field(ErrorKey::CurrentPasswordInvalid, call.wire("current_password"))),
+            other => fail(other),
+        })?;
         Ok(Map::new())
     }
 }

@@ -133,7 +133,7 @@ impl Action for Register {
         // A user without an address gets no mail (Djoser would hand Django an empty recipient).
         if !user.email.is_empty() {
             if let Some(template) = &self.activation_mail {
-                call.send(&user, Purpose::Activation, ACTIVATION, template).await?;
+                call.issue_and_send(&user, Purpose::Activation, ACTIVATION, template).await?;
             } else if let Some(template) = &self.confirmation {
                 call.notify(&user, CONFIRMATION, template);
             }

@@ -57,7 +57,7 @@ impl Action for ResendActivation {
             return Err(one(Failure::new(ErrorKey::ActivationDisabled)));
         };
         if let Some(user) = user {
-            call.send(&user, Purpose::Activation, ACTIVATION, template).await?;
+            call.issue_and_send(&user, Purpose::Activation, ACTIVATION, template).await?;
         }
         Ok(Map::new())
     }

@@ -85,7 +85,7 @@ impl Action for UpdateUser {
             }
         };
         if let Some(template) = self.mail.as_deref().filter(|_| !user.is_active && !user.email.is_empty()) {
-            call.send(&user, Purpose::Activation, ACTIVATION, template).await?;
+            call.issue_and_send(&user, Purpose::Activation, ACTIVATION, template).await?;
         }
         let mut out = Map::new();
         user_vars(&user, &mut out);

@@ -118,8 +118,9 @@ pub struct DialectSettings {
     pub blacklist_after_rotation: Option<bool>,
     /// How JWTs are signed, how long they live and which claims they carry.
     pub jwt: Option<JwtSpec>,
-    /// Dialect headers left off APPEND_SLASH redirects (Django's CommonMiddleware
-    /// answers them before XFrameOptionsMiddleware runs).
+    /// Dialect headers left off APPEND_SLASH redirects and CORS preflights (Django's
+    /// CommonMiddleware and django-cors-headers answer them before
+    /// XFrameOptionsMiddleware runs).
     pub redirect_omits_headers: Option<Vec<String>>,
 }
 

@@ -36,16 +36,26 @@ impl std::fmt::Debug for Mail {
 
 pub struct Outbox {
     capacity: usize,
+    /// Mails kept per recipient list: a flood to one address evicts its own
+    /// oldest mail first, so other recipients' pending mail stays.
+    per_recipient: usize,
     mails: Mutex<VecDeque<Mail>>,
 }
 
 impl Outbox {
-    pub fn new(capacity: usize) -> Self {
-        Self { capacity, mails: Mutex::new(VecDeque::new()) }
+    pub fn new(capacity: usize, per_recipient: usize) -> Self {
+        Self { capacity, per_recipient, mails: Mutex::new(VecDeque::new()) }
     }
 
     pub fn push(&self, mail: Mail) {
         let mut q = self.mails.lock().unwrap_or_else(|e| e.into_inner());
+        let same =
+            |m: &Mail| m.to.len() == mail.to.len() && m.to.iter().zip(&mail.to).all(|(a, b)| a.eq_ignore_ascii_case(b));
+        if q.iter().filter(|m| same(m)).count() >= self.per_recipient.max(1) {
+            if let Some(oldest) = q.iter().position(same) {
+                q.remove(oldest);
+            }
+        }
         while q.len() >= self.capacity.max(1) {
             q.pop_front();
         }
@@ -78,12 +88,24 @@ mod tests {
 
     #[test]
     fn bounded_and_filtered() {
-        let o = Outbox::new(2);
+        let o = Outbox::new(2, 2);
         o.push(mail("a@x", 1));
         o.push(mail("b@x", 2));
         o.push(mail("a@x", 3));
         let all = o.list(None);
         assert_eq!(all.iter().map(|m| m.sent_at).collect::<Vec<_>>(), vec![2, 3]);
         assert_eq!(o.list(Some("A@x")).len(), 1);
+    }
+
+    #[test]
+    fn one_recipient_cannot_evict_the_others() {
+        let o = Outbox::new(5, 2);
+        o.push(mail("victim@x", 0));
+        for n in 1..=100 {
+            o.push(mail("flood@x", n));
+        }
+        assert_eq!(o.list(Some("victim@x")).len(), 1, "the other recipient's mail stays");
+        let flood: Vec<_> = o.list(Some("FLOOD@x")).iter().map(|m| m.sent_at).collect();
+        assert_eq!(flood, vec![99, 100], "newest win");
     }
 }

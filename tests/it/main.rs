@@ -7,13 +7,16 @@
 #[macro_use]
 mod support;
 
+mod browser;
 mod contract;
+mod cors;
 mod cross_dialect;
 mod deploy;
 mod djoser;
 mod drf_wire;
 mod food2gether;
 mod foundation;
+mod hardening;
 mod invariants;
 mod jwt_email;
 mod logs;

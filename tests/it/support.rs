@@ -2,9 +2,10 @@
 //! in-process on port 0, over the memory store or a real `redis-server` that
 //! the harness starts on a free port and stops), `both_stores!`, and the
 //! `Authorization` header values. Below: the admin listener, metrics and the
-//! real binary (`ops`), certificates (`pki`), JWTs (`jwt`), and one module of
-//! helpers per dialect.
+//! real binary (`ops`), certificates (`pki`), JWTs (`jwt`), a page server and
+//! headless Chromium (`browser`), and one module of helpers per dialect.
 
+pub mod browser;
 pub mod djoser;
 pub mod drf;
 pub mod food2gether;
