@@ -7,7 +7,7 @@ r"""Replay request sequences against the Django reference server and polyauth; d
     python3 scripts/compare-reference.py --dialect djoser --reference-only --record out.json
     python3 scripts/compare-reference.py --dialect djoser-activation \
         --reference http://127.0.0.1:18000/djoser --target http://127.0.0.1:8170 \
-        --admin-url http://127.0.0.1:9170 --admin-token dev
+        --admin-url http://127.0.0.1:9170 --admin-token dev-admin-token-0123456789
 
 `djoser-activation` needs the reference started with ORACLE_DJOSER_ACTIVATION=1 and polyauth
 configured the same way (scripts/compare-djoser-activation.toml).
