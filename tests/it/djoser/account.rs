@@ -153,4 +153,27 @@ async fn username_reset(kind: StoreKind) {
         .expect(400, json!({"token": ["Invalid token for given user."]}));
 }
 
-both_stores!(set_password, set_username, username_reset);
+async fn retype_and_login_field_settings(kind: StoreKind) {
+    // Djoser's own default: no re_password (an unknown field is ignored, as DRF does).
+    let g = gw_with(kind, "[DJOSER]\nUSER_CREATE_PASSWORD_RETYPE = false\nPASSWORD_RESET_CONFIRM_RETYPE = true\nLOGIN_FIELD = \"email\"\n").await;
+    let body = json!({"username": "jo", "password": PW, "re_password": "anything", "email": "jo@example.com"});
+    post(&g, "/auth/users/", body).await.expect(201, json!({"email": "jo@example.com", "username": "jo", "id": 1}));
+    // LOGIN_FIELD: token/login/ reads `email`.
+    post(&g, "/auth/token/login/", json!({"username": "jo", "password": PW})).await.expect(400, bad_credentials());
+    let r = post(&g, "/auth/token/login/", json!({"email": "jo@example.com", "password": PW})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // PASSWORD_RESET_CONFIRM_RETYPE: re_new_password required, compared before uid and token.
+    assert_eq!(post(&g, "/auth/users/reset_password/", json!({"email": "jo@example.com"})).await.status, 204);
+    let (uid, tok) = mailed_link(&g, "jo@example.com").await;
+    let confirm = |body| post(&g, "/auth/users/reset_password_confirm/", body);
+    confirm(json!({"uid": uid, "token": tok, "new_password": PW2}))
+        .await
+        .expect(400, json!({"re_new_password": ["This field is required."]}));
+    confirm(json!({"uid": "zzz", "token": "x", "new_password": PW2, "re_new_password": "Other-Pass-77"}))
+        .await
+        .expect(400, json!({"non_field_errors": ["The two password fields didn't match."]}));
+    let r = confirm(json!({"uid": uid, "token": tok, "new_password": PW2, "re_new_password": PW2})).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+}
+
+both_stores!(set_password, set_username, username_reset, retype_and_login_field_settings);
