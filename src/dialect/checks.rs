@@ -5,10 +5,12 @@
 
 use crate::engine::{JwtOptions, JwtPolicy};
 use crate::failure::ErrorKey;
-use crate::secret::Secret;
 use crate::template::{self, vars};
 
 use super::spec::*;
+
+/// The shortest `SIGNING_KEY` accepted (the gateway's `MIN_SECRET_BYTES`).
+const MIN_KEY_BYTES: usize = crate::config::MIN_SECRET_BYTES;
 
 pub(super) fn check_error(key: ErrorKey, spec: &ErrorSpec) -> Result<(), String> {
     if let Some(s) = spec.status {
@@ -42,17 +44,24 @@ pub(super) fn jwt_policy(spec: JwtSpec) -> Result<JwtPolicy, String> {
         Some(n) if n < min => Err(format!("jwt {name} must be at least {min} seconds")),
         other => Ok(other),
     };
-    let key = spec.signing_key.filter(|k| !k.is_empty());
-    if key.as_ref().is_some_and(|k| k.len() < 32) {
-        // SimpleJWT takes Django's SECRET_KEY as it is; a legacy key is honoured, with a warning.
-        tracing::warn!("SIMPLE_JWT.SIGNING_KEY is shorter than 32 bytes: HS256 with a short key is weak");
+    let key = spec.signing_key.filter(|k| !k.expose().is_empty());
+    match key.as_ref().map(|k| k.expose().len()) {
+        // As every secret of the gateway: a guessable key would let anyone forge tokens.
+        Some(n) if n < MIN_KEY_BYTES => {
+            return Err(format!("SIMPLE_JWT.SIGNING_KEY is {n} bytes; it must be at least {MIN_KEY_BYTES}"))
+        }
+        // A legacy project's key is honoured as SimpleJWT takes it, with a warning.
+        Some(n) if n < 32 => {
+            tracing::warn!("SIMPLE_JWT.SIGNING_KEY is shorter than 32 bytes: HS256 with a short key is weak")
+        }
+        _ => {}
     }
     let claim = |name: &str, v: Option<String>| match v {
         Some(c) if c.is_empty() => Err(format!("jwt {name} must not be empty")),
         other => Ok(other),
     };
     Ok(JwtPolicy::new(JwtOptions {
-        signing_key: key.map(Secret::new),
+        signing_key: key,
         access_lifetime: seconds("access_lifetime", spec.access_lifetime, 1)?,
         refresh_lifetime: seconds("refresh_lifetime", spec.refresh_lifetime, 1)?,
         leeway: seconds("leeway", spec.leeway, 0)?.unwrap_or(0) as u64,

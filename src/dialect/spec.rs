@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::engine::IdentifyBy;
 use crate::failure::ErrorKey;
+use crate::secret::Secret;
 use crate::template::MailTemplate;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,7 +78,7 @@ pub struct ViewSpec {
 #[serde(deny_unknown_fields)]
 pub struct JwtSpec {
     /// HS256 key; absent or empty: `[jwt] signing_key`.
-    pub signing_key: Option<String>,
+    pub signing_key: Option<Secret>,
     /// Seconds.
     pub access_lifetime: Option<i64>,
     /// Seconds.

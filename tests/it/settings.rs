@@ -83,9 +83,16 @@ fn djoser_and_simplejwt_typos_exit_64() {
         ("SIMPLE_JWT = { AUTH_HEADER_TYPES = [] }", "AUTH_HEADER_TYPES has no element 0"),
         ("DJOSER = { LOGIN_FIELD = \"phone\" }", "phone"),
         ("DJOSER = { ACTIVATION_URL = \"activate/{key}\" }", "unknown placeholder {key}"),
+        ("SIMPLE_JWT = { SIGNING_KEY = \"tiny-secret-x\" }", "SIGNING_KEY is 13 bytes; it must be at least 16"),
     ] {
         let (code, message) = plan_error(settings);
         assert_eq!(code, 64, "{settings}: {message}");
         assert!(message.contains(why), "{settings}: {message}");
+        assert!(!message.contains("tiny-secret-x"), "a key is never printed: {message}");
     }
+    // Nor Debug-printed with the config.
+    let text = "[[mount]]\ndialect = \"djoser\"\nlisten = \"127.0.0.1:0\"\n[mount.settings.SIMPLE_JWT]\nSIGNING_KEY = \"the-legacy-projects-signing-key-123\"\n";
+    let config = Config::from_toml_str(text, std::path::Path::new(".")).expect("config parses");
+    let shown = format!("{config:?}");
+    assert!(shown.contains("SIMPLE_JWT") && !shown.contains("the-legacy-projects"), "{shown}");
 }
