@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::actions::{self, Action, BindContext, Wire};
 use crate::failure::ErrorKey;
-use crate::template::{self, vars};
+use crate::template::{self, vars, MailOverride};
 
 pub mod router;
 pub mod settings;
@@ -30,6 +30,9 @@ pub enum DialectError {
     /// A mount's `[mount.settings]` names a setting the dialect does not honour, or mistypes one.
     #[error("setting {key}: {message}")]
     Setting { key: String, message: String },
+    /// A mount's `[mount.mail.<kind>]` names a mail the dialect does not send, or a bad template.
+    #[error("mail {kind}: {message}")]
+    Mail { kind: String, message: String },
 }
 
 /// A compiled route.
@@ -95,6 +98,16 @@ pub fn load(dir: &Path, name: &str) -> Result<Dialect, DialectError> {
 
 /// `load`, with a mount's `[mount.settings]` over the declared defaults.
 pub fn load_with(dir: &Path, name: &str, overrides: Option<&toml::Table>) -> Result<Dialect, DialectError> {
+    load_mount(dir, name, overrides, &BTreeMap::new())
+}
+
+/// `load_with`, plus a mount's `[mount.mail.<kind>]` over the dialect's mail templates.
+pub fn load_mount(
+    dir: &Path,
+    name: &str,
+    overrides: Option<&toml::Table>,
+    mail: &BTreeMap<String, MailOverride>,
+) -> Result<Dialect, DialectError> {
     let (path, top) = read(dir, name)?;
     let file = path.display().to_string();
     let mut chain = vec![(path.clone(), top)];
@@ -130,7 +143,44 @@ pub fn load_with(dir: &Path, name: &str, overrides: Option<&toml::Table>) -> Res
     for base in files {
         merge(&mut top, &base);
     }
+    override_mail(&mut top, mail, &resolved)?;
     compile(path, top, resolved)
+}
+
+/// Applies a mount's mail overrides (settings references resolved, as in dialect files).
+fn override_mail(
+    top: &mut DialectFile,
+    mail: &BTreeMap<String, MailOverride>,
+    settings: &Settings,
+) -> Result<(), DialectError> {
+    for (kind, o) in mail {
+        let merr = |message: String| DialectError::Mail { kind: kind.clone(), message };
+        let Some(t) = top.mail.get_mut(kind) else {
+            let known: Vec<&str> = top.mail.keys().map(String::as_str).collect();
+            return Err(merr(format!("the dialect sends no such mail (it sends: {})", known.join(", "))));
+        };
+        let mut o = o.clone();
+        for part in [&mut o.subject, &mut o.body, &mut o.html, &mut o.url].into_iter().flatten() {
+            let mut v = toml::Value::String(std::mem::take(part));
+            settings.substitute(&mut v).map_err(merr)?;
+            *part = v.as_str().map(str::to_owned).ok_or_else(|| merr("a setting made a part not text".into()))?;
+        }
+        t.apply(&o);
+        check_mail(kind, t).map_err(merr)?;
+    }
+    Ok(())
+}
+
+/// Every placeholder of a mail template must be a mail variable.
+fn check_mail(kind: &str, m: &template::MailTemplate) -> Result<(), String> {
+    for t in m.parts() {
+        for p in template::placeholders(t).map_err(|e| format!("mail {kind}: {e}"))? {
+            if !vars::MAIL.contains(&p.as_str()) {
+                return Err(format!("mail {kind}: unknown placeholder {{{p}}}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Fills what `top` leaves unset from `base` (top wins key by key).
@@ -224,13 +274,7 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
         }
     }
     for (k, m) in &f.mail {
-        for t in [&m.subject, &m.body] {
-            for p in template::placeholders(t).map_err(|e| ferr(format!("mail {k}: {e}")))? {
-                if !vars::MAIL.contains(&p.as_str()) {
-                    return Err(ferr(format!("mail {k}: unknown placeholder {{{p}}}")));
-                }
-            }
-        }
+        check_mail(k, m).map_err(ferr)?;
     }
 
     let bind = BindContext { mail: &f.mail, rotate_refresh: f.dialect.rotate_refresh.unwrap_or(false) };

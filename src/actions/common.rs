@@ -8,10 +8,10 @@ use serde_json::{Map, Value};
 
 use super::{engine_failure, uid_of, user_vars, Call, ErrorKey, Failure};
 use crate::engine::validators::{self, PasswordProblem};
-use crate::engine::{now, outbox::Mail, EngineError, IdentifyBy, User};
+use crate::engine::{mailq::Letter, EngineError, IdentifyBy, User};
 use crate::secret::Secret;
 use crate::store::Purpose;
-use crate::template::{self, vars, MailTemplate};
+use crate::template::{vars, MailTemplate};
 
 pub(super) fn one(f: Failure) -> Vec<Failure> {
     vec![f]
@@ -144,22 +144,20 @@ impl Call<'_> {
         v.insert(vars::EMAIL.into(), user.email.clone().into());
         v.insert(vars::USER_USERNAME.into(), user.username.clone().into());
         v.insert(vars::USER_ID.into(), user.id.into());
-        v.insert(vars::BASE_URL.into(), self.base_url.into());
-        let (origin, site) = origin_and_site(self.base_url);
-        v.insert(vars::ORIGIN.into(), origin.into());
-        v.insert(vars::SITE.into(), site.into());
         v.insert(vars::DIALECT.into(), self.dialect.into());
-        self.engine.send_mail(Mail {
-            to: vec![user.email.clone()],
-            subject: template::render_str(&template.subject, &v),
-            body: template::render_str(&template.body, &v),
+        site_vars(self.base_url, &mut v);
+        let rendered = template.render(&mut v);
+        let letter = Letter {
+            to: user.email.clone(),
+            subject: rendered.subject,
+            text: rendered.text,
+            html: rendered.html,
             token,
             uid: (purpose == Purpose::PasswordReset).then(|| uid_of(user.id)),
-            purpose: kind.to_owned(),
+            kind: kind.to_owned(),
             dialect: self.dialect.to_owned(),
-            sent_at: now(),
-        });
-        Ok(())
+        };
+        self.engine.send_mail(letter).await.map_err(fail)
     }
 
     /// Mails a one-time token to the active user with the `email` input.
@@ -189,6 +187,20 @@ pub(super) type BoundMail = Option<Arc<MailTemplate>>;
 /// The bound template; `bind` guarantees it is there before any request runs.
 pub(super) fn bound(mail: &BoundMail) -> Result<&MailTemplate, Vec<Failure>> {
     mail.as_deref().ok_or_else(|| one(Failure::new(ErrorKey::Internal)))
+}
+
+/// Where a mail's links point, from the base URL (`scheme://host[:port]/prefix`):
+/// `base_url`, `origin` and `site`, and Djoser's `protocol`, `domain` and
+/// `site_name` (Django's `RequestSite`: domain and name are both the host).
+pub(super) fn site_vars(base_url: &str, v: &mut Map<String, Value>) {
+    let (origin, site) = origin_and_site(base_url);
+    let protocol = origin.split_once("://").map(|(p, _)| p).unwrap_or("http");
+    v.insert(vars::BASE_URL.into(), base_url.into());
+    v.insert(vars::ORIGIN.into(), origin.into());
+    v.insert(vars::SITE.into(), site.into());
+    v.insert(vars::PROTOCOL.into(), protocol.into());
+    v.insert(vars::DOMAIN.into(), site.into());
+    v.insert(vars::SITE_NAME.into(), site.into());
 }
 
 /// `scheme://host[:port]` and `host[:port]` of a base URL (`scheme://host[:port]/prefix`).

@@ -31,6 +31,7 @@ async fn engine_with(kind: StoreKind, opaque_ttl: Duration) -> Fixture {
         opaque_ttl,
         one_time_ttl: Duration::from_secs(3600),
         outbox_capacity: 10,
+        mail_delivery: true,
         metrics: polyauth::metrics::Metrics::new(),
     };
     Fixture { engine: Engine::new(s, settings).expect("engine"), _redis: redis }
