@@ -6,10 +6,10 @@
 //!
 //! Stopping (after the listeners have drained, so no request can queue more):
 //! workers finish the mail in hand and claim no more, except on the memory
-//! store, where the queue dies with the process: there they keep delivering
-//! what is due until the queue is empty or the deadline passes. Mails left
-//! then stay queued on Redis (delivered by another replica or the next start),
-//! and are lost on the memory store (counted in a warning).
+//! store, where the queue dies with the process: there they keep delivering,
+//! retries included, until the queue is empty or the deadline passes. Mails
+//! left then stay queued on Redis (delivered by another replica or the next
+//! start), and are lost on the memory store (counted in a warning).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,6 +77,11 @@ pub fn start(engine: Engine, settings: SenderSettings) -> Sender {
 impl Sender {
     /// Stops the workers (see the module doc); cuts them off at `deadline`.
     pub async fn shutdown(self, deadline: Instant) {
+        if self.settings.drain_on_stop {
+            if let Ok(n @ 1..) = self.engine.mail_queue_depth().await {
+                tracing::info!(pending = n, "memory store: delivering the queued mails before exit");
+            }
+        }
         let _ = self.stop.send(true);
         let timeout = deadline.saturating_duration_since(Instant::now());
         for mut t in self.tasks {
@@ -106,7 +111,8 @@ async fn worker(engine: Engine, s: Arc<SenderSettings>, mut stop: watch::Receive
                 deliver(&engine, &s, claim).await;
                 continue;
             }
-            Ok(None) if stopping => return,
+            // Draining the memory store: done once nothing is left, retries included.
+            Ok(None) if stopping && engine.mail_queue_depth().await.unwrap_or(0) == 0 => return,
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "mail sender: cannot claim from the store"),
         }

@@ -17,6 +17,7 @@ mod foundation;
 mod invariants;
 mod jwt_email;
 mod logs;
+mod mail;
 mod metrics;
 mod monta;
 mod openapi;
