@@ -54,7 +54,8 @@ async fn reset_mail_completes_the_reset(kind: StoreKind) {
     );
 
     // The link's uid and token complete the reset, and the new password logs in.
-    let r = post(&g, "/auth/users/reset_password_confirm/", json!({"uid": uid, "token": token, "new_password": PW2})).await;
+    let r =
+        post(&g, "/auth/users/reset_password_confirm/", json!({"uid": uid, "token": token, "new_password": PW2})).await;
     assert_eq!(r.status, 204, "{}", r.text);
     login(&g, "mia", PW2).await;
 
@@ -176,7 +177,7 @@ async fn bad_mail_config_is_refused_at_load() {
         ("smtp_url = \"smtp://h\"\nbogus = 1", "bogus"),
     ] {
         let text = gateway(StoreKind::Memory).mount(D, "/").extra(&format!("[mail]\n{mail}")).config_text("memory://");
-        let err = polyauth::config::Config::from_toml_str(&text, std::path::Path::new(".")).err().expect(mail);
+        let err = polyauth::config::Config::from_toml_str(&text, std::path::Path::new(".")).expect_err(mail);
         let msg = err.to_string();
         assert!(msg.contains(needle) && !msg.contains("hunter2"), "{mail}: {msg}");
     }

@@ -30,7 +30,10 @@ async fn outage_then_delivery(kind: StoreKind) {
     request_reset(&g, "olga@example.com").await;
     let pending = g.wait_delivery("olga@example.com", "retrying", WAIT).await;
     assert!(pending["error"].as_str().is_some_and(|e| !e.is_empty()), "{pending}");
-    assert!(g.metrics().await.get("polyauth_mail_retried_total", &[("dialect", "djoser"), ("kind", "password_reset")]) >= 1.0);
+    assert!(
+        g.metrics().await.get("polyauth_mail_retried_total", &[("dialect", "djoser"), ("kind", "password_reset")])
+            >= 1.0
+    );
     assert!(smtp.received().is_empty());
 
     // Back, but busy for one transaction (451): retried again, then delivered.
@@ -89,7 +92,12 @@ async fn a_pending_mail_survives_a_restart_on_redis() {
     let url = |p: &str| format!("http://127.0.0.1:{mount}/auth/users/{p}");
     let mut first = Binary::start(&config, &format!("127.0.0.1:{admin}"), &env);
     let pw = "Correct-Horse-9";
-    let r = http.post(url("")).json(&json!({"username": "rita", "password": pw, "re_password": pw, "email": "rita@example.com"})).send().await.unwrap();
+    let r = http
+        .post(url(""))
+        .json(&json!({"username": "rita", "password": pw, "re_password": pw, "email": "rita@example.com"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let r = http.post(url("reset_password/")).json(&json!({"email": "rita@example.com"})).send().await.unwrap();
     assert_eq!(r.status(), 204);
@@ -104,7 +112,11 @@ async fn a_pending_mail_survives_a_restart_on_redis() {
         assert!(std::time::Instant::now() < deadline, "no delivery attempt logged: {log}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!((attempt["outcome"].as_str(), attempt["dialect"].as_str()), (Some("retry"), Some("djoser")), "{attempt}");
+    assert_eq!(
+        (attempt["outcome"].as_str(), attempt["dialect"].as_str()),
+        (Some("retry"), Some("djoser")),
+        "{attempt}"
+    );
     assert_eq!((attempt["kind"].as_str(), attempt["attempt"].as_u64()), (Some("password_reset"), Some(1)), "{attempt}");
     assert!(attempt["mail_id"].as_str().is_some_and(|id| id.len() == 32), "{attempt}");
     let outbox: Value = http
@@ -184,7 +196,8 @@ async fn two_replicas_deliver_each_mail_once() {
     let delivered: BTreeSet<String> = got.iter().map(|m| reset_link(&m.part("text/plain").unwrap()).1).collect();
     assert_eq!(delivered, tokens);
     let labels = [("dialect", "djoser"), ("kind", "password_reset")];
-    let sent = a.metrics().await.get("polyauth_mail_sent_total", &labels) + b.metrics().await.get("polyauth_mail_sent_total", &labels);
+    let sent = a.metrics().await.get("polyauth_mail_sent_total", &labels)
+        + b.metrics().await.get("polyauth_mail_sent_total", &labels);
     assert_eq!(sent, N as f64);
     // Each replica sees every mail it queued as sent, whoever delivered it.
     for i in 0..N {

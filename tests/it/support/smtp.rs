@@ -76,7 +76,8 @@ fn decode(cte: &str, body: &str) -> String {
     match cte {
         "base64" => {
             let joined: String = body.split_whitespace().collect();
-            let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, joined).expect("base64 part");
+            let bytes =
+                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, joined).expect("base64 part");
             String::from_utf8(bytes).expect("utf-8 part")
         }
         "quoted-printable" => {
@@ -243,7 +244,13 @@ impl SmtpServer {
             let mut conns = JoinSet::new();
             loop {
                 let Ok((tcp, peer)) = listener.accept().await else { continue };
-                let conn = Conn { shared: shared.clone(), auth: auth.clone(), tls: Default::default(), user: None, current: None };
+                let conn = Conn {
+                    shared: shared.clone(),
+                    auth: auth.clone(),
+                    tls: Default::default(),
+                    user: None,
+                    current: None,
+                };
                 conns.spawn(converse(tcp, peer, conn, tls, acceptor.clone()));
                 while conns.try_join_next().is_some() {}
             }
