@@ -141,12 +141,17 @@ async fn a_pending_mail_survives_a_restart_on_redis() {
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
     let keys: Vec<String> = ::redis::cmd("KEYS").arg("pa:{mailq}:*").query_async(&mut c).await.unwrap();
     assert_eq!(keys.len(), 2, "{keys:?}");
-    let mut stored = String::new();
-    for k in &keys {
-        let dump: ::redis::Value = ::redis::cmd("DUMP").arg(k).query_async(&mut c).await.unwrap();
-        stored.push_str(&format!("{dump:?}"));
-    }
-    assert!(!stored.contains(&token) && !stored.contains("receiving"), "the queue holds the mail in clear");
+    let mail_key = keys.iter().find(|k| k.starts_with("pa:{mailq}:m:")).expect("the mail's record");
+    let record: std::collections::HashMap<String, String> =
+        ::redis::cmd("HGETALL").arg(mail_key).query_async(&mut c).await.unwrap();
+    assert_eq!(record.get("state").map(String::as_str), Some("retrying"), "{:?}", record.keys());
+    let payload = record.get("payload").expect("a pending mail keeps its payload");
+    assert!(payload.len() > 200, "the sealed mail is there");
+    let stored: String = record.values().cloned().collect();
+    assert!(
+        !stored.contains(&token) && !stored.contains("receiving") && !stored.contains("rita"),
+        "the queue holds the mail in clear"
+    );
 
     smtp.restart().await;
     let second = Binary::start(&config, &format!("127.0.0.1:{admin}"), &env);
