@@ -101,12 +101,18 @@ impl Sender {
 }
 
 async fn worker(engine: Engine, s: Arc<SenderSettings>, mut stop: watch::Receiver<bool>) {
+    // A store outage is logged when it starts and when it ends, not at every poll.
+    let mut store_down = false;
     loop {
         let stopping = *stop.borrow();
         if stopping && !s.drain_on_stop {
             return;
         }
-        match engine.claim_mail(s.lease()).await {
+        let claimed = engine.claim_mail(s.lease()).await;
+        if claimed.is_ok() && std::mem::take(&mut store_down) {
+            tracing::info!("mail sender: the store answers again");
+        }
+        match claimed {
             Ok(Some(claim)) => {
                 deliver(&engine, &s, claim).await;
                 continue;
@@ -114,7 +120,11 @@ async fn worker(engine: Engine, s: Arc<SenderSettings>, mut stop: watch::Receive
             // Draining the memory store: done once nothing is left, retries included.
             Ok(None) if stopping && engine.mail_queue_depth().await.unwrap_or(0) == 0 => return,
             Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "mail sender: cannot claim from the store"),
+            Err(e) if !store_down => {
+                store_down = true;
+                tracing::warn!(error = %e, "mail sender: cannot claim from the store; mails wait in it");
+            }
+            Err(_) => {}
         }
         if let Ok(depth) = engine.mail_queue_depth().await {
             engine.metrics().mail_queue_depth(depth);
