@@ -22,6 +22,7 @@ use crate::template::{vars, MailTemplate};
 pub use crate::failure::{ErrorKey, Failure};
 
 mod common;
+mod mail_request;
 
 /// Declares each action's module and its name in dialect files (the module's name).
 macro_rules! registry {

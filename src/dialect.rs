@@ -13,6 +13,7 @@ use crate::actions::{self, Action, BindContext, Wire};
 use crate::failure::ErrorKey;
 use crate::template::{self, vars, MailOverride};
 
+pub mod cors;
 pub mod router;
 pub mod settings;
 pub mod spec;
@@ -69,6 +70,8 @@ pub struct Dialect {
     pub messages: BTreeMap<String, String>,
     /// The mount's settings, resolved (declared defaults under its overrides).
     pub settings: Settings,
+    /// The mount's CORS policy (django-cors-headers' settings), when it lets some origin in.
+    pub cors: Option<cors::Cors>,
     pub redirect_omits_headers: Vec<String>,
     pub routes: Vec<Route>,
 }
@@ -128,7 +131,9 @@ pub fn load_mount(
             declared.add(decl).map_err(ferr)?;
         }
     }
-    let resolved = declared.resolve(overrides).map_err(|e| DialectError::Setting { key: e.key, message: e.message })?;
+    let setting_error = |e: settings::SettingError| DialectError::Setting { key: e.key, message: e.message };
+    let resolved = declared.resolve(overrides).map_err(setting_error)?;
+    let cors = cors::Cors::from_settings(&resolved).map_err(setting_error)?;
     let mut files = Vec::new();
     for (p, t) in chain {
         let pfile = p.display().to_string();
@@ -144,7 +149,7 @@ pub fn load_mount(
         merge(&mut top, &base);
     }
     override_mail(&mut top, mail, &resolved)?;
-    compile(path, top, resolved)
+    compile(path, top, resolved, cors)
 }
 
 /// Applies a mount's mail overrides (settings references resolved, as in dialect files).
@@ -240,7 +245,12 @@ fn check_error(key: ErrorKey, spec: &ErrorSpec) -> Result<(), String> {
     Ok(())
 }
 
-fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect, DialectError> {
+fn compile(
+    path: PathBuf,
+    f: DialectFile,
+    settings: Settings,
+    cors: Option<cors::Cors>,
+) -> Result<Dialect, DialectError> {
     let file = path.display().to_string();
     let ferr = |message: String| DialectError::File { file: file.clone(), message };
     let style = f.dialect.error_style.unwrap_or(ErrorStyle::Drf);
@@ -387,6 +397,7 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
         errors: f.errors,
         messages: f.messages,
         settings,
+        cors,
         redirect_omits_headers: f.dialect.redirect_omits_headers.unwrap_or_default(),
         routes,
     })

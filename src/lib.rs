@@ -5,7 +5,8 @@
 //! - `server`: hyper listeners (TCP or reloadable TLS), keep-alive, header
 //!   timeout, graceful drain, signals.
 //! - `http`: the request pipeline (`handle`), bodies, authenticators, input
-//!   validation, and `render`, the one place that picks status codes.
+//!   validation, CORS (`cors`), and `render`, the one place that picks status
+//!   codes.
 //! - `dialect`: dialect files (`dialects/*.toml`) loaded, validated, compiled
 //!   into route tables.
 //! - `actions`: the operations a route may name, one type per file.

@@ -21,6 +21,9 @@ use prometheus_client::registry::{Registry, Unit};
 /// The route label of a request that matched no route (or no mount).
 pub const UNMATCHED: &str = "-";
 
+/// The route label of a CORS preflight, answered before any route is matched.
+pub const PREFLIGHT: &str = "(preflight)";
+
 /// The content type `/metrics` answers with (OpenMetrics text, which Prometheus scrapes natively).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 

@@ -12,13 +12,14 @@ use hyper::header::{HeaderMap, HeaderValue, HOST};
 use hyper::{Method, Request, Response};
 
 use super::body::{self, Fields};
+use super::cors::CorsRequest;
 use super::render::{self, Body, Reply};
 use super::{accept, auth, inputs};
 use crate::actions::{Call, Principal};
 use crate::dialect::{Dialect, Match, Permission, Route, Source};
 use crate::engine::{crypto, Engine};
 use crate::failure::{ErrorKey, Failure};
-use crate::metrics::{Metrics, UNMATCHED};
+use crate::metrics::{Metrics, PREFLIGHT, UNMATCHED};
 use crate::template::{self, vars};
 
 /// A dialect served under a path prefix.
@@ -105,11 +106,19 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
         return with_id(res.into_response(method == Method::HEAD), &id);
     };
     let d = &mount.dialect;
+    // django-cors-headers sits above CommonMiddleware and the views: it answers a
+    // preflight before routing and authentication, and marks every answer below.
+    let cors = CorsRequest::of(d, &method, &path, req.headers());
+    let preflight = cors.as_ref().is_some_and(CorsRequest::is_preflight);
     // DRF negotiates the response format before anything else a view does.
     let negotiated = d.drf_views.then(|| accept::negotiate(req.headers()));
     let acceptable = negotiated.as_ref().is_none_or(|n| n.acceptable);
     let indent = negotiated.and_then(|n| n.indent);
-    let (reply, route_name) = dispatch(gw, mount, req, &rel, scheme, acceptable).await;
+    let (reply, route_name) = if preflight {
+        (render::preflight(), Some(PREFLIGHT.to_owned()))
+    } else {
+        dispatch(gw, mount, req, &rel, scheme, acceptable).await
+    };
     let mut reply = reply;
     if let (Some(n), Some((ct, bytes))) = (indent, reply.body.as_mut()) {
         if ct.starts_with("application/json") {
@@ -118,11 +127,16 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
             }
         }
     }
+    // What answers above XFrameOptionsMiddleware (CommonMiddleware's redirect,
+    // CorsMiddleware's preflight) misses the headers it would add.
     for (k, v) in &d.headers {
-        if reply.status == 301 && d.redirect_omits_headers.iter().any(|h| h.eq_ignore_ascii_case(k)) {
+        if (reply.status == 301 || preflight) && d.redirect_omits_headers.iter().any(|h| h.eq_ignore_ascii_case(k)) {
             continue;
         }
         reply.headers.push((k.clone(), v.clone()));
+    }
+    if let Some(c) = &cors {
+        reply = c.decorate(reply);
     }
     finish(gw, &id, &method, &d.name, route_name.as_deref().unwrap_or(UNMATCHED), reply.status, start);
     with_id(reply.into_response(method == Method::HEAD), &id)

@@ -99,3 +99,13 @@ fn error_bodies_are_built_only_by_the_renderer() {
     let own = violations(&rust_files(&renderer), &forbidden);
     assert!(!own.is_empty(), "the scan finds the renderer's own constructors");
 }
+
+#[test]
+fn cors_headers_are_added_in_one_place() {
+    let home = src().join("http").join("cors.rs");
+    let files: Vec<_> = rust_files(&src()).into_iter().filter(|(p, _)| *p != home).collect();
+    let forbidden = ["Access-Control-", "access-control-"];
+    let bad = violations(&files, &forbidden);
+    assert!(bad.is_empty(), "only http::cors adds CORS headers:\n{}", bad.join("\n"));
+    assert!(!violations(&rust_files(&home), &forbidden).is_empty(), "the scan finds http::cors's own headers");
+}

@@ -7,7 +7,9 @@
 #[macro_use]
 mod support;
 
+mod browser;
 mod contract;
+mod cors;
 mod cross_dialect;
 mod deploy;
 mod djoser;

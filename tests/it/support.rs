@@ -3,8 +3,10 @@
 //! the harness starts on a free port and stops), `both_stores!`, and the
 //! `Authorization` header values. Below: the admin listener, metrics and the
 //! real binary (`ops`), certificates (`pki`), a real SMTP server (`smtp`),
-//! JWTs (`jwt`), and one module of helpers per dialect.
+//! JWTs (`jwt`), a page server and headless Chromium (`browser`), and one
+//! module of helpers per dialect.
 
+pub mod browser;
 pub mod djoser;
 pub mod drf;
 pub mod food2gether;
