@@ -227,14 +227,15 @@ async fn mail_queue(kind: StoreKind) {
     assert!(!s.settle_mail("a", "la", &Settle::Sent, keep).await.unwrap(), "settled once");
     assert_eq!(s.mail_queue_depth().await.unwrap(), 1);
 
-    let retry = Settle::Retry { after: Duration::from_millis(300), reason: "451 busy".into() };
+    // Generous margins: a loaded machine may stall between two calls.
+    let retry = Settle::Retry { after: Duration::from_millis(1500), reason: "451 busy".into() };
     assert!(s.settle_mail("b", "lb", &retry, keep).await.unwrap());
     let st = s.find_mail_status(&ids(&["a", "b", "zz"])).await.unwrap();
     assert_eq!(st[0], Some(MailStatus { state: DeliveryState::Sent, attempts: 1, error: None }));
     assert_eq!(st[1], Some(MailStatus { state: DeliveryState::Retrying, attempts: 1, error: Some("451 busy".into()) }));
     assert_eq!(st[2], None);
     assert!(s.claim_mail(lease, "lx").await.unwrap().is_none(), "the retry is not due yet");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     // A short lease that runs out hands the mail to the next claim.
     let b2 = s.claim_mail(Duration::from_millis(200), "lb2").await.unwrap().expect("due again");
     assert_eq!((b2.id.as_str(), b2.attempts, b2.payload.as_str()), ("b", 2, "payload-b"));
