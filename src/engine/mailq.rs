@@ -40,6 +40,10 @@ pub struct QueuedMail {
     pub html: Option<String>,
     pub kind: String,
     pub dialect: String,
+    /// Unix ms when the one-time token it carries dies: a mail that could not
+    /// go out by then is not sent at all (its link would be dead).
+    #[serde(default)]
+    pub useless_after_ms: Option<i64>,
 }
 
 impl std::fmt::Debug for QueuedMail {
@@ -60,6 +64,11 @@ pub struct Claim {
     pub queued_at_ms: i64,
     /// The mail, or why it cannot be read.
     pub mail: Result<QueuedMail, String>,
+}
+
+/// Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Domain-separated from the JWT key and the auth-token key.
@@ -118,6 +127,8 @@ impl Engine {
                 html: letter.html.clone(),
                 kind: letter.kind.clone(),
                 dialect: letter.dialect.clone(),
+                useless_after_ms: (!letter.token.is_empty())
+                    .then(|| now_ms() + self.inner.one_time_ttl.as_millis() as i64),
             };
             self.inner.store.enqueue_mail(&id, &seal(&self.inner.mail_key, &id, &queued)).await?;
             self.inner.metrics.mail_queued(&letter.dialect, &letter.kind);
@@ -217,6 +228,7 @@ mod tests {
             html: None,
             kind: "password_reset".into(),
             dialect: "djoser".into(),
+            useless_after_ms: Some(1),
         };
         let sealed = seal(&key, "id1", &m);
         assert!(!sealed.contains("secret-token"));

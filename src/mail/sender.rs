@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::smtp::{self, Attempt};
-use crate::engine::mailq::Claim;
+use crate::engine::mailq::{now_ms, Claim};
 use crate::engine::Engine;
 use crate::store::Settle;
 
@@ -47,12 +47,16 @@ impl SenderSettings {
         self.timeout * 2 + Duration::from_secs(5)
     }
 
-    /// `retry_initial · 2^(attempts-1)`, at most `retry_max`, ±10 % so that
-    /// mails that failed together do not all come back at once.
     fn backoff(&self, attempts: u32) -> Duration {
-        let exp = self.retry_initial.saturating_mul(2u32.saturating_pow(attempts.saturating_sub(1).min(30)));
-        exp.min(self.retry_max).mul_f64(rand::thread_rng().gen_range(0.9..=1.1))
+        backoff(self.retry_initial, self.retry_max, attempts)
     }
+}
+
+/// `initial · 2^(attempts-1)`, at most `max`, ±10 % so that mails that
+/// failed together do not all come back at once.
+fn backoff(initial: Duration, max: Duration, attempts: u32) -> Duration {
+    let exp = initial.saturating_mul(2u32.saturating_pow(attempts.saturating_sub(1).min(30)));
+    exp.min(max).mul_f64(rand::thread_rng().gen_range(0.9..=1.1))
 }
 
 /// The running workers.
@@ -140,9 +144,14 @@ async fn worker(engine: Engine, s: Arc<SenderSettings>, mut stop: watch::Receive
 /// One attempt at one claimed mail, settled and logged.
 async fn deliver(engine: &Engine, s: &SenderSettings, claim: Claim) {
     let started = Instant::now();
-    let now_ms =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    let now_ms = now_ms();
     let age = Duration::from_millis(now_ms.saturating_sub(claim.queued_at_ms).max(0) as u64);
+    // How long the mail is still worth sending: `max_age`, or less when the token it carries dies first.
+    let token_left = claim.mail.as_ref().ok().and_then(|m| m.useless_after_ms).map(|t| t.saturating_sub(now_ms));
+    let left = match token_left {
+        Some(ms) => s.max_age.saturating_sub(age).min(Duration::from_millis(ms.max(0) as u64)),
+        None => s.max_age.saturating_sub(age),
+    };
     let (dialect, kind) = match &claim.mail {
         Ok(m) => (m.dialect.clone(), m.kind.clone()),
         Err(_) => ("-".to_owned(), "-".to_owned()),
@@ -153,8 +162,11 @@ async fn deliver(engine: &Engine, s: &SenderSettings, claim: Claim) {
             m.mail_failed(&dialect, &kind, "unreadable");
             ("failed", None, e.clone(), Settle::Failed(e.clone()))
         }
-        Ok(_) if age >= s.max_age => {
-            let e = format!("not delivered within max_age_secs ({} s)", s.max_age.as_secs());
+        Ok(_) if left.is_zero() => {
+            let e = match token_left {
+                Some(ms) if ms <= 0 => "not delivered before its token expired".to_owned(),
+                _ => format!("not delivered within max_age_secs ({} s)", s.max_age.as_secs()),
+            };
             m.mail_failed(&dialect, &kind, "expired");
             ("failed", None, e.clone(), Settle::Failed(e))
         }
@@ -174,9 +186,9 @@ async fn deliver(engine: &Engine, s: &SenderSettings, claim: Claim) {
                 }
                 Attempt::Temporary { code, error } => {
                     let after = s.backoff(claim.attempts);
-                    if age + after >= s.max_age {
+                    if after >= left {
                         m.mail_failed(&dialect, &kind, "expired");
-                        let e = format!("{error}; not retried: older than max_age_secs by then");
+                        let e = format!("{error}; not retried: its token or max_age_secs runs out first");
                         ("failed", code, e.clone(), Settle::Failed(e))
                     } else {
                         m.mail_retried(&dialect, &kind);
@@ -211,5 +223,20 @@ async fn deliver(engine: &Engine, s: &SenderSettings, claim: Claim) {
     match outcome {
         "sent" => attempt_event!(info),
         _ => attempt_event!(warn),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_cap() {
+        let (initial, max) = (Duration::from_millis(1000), Duration::from_millis(10_000));
+        for (attempts, expected) in [(1, 1000), (2, 2000), (3, 4000), (4, 8000), (5, 10_000), (60, 10_000)] {
+            let d = backoff(initial, max, attempts).as_millis() as u64;
+            assert!((expected * 9 / 10..=expected * 11 / 10).contains(&d), "attempt {attempts}: {d} ms");
+        }
     }
 }

@@ -197,6 +197,7 @@ mod tests {
             html: Some("<p>rich</p>".into()),
             kind: "password_reset".into(),
             dialect: "djoser".into(),
+            useless_after_ms: None,
         };
         let raw = String::from_utf8(message(&from, "abc", &mail).unwrap().formatted()).unwrap();
         assert!(raw.contains("Message-ID: <abc@example.com>"), "{raw}");

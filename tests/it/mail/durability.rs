@@ -229,3 +229,22 @@ async fn stopping_on_memory_delivers_the_queue_first() {
     tokio::time::timeout(WAIT, g.running.shutdown()).await.expect("shutdown within its budget");
     assert_eq!(smtp.received().len(), 1);
 }
+
+/// A reset link is not mailed once its token is dead: a mail that could not go
+/// out within `tokens.one_time_ttl_secs` is recorded as failed, never sent late.
+#[tokio::test]
+async fn a_mail_whose_token_died_is_not_sent_late() {
+    let mut smtp = SmtpServer::start().await;
+    smtp.stop();
+    let extra = mail_config(&smtp.url()) + "[tokens]\none_time_ttl_secs = 1\n";
+    let g = gateway(StoreKind::Memory).mount(D, "/djoser/").extra(&extra).start().await;
+    register(&g, "tina", "tina@example.com").await;
+    request_reset(&g, "tina@example.com").await;
+    let failed = g.wait_delivery("tina@example.com", "failed", WAIT).await;
+    assert!(failed["error"].as_str().is_some_and(|e| e.contains("token")), "{failed}");
+    let reason = [("dialect", "djoser"), ("kind", "password_reset"), ("reason", "expired")];
+    assert_eq!(g.metrics().await.get("polyauth_mail_failed_total", &reason), 1.0);
+    smtp.restart().await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(smtp.received().is_empty());
+}
