@@ -108,7 +108,8 @@ async fn worker(engine: Engine, s: Arc<SenderSettings>, mut stop: watch::Receive
     // A store outage is logged when it starts and when it ends, not at every poll.
     let mut store_down = false;
     loop {
-        let stopping = *stop.borrow();
+        // A dropped `Sender` (the gateway gone without a shutdown) stops the workers too.
+        let stopping = *stop.borrow() || stop.has_changed().is_err();
         if stopping && !s.drain_on_stop {
             return;
         }
@@ -136,7 +137,7 @@ async fn worker(engine: Engine, s: Arc<SenderSettings>, mut stop: watch::Receive
         tokio::select! {
             _ = engine.mail_queued().notified() => {}
             _ = tokio::time::sleep(s.poll_interval) => {}
-            _ = stop.changed() => {}
+            _ = stop.changed(), if !stopping => {}
         }
     }
 }
