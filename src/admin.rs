@@ -79,6 +79,9 @@ async fn outbox(admin: &Admin, req: &Request<Incoming>) -> Reply {
 }
 
 /// Serves the admin listener until `stop`, then drains like the dialect listeners.
+/// Connections open at once on the admin listener (probes, scrapes, outbox reads).
+pub const MAX_CONNECTIONS: usize = 64;
+
 pub async fn serve(
     listener: TcpListener,
     tls: Option<Arc<ReloadingTls>>,

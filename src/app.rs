@@ -116,7 +116,7 @@ pub fn plan(config: Config) -> Result<Plan, StartError> {
                 d
             }
         };
-        let mount = Mount::new(&m.prefix, d);
+        let mount = Mount::new(&m.prefix, d, m.public_url.as_deref());
         // Port 0 asks for a fresh port: such mounts never share a listener.
         match listeners.iter_mut().find(|(a, _, _)| *a == m.listen && m.listen.port() != 0) {
             Some((addr, mounts, tls)) => {
@@ -232,7 +232,9 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
             refresh_lifetime_secs: config.jwt.refresh_lifetime_secs,
             opaque_ttl: Duration::from_secs(config.tokens.opaque_ttl_secs),
             one_time_ttl: Duration::from_secs(config.tokens.one_time_ttl_secs),
+            one_time_per_user: config.tokens.one_time_per_user,
             outbox_capacity: config.outbox.capacity,
+            outbox_per_recipient: config.outbox.per_recipient,
             mail_delivery: config.mail.smtp_url.is_some(),
             metrics: metrics.clone(),
         },
@@ -240,13 +242,18 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
     if let Some(seed) = &config.users.seed_file {
         seed_users(&engine, seed).await?;
     }
-    let gateway =
-        Arc::new(Gateway { engine: engine.clone(), body_limit: config.server.body_limit, metrics: metrics.clone() });
+    let gateway = Arc::new(Gateway {
+        engine: engine.clone(),
+        body_limit: config.server.body_limit,
+        body_read_timeout: Duration::from_secs(config.server.body_read_timeout_secs),
+        metrics: metrics.clone(),
+    });
     // The delay is part of the shutdown budget: the drain gets what is left.
     let shutdown_delay = Duration::from_secs(config.server.shutdown_delay_secs);
     let settings = ConnSettings {
         header_read_timeout: Duration::from_secs(config.server.header_read_timeout_secs),
         shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs).saturating_sub(shutdown_delay),
+        max_connections: config.server.max_connections,
     };
     let (stop, stop_rx) = watch::channel(false);
     let mut bound = Vec::new();
@@ -265,9 +272,19 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
     let mut tasks = Vec::new();
     let mut tls_all: Vec<Arc<ReloadingTls>> = plan.admin_tls.iter().cloned().collect();
     for (index, (tcp, local, l)) in bound.into_iter().enumerate() {
-        for m in &l.mounts {
-            let prefix = if m.prefix.is_empty() { "/" } else { &m.prefix };
+        let mut l = l;
+        let scheme = if l.tls.is_some() { "https" } else { "http" };
+        for m in &mut l.mounts {
+            let prefix = if m.prefix.is_empty() { "/" } else { m.prefix.as_str() };
             tracing::info!(dialect = %m.dialect.name, addr = %local, prefix = %prefix, tls = l.tls.is_some(), "serving");
+            // Mail links fall back to the listener's own address, never to a Host header.
+            m.links.listener_origin = format!("{scheme}://{local}");
+            if m.links.is_unconfigured(&m.hosts) {
+                tracing::warn!(
+                    dialect = %m.dialect.name, addr = %local, prefix = %prefix,
+                    "no public_url, DOMAIN or named ALLOWED_HOSTS: mail links point at the listener's own address"
+                );
+            }
             addrs.push((m.dialect.name.clone(), local));
         }
         tls_all.extend(l.tls.clone());
@@ -294,7 +311,9 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
             metrics: metrics.clone(),
         });
         tracing::info!(addr = %addr, tls = plan.admin_tls.is_some(), "admin listener");
-        tasks.push(tokio::spawn(admin::serve(l, plan.admin_tls.clone(), admin, settings, stop_rx.clone())));
+        // Its own cap: a flood on a dialect listener never takes the probes' slots.
+        let admin_settings = ConnSettings { max_connections: admin::MAX_CONNECTIONS, ..settings };
+        tasks.push(tokio::spawn(admin::serve(l, plan.admin_tls.clone(), admin, admin_settings, stop_rx.clone())));
     }
     if !tls_all.is_empty() {
         let every = Duration::from_millis(config.server.tls_poll_interval_ms);
@@ -392,7 +411,9 @@ pub async fn add_user(config: &Config, username: &str, email: &str, password: &S
             refresh_lifetime_secs: config.jwt.refresh_lifetime_secs,
             opaque_ttl: Duration::from_secs(config.tokens.opaque_ttl_secs),
             one_time_ttl: Duration::from_secs(config.tokens.one_time_ttl_secs),
+            one_time_per_user: config.tokens.one_time_per_user,
             outbox_capacity: 1,
+            outbox_per_recipient: 1,
             mail_delivery: false,
             metrics: Metrics::new(),
         },

@@ -7,5 +7,6 @@ pub mod auth;
 pub mod body;
 pub mod cors;
 pub mod handle;
+pub mod hosts;
 pub mod inputs;
 pub mod render;

@@ -157,6 +157,16 @@ impl Engine {
         Ok(())
     }
 
+    /// The store work of queueing a mail, without a mail: for an address
+    /// nobody has, so that the answer's timing does not tell (see
+    /// `issue_one_time_for_email`). Nothing without delivery.
+    pub async fn mail_decoy(&self) -> Result<(), EngineError> {
+        if self.inner.mail_delivery {
+            self.inner.store.find_mail_status(&[crypto::random_hex(16)]).await?;
+        }
+        Ok(())
+    }
+
     /// Claims the oldest due mail for `lease`.
     pub async fn claim_mail(&self, lease: Duration) -> Result<Option<Claim>, EngineError> {
         let lease_id = crypto::random_hex(16);

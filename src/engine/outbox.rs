@@ -63,12 +63,15 @@ impl Mail {
 
 pub struct Outbox {
     capacity: usize,
+    /// Mails kept per recipient list: a flood to one address evicts its own
+    /// oldest mail first, so other recipients' pending mail stays.
+    per_recipient: usize,
     mails: Mutex<VecDeque<Mail>>,
 }
 
 impl Outbox {
-    pub fn new(capacity: usize) -> Self {
-        Self { capacity, mails: Mutex::new(VecDeque::new()) }
+    pub fn new(capacity: usize, per_recipient: usize) -> Self {
+        Self { capacity, per_recipient, mails: Mutex::new(VecDeque::new()) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Mail>> {
@@ -77,6 +80,13 @@ impl Outbox {
 
     pub fn push(&self, mail: Mail) {
         let mut q = self.lock();
+        let same =
+            |m: &Mail| m.to.len() == mail.to.len() && m.to.iter().zip(&mail.to).all(|(a, b)| a.eq_ignore_ascii_case(b));
+        if q.iter().filter(|m| same(m)).count() >= self.per_recipient.max(1) {
+            if let Some(oldest) = q.iter().position(same) {
+                q.remove(oldest);
+            }
+        }
         while q.len() >= self.capacity.max(1) {
             q.pop_front();
         }
@@ -121,7 +131,7 @@ mod tests {
 
     #[test]
     fn bounded_filtered_and_updated() {
-        let o = Outbox::new(2);
+        let o = Outbox::new(2, 2);
         o.push(mail("a@x", 1));
         o.push(mail("b@x", 2));
         o.push(mail("a@x", 3));
@@ -131,5 +141,17 @@ mod tests {
         o.update("m3", &MailStatus { state: DeliveryState::Sent, attempts: 2, error: None });
         let m = &o.list(Some("a@x"))[0];
         assert_eq!((m.delivery, m.attempts), (DeliveryState::Sent, 2));
+    }
+
+    #[test]
+    fn one_recipient_cannot_evict_the_others() {
+        let o = Outbox::new(5, 2);
+        o.push(mail("victim@x", 0));
+        for n in 1..=100 {
+            o.push(mail("flood@x", n));
+        }
+        assert_eq!(o.list(Some("victim@x")).len(), 1, "the other recipient's mail stays");
+        let flood: Vec<_> = o.list(Some("FLOOD@x")).iter().map(|m| m.sent_at).collect();
+        assert_eq!(flood, vec![99, 100], "newest win");
     }
 }

@@ -66,8 +66,8 @@ impl Store for InstrumentedStore {
         self.timed("update_user", self.inner.update_user(id, update)).await
     }
 
-    async fn delete_user(&self, id: u64) -> Result<bool, StoreError> {
-        self.timed("delete_user", self.inner.delete_user(id)).await
+    async fn delete_user(&self, id: u64, if_password_hash: Option<&str>) -> Result<bool, StoreError> {
+        self.timed("delete_user", self.inner.delete_user(id, if_password_hash)).await
     }
 
     async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError> {
@@ -90,8 +90,26 @@ impl Store for InstrumentedStore {
         self.timed("claim_slot", self.inner.claim_slot(user_id, name, value, ttl)).await
     }
 
+    async fn create_slot_token(
+        &self,
+        digest: &str,
+        record: TokenRecord,
+        slot_name: &str,
+        slot_value: &str,
+    ) -> Result<bool, StoreError> {
+        self.timed("create_slot_token", self.inner.create_slot_token(digest, record, slot_name, slot_value)).await
+    }
+
+    async fn find_slot(&self, user_id: u64, name: &str) -> Result<Option<String>, StoreError> {
+        self.timed("find_slot", self.inner.find_slot(user_id, name)).await
+    }
+
     async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError> {
         self.timed("delete_slot", self.inner.delete_slot(user_id, name)).await
+    }
+
+    async fn delete_slot_if(&self, user_id: u64, name: &str, value: &str) -> Result<bool, StoreError> {
+        self.timed("delete_slot_if", self.inner.delete_slot_if(user_id, name, value)).await
     }
 
     async fn create_one_time(
@@ -100,8 +118,9 @@ impl Store for InstrumentedStore {
         digest: &str,
         record: OneTimeRecord,
         ttl: Duration,
+        keep: usize,
     ) -> Result<(), StoreError> {
-        self.timed("create_one_time", self.inner.create_one_time(purpose, digest, record, ttl)).await
+        self.timed("create_one_time", self.inner.create_one_time(purpose, digest, record, ttl, keep)).await
     }
 
     async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {

@@ -21,7 +21,10 @@ use super::{
     ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, Store, StoreError, TokenKind, TokenRecord, UniqueField,
     UserRecord, UserUpdate,
 };
-use scripts::{CLAIM_SLOT, CREATE_USER, DELETE_USER, DELETE_USER_ONE_TIME, DELETE_USER_TOKENS, UPDATE_USER};
+use scripts::{
+    CLAIM_SLOT, CREATE_ONE_TIME, CREATE_SLOT_TOKEN, CREATE_USER, DELETE_SLOT_IF, DELETE_USER, DELETE_USER_ONE_TIME,
+    DELETE_USER_TOKENS, UPDATE_USER,
+};
 
 pub struct RedisStore {
     conn: ConnectionManager,
@@ -221,7 +224,7 @@ impl Store for RedisStore {
         }
     }
 
-    async fn delete_user(&self, id: u64) -> Result<bool, StoreError> {
+    async fn delete_user(&self, id: u64, if_password_hash: Option<&str>) -> Result<bool, StoreError> {
         let mut c = self.conn.clone();
         let script = Script::new(DELETE_USER);
         let mut inv = script.prepare_invoke();
@@ -232,8 +235,13 @@ impl Store for RedisStore {
             .key(self.user_key(id, "ot:verify"))
             .arg(&self.prefix)
             .arg(id);
-        let n: i64 = self.run(inv.invoke_async(&mut c)).await?;
-        Ok(n == 1)
+        if let Some(h) = if_password_hash {
+            inv.arg(h);
+        }
+        match self.run(inv.invoke_async::<i64>(&mut c)).await? {
+            -4 => Err(StoreError::Changed),
+            n => Ok(n == 1),
+        }
     }
 
     async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError> {
@@ -290,9 +298,43 @@ impl Store for RedisStore {
         self.run(inv.invoke_async(&mut c)).await
     }
 
+    async fn create_slot_token(
+        &self,
+        digest: &str,
+        record: TokenRecord,
+        slot_name: &str,
+        slot_value: &str,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.conn.clone();
+        let script = Script::new(CREATE_SLOT_TOKEN);
+        let mut inv = script.prepare_invoke();
+        inv.key(self.user_key(record.user_id, &format!("slot:{slot_name}")))
+            .key(self.token_key(digest))
+            .key(self.user_key(record.user_id, "tokens"))
+            .arg(slot_value)
+            .arg(format!("{}:{}", record.user_id, record.kind.as_str()))
+            .arg(digest);
+        let n: i64 = self.run(inv.invoke_async(&mut c)).await?;
+        Ok(n == 1)
+    }
+
+    async fn find_slot(&self, user_id: u64, name: &str) -> Result<Option<String>, StoreError> {
+        let mut c = self.conn.clone();
+        self.run(c.get(self.user_key(user_id, &format!("slot:{name}")))).await
+    }
+
     async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError> {
         let mut c = self.conn.clone();
         self.run(c.del::<_, ()>(self.user_key(user_id, &format!("slot:{name}")))).await
+    }
+
+    async fn delete_slot_if(&self, user_id: u64, name: &str, value: &str) -> Result<bool, StoreError> {
+        let mut c = self.conn.clone();
+        let script = Script::new(DELETE_SLOT_IF);
+        let mut inv = script.prepare_invoke();
+        inv.key(self.user_key(user_id, &format!("slot:{name}"))).arg(value);
+        let n: i64 = self.run(inv.invoke_async(&mut c)).await?;
+        Ok(n == 1)
     }
 
     async fn create_one_time(
@@ -301,18 +343,19 @@ impl Store for RedisStore {
         digest: &str,
         record: OneTimeRecord,
         ttl: Duration,
+        keep: usize,
     ) -> Result<(), StoreError> {
         let mut c = self.conn.clone();
-        let set = self.user_key(record.user_id, &format!("ot:{}", purpose.as_str()));
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .set_ex(self.one_time_key(purpose, digest), format!("{}:{}", record.user_id, record.stamp), secs(ttl))
-            .ignore()
-            .sadd(&set, digest)
-            .ignore()
-            .expire(&set, secs(ttl) as i64)
-            .ignore();
-        self.run(pipe.query_async::<()>(&mut c)).await
+        let script = Script::new(CREATE_ONE_TIME);
+        let mut inv = script.prepare_invoke();
+        inv.key(self.one_time_key(purpose, digest))
+            .key(self.user_key(record.user_id, &format!("ot:{}", purpose.as_str())))
+            .arg(format!("{}:{}", record.user_id, record.stamp))
+            .arg(secs(ttl))
+            .arg(digest)
+            .arg(keep.max(1))
+            .arg(format!("{}:ot:{}", self.prefix, purpose.as_str()));
+        self.run(inv.invoke_async::<i64>(&mut c)).await.map(drop)
     }
 
     async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {

@@ -16,6 +16,7 @@ mod djoser;
 mod drf_wire;
 mod food2gether;
 mod foundation;
+mod hardening;
 mod invariants;
 mod jwt_email;
 mod logs;

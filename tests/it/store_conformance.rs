@@ -30,7 +30,9 @@ async fn engine_with(kind: StoreKind, opaque_ttl: Duration) -> Fixture {
         refresh_lifetime_secs: 86_400,
         opaque_ttl,
         one_time_ttl: Duration::from_secs(3600),
+        one_time_per_user: 5,
         outbox_capacity: 10,
+        outbox_per_recipient: 10,
         mail_delivery: true,
         metrics: polyauth::metrics::Metrics::new(),
     };
