@@ -16,6 +16,10 @@ use serde::Deserialize;
 
 use crate::secret::Secret;
 
+mod mail;
+
+pub use mail::MailConfig;
+
 /// Why a configuration cannot be used. All of them exit with code 64.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -50,6 +54,8 @@ pub struct Config {
     pub tokens: TokenConfig,
     #[serde(default)]
     pub outbox: OutboxConfig,
+    #[serde(default)]
+    pub mail: MailConfig,
     #[serde(default)]
     pub admin: AdminConfig,
     #[serde(default)]
@@ -260,6 +266,9 @@ pub struct MountConfig {
     /// the dialect declares are accepted (see `dialect::settings`).
     #[serde(default)]
     pub settings: Option<toml::Table>,
+    /// `[mount.mail.<kind>]`: this mount's own wording of a mail the dialect sends.
+    #[serde(default)]
+    pub mail: std::collections::BTreeMap<String, crate::template::MailOverride>,
 }
 
 impl std::fmt::Debug for MountConfig {
@@ -333,9 +342,9 @@ impl Config {
                 self.users.seed_file = Some(base.join(seed));
             }
         }
-        if let Some(ca) = &self.store.ca_file {
-            if ca.is_relative() {
-                self.store.ca_file = Some(base.join(ca));
+        for ca in [&mut self.store.ca_file, &mut self.mail.ca_file] {
+            if let Some(p) = ca.as_ref().filter(|p| p.is_relative()) {
+                *ca = Some(base.join(p));
             }
         }
         let tls = self.mounts.iter_mut().filter_map(|m| m.tls.as_mut());
@@ -391,6 +400,7 @@ impl Config {
         if self.jwt.access_lifetime_secs == 0 || self.jwt.refresh_lifetime_secs == 0 {
             return Err("jwt lifetimes must be positive".into());
         }
+        self.mail.validate()?;
         for m in &self.mounts {
             if !m.prefix.starts_with('/') {
                 return Err(format!("mount {}: prefix must start with '/'", m.dialect));

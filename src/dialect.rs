@@ -12,10 +12,11 @@ use serde_json::Value;
 use crate::actions::{self, Action, BindContext, Wire};
 use crate::engine::{JwtPolicy, Rotation};
 use crate::failure::ErrorKey;
-use crate::template::{self, vars};
+use crate::template::{self, vars, MailOverride};
 
 mod checks;
 pub mod cors;
+mod mail;
 mod merge;
 pub mod router;
 pub mod settings;
@@ -37,6 +38,9 @@ pub enum DialectError {
     /// A mount's `[mount.settings]` names a setting the dialect does not honour, or mistypes one.
     #[error("setting {key}: {message}")]
     Setting { key: String, message: String },
+    /// A mount's `[mount.mail.<kind>]` names a mail the dialect does not send, or a bad template.
+    #[error("mail {kind}: {message}")]
+    Mail { kind: String, message: String },
 }
 
 /// A compiled route.
@@ -110,6 +114,16 @@ pub fn load(dir: &Path, name: &str) -> Result<Dialect, DialectError> {
 
 /// `load`, with a mount's `[mount.settings]` over the declared defaults.
 pub fn load_with(dir: &Path, name: &str, overrides: Option<&toml::Table>) -> Result<Dialect, DialectError> {
+    load_mount(dir, name, overrides, &BTreeMap::new())
+}
+
+/// `load_with`, plus a mount's `[mount.mail.<kind>]` over the dialect's mail templates.
+pub fn load_mount(
+    dir: &Path,
+    name: &str,
+    overrides: Option<&toml::Table>,
+    mail: &BTreeMap<String, MailOverride>,
+) -> Result<Dialect, DialectError> {
     let (path, top) = read(dir, name)?;
     let file = path.display().to_string();
     let mut chain = vec![(path.clone(), top)];
@@ -147,6 +161,7 @@ pub fn load_with(dir: &Path, name: &str, overrides: Option<&toml::Table>) -> Res
     for base in files {
         merge(&mut top, &base);
     }
+    mail::override_mail(&mut top, mail, &resolved)?;
     compile(path, top, resolved, cors)
 }
 
@@ -194,13 +209,7 @@ fn compile(
         }
     }
     for (k, m) in &f.mail {
-        for t in [&m.subject, &m.body] {
-            for p in template::placeholders(t).map_err(|e| ferr(format!("mail {k}: {e}")))? {
-                if !vars::MAIL.contains(&p.as_str()) {
-                    return Err(ferr(format!("mail {k}: unknown placeholder {{{p}}}")));
-                }
-            }
-        }
+        mail::check_mail(k, m).map_err(ferr)?;
     }
 
     let rotation = Rotation {

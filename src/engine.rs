@@ -1,5 +1,5 @@
 //! The credential and session engine: users, passwords, opaque tokens, JWTs,
-//! one-time tokens and the mail outbox, over a `Store`. It knows nothing of
+//! one-time tokens, mail (outbox and queue), over a `Store`. It knows nothing of
 //! HTTP or dialects: callers get values or an `EngineError`.
 
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use crate::store::{self, OneTimeRecord, Purpose, SharedStore, StoreError, TokenK
 pub mod crypto;
 pub mod jwt;
 mod jwt_ops;
+pub mod mailq;
 mod one_time;
 mod opaque;
 pub mod outbox;
@@ -89,6 +90,8 @@ pub struct EngineSettings {
     /// Mails kept per recipient in the outbox (newest win), so one address
     /// cannot push everyone else's mail out.
     pub outbox_per_recipient: usize,
+    /// Queue mails in the store for an SMTP sender (else they only reach the outbox).
+    pub mail_delivery: bool,
     /// Where logins, tokens and hashing are counted (the engine holds counters, never HTTP).
     pub metrics: Metrics,
 }
@@ -112,6 +115,10 @@ struct Inner {
     one_time_ttl: Duration,
     one_time_per_user: usize,
     metrics: Metrics,
+    mail_delivery: bool,
+    /// Seals queued mails (see `mailq`).
+    mail_key: [u8; 32],
+    mail_wake: tokio::sync::Notify,
 }
 
 const AUTH_TOKEN_SLOT: &str = "authtoken";
@@ -150,6 +157,9 @@ impl Engine {
                 one_time_ttl: s.one_time_ttl,
                 one_time_per_user: s.one_time_per_user,
                 metrics: s.metrics,
+                mail_delivery: s.mail_delivery,
+                mail_key: mailq::mail_key(&s.signing_key),
+                mail_wake: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -330,9 +340,5 @@ impl Engine {
             return Err(EngineError::UserInactive);
         }
         Ok(user)
-    }
-
-    pub fn send_mail(&self, mail: outbox::Mail) {
-        self.inner.outbox.push(mail);
     }
 }

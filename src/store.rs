@@ -9,8 +9,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub mod instrumented;
+pub mod mailq;
 pub mod memory;
 pub mod redis;
+
+pub use mailq::{ClaimedMail, DeliveryState, MailStatus, Settle};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -307,6 +310,23 @@ pub trait Store: Send + Sync + 'static {
     /// (false: it was already), so two concurrent rotations cannot both win.
     async fn blacklist_jti(&self, jti: &str, ttl: Duration) -> Result<bool, StoreError>;
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError>;
+
+    // ---- the mail queue (see `mailq`) ----
+
+    /// Queues a mail, due at once. Ids are unique (the caller makes them random).
+    async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError>;
+    /// Takes the oldest due mail for `lease` under the holder's `lease_id`: no
+    /// other claim gets it until the lease runs out or it is settled.
+    async fn claim_mail(&self, lease: Duration, lease_id: &str) -> Result<Option<ClaimedMail>, StoreError>;
+    /// Records how an attempt ended, if `lease_id` still holds the mail (false
+    /// otherwise: the lease ran out and another sender may hold it). A final
+    /// outcome drops the payload and keeps the state for `keep`.
+    async fn settle_mail(&self, id: &str, lease_id: &str, outcome: &Settle, keep: Duration)
+        -> Result<bool, StoreError>;
+    /// The state of each mail (None: unknown, or forgotten after `keep`).
+    async fn find_mail_status(&self, ids: &[String]) -> Result<Vec<Option<MailStatus>>, StoreError>;
+    /// Mails not yet settled (waiting, retrying or being sent).
+    async fn mail_queue_depth(&self) -> Result<u64, StoreError>;
 }
 
 /// Opens the store named by a URL (`memory://`, `redis://`, `rediss://`).

@@ -56,7 +56,7 @@ impl Action for Activate {
         let update = UserUpdate { is_active: Some(true), ..UserUpdate::default() };
         let user = call.engine.update_user(user.id, update).await.map_err(fail)?;
         if let Some(template) = &self.mail {
-            call.notify(&user, CONFIRMATION, template);
+            call.notify(&user, CONFIRMATION, template).await?;
         }
         Ok(Map::new())
     }

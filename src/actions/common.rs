@@ -8,10 +8,10 @@ use serde_json::{Map, Value};
 
 use super::{engine_failure, uid_of, user_vars, Call, ErrorKey, Failure};
 use crate::engine::validators::{self, PasswordProblem};
-use crate::engine::{now, outbox::Mail, EngineError, IdentifyBy, User};
+use crate::engine::{mailq::Letter, EngineError, IdentifyBy, User};
 use crate::secret::Secret;
 use crate::store::Purpose;
-use crate::template::{self, vars, MailTemplate};
+use crate::template::{vars, MailTemplate};
 
 pub(super) fn one(f: Failure) -> Vec<Failure> {
     vec![f]
@@ -166,43 +166,56 @@ impl Call<'_> {
         template: &MailTemplate,
     ) -> Result<(), Vec<Failure>> {
         let token = self.engine.issue_one_time(user, purpose).await.map_err(fail)?;
-        self.send(user, token, purpose, kind, template);
-        Ok(())
+        self.send(user, token, purpose, kind, template).await
     }
 
     /// Mails an issued one-time token for `purpose` with `template`.
-    pub(super) fn send(&self, user: &User, token: String, purpose: Purpose, kind: &str, template: &MailTemplate) {
+    pub(super) async fn send(
+        &self,
+        user: &User,
+        token: String,
+        purpose: Purpose,
+        kind: &str,
+        template: &MailTemplate,
+    ) -> Result<(), Vec<Failure>> {
         // Djoser's links carry the uid; the other dialects' one-time links do not.
         let uid = (purpose != Purpose::EmailVerification).then(|| uid_of(user.id));
-        self.mail(user, kind, template, Some(token), uid);
+        self.mail(user, kind, template, token, uid).await
     }
 
     /// Mails a notice without a token (Djoser's confirmations).
-    pub(super) fn notify(&self, user: &User, kind: &str, template: &MailTemplate) {
-        self.mail(user, kind, template, None, None);
+    pub(super) async fn notify(&self, user: &User, kind: &str, template: &MailTemplate) -> Result<(), Vec<Failure>> {
+        self.mail(user, kind, template, String::new(), None).await
     }
 
-    fn mail(&self, user: &User, kind: &str, template: &MailTemplate, token: Option<String>, uid: Option<String>) {
+    async fn mail(
+        &self,
+        user: &User,
+        kind: &str,
+        template: &MailTemplate,
+        token: String,
+        uid: Option<String>,
+    ) -> Result<(), Vec<Failure>> {
         let mut v = Map::new();
-        v.insert(vars::TOKEN.into(), token.clone().unwrap_or_default().into());
+        v.insert(vars::TOKEN.into(), token.clone().into());
         v.insert(vars::UID.into(), uid_of(user.id).into());
         v.insert(vars::EMAIL.into(), user.email.clone().into());
         v.insert(vars::USER_USERNAME.into(), user.username.clone().into());
         v.insert(vars::USER_ID.into(), user.id.into());
-        v.insert(vars::BASE_URL.into(), self.base_url.into());
-        v.insert(vars::ORIGIN.into(), self.origin.into());
-        v.insert(vars::SITE.into(), self.site.into());
         v.insert(vars::DIALECT.into(), self.dialect.into());
-        self.engine.send_mail(Mail {
-            to: vec![user.email.clone()],
-            subject: template::render_str(&template.subject, &v),
-            body: template::render_str(&template.body, &v),
+        site_vars(self.base_url, self.origin, self.site, &mut v);
+        let rendered = template.render(&mut v);
+        let letter = Letter {
+            to: user.email.clone(),
+            subject: rendered.subject,
+            text: rendered.text,
+            html: rendered.html,
             token,
             uid,
-            purpose: kind.to_owned(),
+            kind: kind.to_owned(),
             dialect: self.dialect.to_owned(),
-            sent_at: now(),
-        });
+        };
+        self.engine.send_mail(letter).await.map_err(fail)
     }
 
     /// Mails a one-time token to the active user with the `email` input.
@@ -217,11 +230,12 @@ impl Call<'_> {
         // Known or not, the same store work: the timing tells nothing.
         let issued = self.engine.issue_one_time_for_email(purpose, email).await.map_err(fail)?;
         match issued {
-            Some((user, token)) => self.send(&user, token, purpose, kind, template),
+            Some((user, token)) => self.send(&user, token, purpose, kind, template).await?,
             None if unknown == UnknownEmail::Error => {
                 return Err(one(Failure::field(ErrorKey::UnknownEmail, self.wire("email"))))
             }
-            None => {}
+            // A queued mail costs a store round trip: so does its absence.
+            None => self.engine.mail_decoy().await.map_err(fail)?,
         }
         Ok(Map::new())
     }
@@ -327,6 +341,19 @@ pub(super) type BoundMail = Option<Arc<MailTemplate>>;
 /// The bound template; `bind` guarantees it is there before any request runs.
 pub(super) fn bound(mail: &BoundMail) -> Result<&MailTemplate, Vec<Failure>> {
     mail.as_deref().ok_or_else(|| one(Failure::new(ErrorKey::Internal)))
+}
+
+/// Where a mail's links point: `base_url` (with the mount's prefix), `origin`
+/// (`{protocol}://{domain}`) and `site`, as `http::hosts` settled them, and
+/// the same in Djoser's names: `protocol`, `domain`, `site_name`.
+pub(super) fn site_vars(base_url: &str, origin: &str, site: &str, v: &mut Map<String, Value>) {
+    let (protocol, domain) = origin.split_once("://").unwrap_or(("http", origin));
+    v.insert(vars::BASE_URL.into(), base_url.into());
+    v.insert(vars::ORIGIN.into(), origin.into());
+    v.insert(vars::SITE.into(), site.into());
+    v.insert(vars::PROTOCOL.into(), protocol.into());
+    v.insert(vars::DOMAIN.into(), domain.into());
+    v.insert(vars::SITE_NAME.into(), site.into());
 }
 
 /// Django's `urlsafe_base64_decode` of a uid, as an id.

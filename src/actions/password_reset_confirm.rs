@@ -107,7 +107,7 @@ impl Action for PasswordResetConfirm {
             call.engine.revoke_all_tokens(&user, None).await.map_err(fail)?;
         }
         if let Some(template) = &self.mail {
-            call.notify(&user, CONFIRMATION, template);
+            call.notify(&user, CONFIRMATION, template).await?;
         }
         Ok(Map::new())
     }

@@ -135,7 +135,7 @@ impl Action for Register {
             if let Some(template) = &self.activation_mail {
                 call.issue_and_send(&user, Purpose::Activation, ACTIVATION, template).await?;
             } else if let Some(template) = &self.confirmation {
-                call.notify(&user, CONFIRMATION, template);
+                call.notify(&user, CONFIRMATION, template).await?;
             }
         }
         let mut out = Map::new();

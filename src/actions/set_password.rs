@@ -76,7 +76,7 @@ impl Action for SetPassword {
         call.check_retype("new_password", "re_new_password")?;
         let user = call.engine.set_password(user, &call.secret("new_password")).await.map_err(fail)?;
         if let Some(template) = &self.mail {
-            call.notify(&user, CONFIRMATION, template);
+            call.notify(&user, CONFIRMATION, template).await?;
         }
         if self.logout {
             call.engine.revoke_all_tokens(&user, Some(TokenKind::AuthToken)).await.map_err(fail)?;

@@ -74,7 +74,7 @@ impl Action for SetUsername {
         }
         let user = rename(call, user.id, new).await?;
         if let Some(template) = &self.mail {
-            call.notify(&user, CONFIRMATION, template);
+            call.notify(&user, CONFIRMATION, template).await?;
         }
         Ok(Map::new())
     }

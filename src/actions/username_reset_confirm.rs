@@ -71,7 +71,7 @@ impl Action for UsernameResetConfirm {
             .map_err(|e| call.token_failure(e))?;
         let user = rename(call, user.id, new).await?;
         if let Some(template) = &self.mail {
-            call.notify(&user, CONFIRMATION, template);
+            call.notify(&user, CONFIRMATION, template).await?;
         }
         Ok(Map::new())
     }

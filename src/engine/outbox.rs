@@ -1,36 +1,67 @@
-//! The mail outbox: every message the engine sends is kept here (bounded,
-//! oldest dropped first) so tests and contract runs can follow a reset link.
-//! polyauth has no SMTP: the outbox is its mail transport.
+//! The mail outbox: a copy of every message the engine sends, with its
+//! delivery state (bounded, oldest dropped first), so tests and contract runs
+//! can follow a reset link and an admin can see what reached the SMTP server.
+//! Without an SMTP server the outbox is the only transport (state `outbox`).
+//! It lives in the process that queued the mail; states of mails another
+//! replica delivered are read back from the store (`Engine::outbox_list`).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use serde::Serialize;
 
-/// One sent message. It carries a live token: serve it only to the admin.
+use crate::store::{DeliveryState, MailStatus};
+
+/// One message. It carries a live token: serve it only to the admin.
 #[derive(Clone, Serialize)]
 pub struct Mail {
+    /// The queue's id of the mail (also in delivery logs).
+    pub id: String,
     /// A list, as the reference server's outbox has it.
     pub to: Vec<String>,
     pub subject: String,
+    /// The text/plain part.
     pub body: String,
-    /// The one-time token the mail carries; none for a notice (Djoser's confirmations).
+    /// The text/html part, when the template has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
+    pub html: Option<String>,
+    /// The one-time token the mail carries; empty (and left out) for a notice
+    /// such as Djoser's confirmations.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
-    /// The mail template's name: `password_reset`, `email_verification`,
-    /// `activation`, `confirmation`, `password_changed_confirmation`, …
+    /// The mail's kind: `password_reset`, `email_verification`, `activation`,
+    /// `confirmation`, `password_changed_confirmation`, …
     pub purpose: String,
     /// The dialect whose route sent it.
     pub dialect: String,
-    /// Unix seconds.
+    /// Unix seconds when it was accepted.
     pub sent_at: i64,
+    pub delivery: DeliveryState,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// Why the last attempt failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl std::fmt::Debug for Mail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mail").field("to", &self.to).field("purpose", &self.purpose).finish_non_exhaustive()
+        f.debug_struct("Mail")
+            .field("id", &self.id)
+            .field("to", &self.to)
+            .field("purpose", &self.purpose)
+            .field("delivery", &self.delivery)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mail {
+    pub fn apply(&mut self, status: &MailStatus) {
+        self.delivery = status.state;
+        self.attempts = status.attempts;
+        self.error = status.error.clone();
     }
 }
 
@@ -47,8 +78,12 @@ impl Outbox {
         Self { capacity, per_recipient, mails: Mutex::new(VecDeque::new()) }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Mail>> {
+        self.mails.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn push(&self, mail: Mail) {
-        let mut q = self.mails.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = self.lock();
         let same =
             |m: &Mail| m.to.len() == mail.to.len() && m.to.iter().zip(&mail.to).all(|(a, b)| a.eq_ignore_ascii_case(b));
         if q.iter().filter(|m| same(m)).count() >= self.per_recipient.max(1) {
@@ -62,9 +97,16 @@ impl Outbox {
         q.push_back(mail);
     }
 
+    /// Records a delivery state (a no-op for a mail this outbox does not hold).
+    pub fn update(&self, id: &str, status: &MailStatus) {
+        if let Some(m) = self.lock().iter_mut().find(|m| m.id == id) {
+            m.apply(status);
+        }
+    }
+
     /// Messages to `to` (all when None), oldest first.
     pub fn list(&self, to: Option<&str>) -> Vec<Mail> {
-        let q = self.mails.lock().unwrap_or_else(|e| e.into_inner());
+        let q = self.lock();
         q.iter().filter(|m| to.is_none_or(|t| m.to.iter().any(|r| r.eq_ignore_ascii_case(t)))).cloned().collect()
     }
 }
@@ -75,19 +117,24 @@ mod tests {
 
     fn mail(to: &str, n: i64) -> Mail {
         Mail {
+            id: format!("m{n}"),
             to: vec![to.into()],
             subject: "s".into(),
             body: "b".into(),
-            token: Some("t".into()),
+            html: None,
+            token: "t".into(),
             uid: None,
             purpose: "password_reset".into(),
             dialect: "d".into(),
             sent_at: n,
+            delivery: DeliveryState::Queued,
+            attempts: 0,
+            error: None,
         }
     }
 
     #[test]
-    fn bounded_and_filtered() {
+    fn bounded_filtered_and_updated() {
         let o = Outbox::new(2, 2);
         o.push(mail("a@x", 1));
         o.push(mail("b@x", 2));
@@ -95,6 +142,9 @@ mod tests {
         let all = o.list(None);
         assert_eq!(all.iter().map(|m| m.sent_at).collect::<Vec<_>>(), vec![2, 3]);
         assert_eq!(o.list(Some("A@x")).len(), 1);
+        o.update("m3", &MailStatus { state: DeliveryState::Sent, attempts: 2, error: None });
+        let m = &o.list(Some("a@x"))[0];
+        assert_eq!((m.delivery, m.attempts), (DeliveryState::Sent, 2));
     }
 
     #[test]

@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{OneTimeRecord, Purpose, SharedStore, Store, StoreError, TokenKind, TokenRecord, UserRecord, UserUpdate};
+use super::{
+    ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, SharedStore, Store, StoreError, TokenKind, TokenRecord,
+    UserRecord, UserUpdate,
+};
 use crate::metrics::Metrics;
 
 pub struct InstrumentedStore {
@@ -142,5 +145,31 @@ impl Store for InstrumentedStore {
 
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
         self.timed("is_jti_blacklisted", self.inner.is_jti_blacklisted(jti)).await
+    }
+
+    async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError> {
+        self.timed("enqueue_mail", self.inner.enqueue_mail(id, payload)).await
+    }
+
+    async fn claim_mail(&self, lease: Duration, lease_id: &str) -> Result<Option<ClaimedMail>, StoreError> {
+        self.timed("claim_mail", self.inner.claim_mail(lease, lease_id)).await
+    }
+
+    async fn settle_mail(
+        &self,
+        id: &str,
+        lease_id: &str,
+        outcome: &Settle,
+        keep: Duration,
+    ) -> Result<bool, StoreError> {
+        self.timed("settle_mail", self.inner.settle_mail(id, lease_id, outcome, keep)).await
+    }
+
+    async fn find_mail_status(&self, ids: &[String]) -> Result<Vec<Option<MailStatus>>, StoreError> {
+        self.timed("find_mail_status", self.inner.find_mail_status(ids)).await
+    }
+
+    async fn mail_queue_depth(&self) -> Result<u64, StoreError> {
+        self.timed("mail_queue_depth", self.inner.mail_queue_depth()).await
     }
 }

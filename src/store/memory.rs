@@ -8,7 +8,12 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate};
+use super::{
+    ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, Store, StoreError, TokenKind, TokenRecord, UniqueField,
+    UserRecord, UserUpdate,
+};
+
+mod mailq;
 
 #[derive(Default)]
 struct Maps {
@@ -41,6 +46,8 @@ impl Maps {
 #[derive(Default)]
 pub struct MemoryStore {
     maps: Mutex<Maps>,
+    /// The mail queue, under its own lock: senders never wait on user lookups.
+    mail: Mutex<mailq::MailQueue>,
 }
 
 impl MemoryStore {
@@ -52,6 +59,10 @@ impl MemoryStore {
         // A panic while holding the lock cannot leave the maps half-written in a
         // way that matters more than refusing all service, so recover the guard.
         self.maps.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn mail(&self) -> std::sync::MutexGuard<'_, mailq::MailQueue> {
+        self.mail.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -282,5 +293,32 @@ impl Store for MemoryStore {
 
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
         Ok(self.lock().blacklist.get(jti).is_some_and(|exp| *exp > Instant::now()))
+    }
+
+    async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError> {
+        self.mail().enqueue(id, payload);
+        Ok(())
+    }
+
+    async fn claim_mail(&self, lease: Duration, lease_id: &str) -> Result<Option<ClaimedMail>, StoreError> {
+        Ok(self.mail().claim(lease, lease_id))
+    }
+
+    async fn settle_mail(
+        &self,
+        id: &str,
+        lease_id: &str,
+        outcome: &Settle,
+        keep: Duration,
+    ) -> Result<bool, StoreError> {
+        Ok(self.mail().settle(id, lease_id, outcome, keep))
+    }
+
+    async fn find_mail_status(&self, ids: &[String]) -> Result<Vec<Option<MailStatus>>, StoreError> {
+        Ok(self.mail().status(ids))
+    }
+
+    async fn mail_queue_depth(&self) -> Result<u64, StoreError> {
+        Ok(self.mail().depth())
     }
 }

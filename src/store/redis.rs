@@ -14,9 +14,13 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
+mod mailq;
 mod scripts;
 
-use super::{OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate};
+use super::{
+    ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, Store, StoreError, TokenKind, TokenRecord, UniqueField,
+    UserRecord, UserUpdate,
+};
 use scripts::{
     CLAIM_SLOT, CREATE_ONE_TIME, CREATE_SLOT_TOKEN, CREATE_USER, DELETE_SLOT_IF, DELETE_USER, DELETE_USER_ONE_TIME,
     DELETE_USER_TOKENS, UPDATE_USER,
@@ -423,5 +427,31 @@ impl Store for RedisStore {
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
         let mut c = self.conn.clone();
         self.run(c.exists(format!("{}:bl:{jti}", self.prefix))).await
+    }
+
+    async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError> {
+        self.mq_enqueue(id, payload).await
+    }
+
+    async fn claim_mail(&self, lease: Duration, lease_id: &str) -> Result<Option<ClaimedMail>, StoreError> {
+        self.mq_claim(lease, lease_id).await
+    }
+
+    async fn settle_mail(
+        &self,
+        id: &str,
+        lease_id: &str,
+        outcome: &Settle,
+        keep: Duration,
+    ) -> Result<bool, StoreError> {
+        self.mq_settle(id, lease_id, outcome, keep).await
+    }
+
+    async fn find_mail_status(&self, ids: &[String]) -> Result<Vec<Option<MailStatus>>, StoreError> {
+        self.mq_status(ids).await
+    }
+
+    async fn mail_queue_depth(&self) -> Result<u64, StoreError> {
+        self.mq_depth().await
     }
 }

@@ -47,15 +47,21 @@ fn violations(files: &[(PathBuf, String)], forbidden: &[&str]) -> Vec<String> {
 }
 
 #[test]
-fn the_engine_and_the_store_know_nothing_of_http_or_dialects() {
+fn the_engine_the_store_and_the_mail_sender_know_nothing_of_http_or_dialects() {
     let mut files = rust_files(&src().join("engine"));
     files.extend(rust_files(&src().join("store")));
-    assert!(files.len() > 10, "found the engine and store sources");
+    files.extend(rust_files(&src().join("mail")));
+    assert!(files.len() > 10, "found the engine, store and mail sources");
+    assert!(files.iter().any(|(p, _)| p.ends_with("mail/sender.rs")), "found the mail sender");
     let bad = violations(
         &files,
         &["hyper::", "use hyper", "http::", "crate::http", "crate::dialect", "crate::actions", "crate::failure"],
     );
-    assert!(bad.is_empty(), "the engine and store must not import the HTTP or dialect layers:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "the engine, store and mail sender must not import the HTTP or dialect layers:\n{}",
+        bad.join("\n")
+    );
 }
 
 #[test]

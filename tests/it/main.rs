@@ -20,6 +20,7 @@ mod hardening;
 mod invariants;
 mod jwt_email;
 mod logs;
+mod mail;
 mod metrics;
 mod monta;
 mod openapi;

@@ -2,8 +2,9 @@
 //! in-process on port 0, over the memory store or a real `redis-server` that
 //! the harness starts on a free port and stops), `both_stores!`, and the
 //! `Authorization` header values. Below: the admin listener, metrics and the
-//! real binary (`ops`), certificates (`pki`), JWTs (`jwt`), a page server and
-//! headless Chromium (`browser`), and one module of helpers per dialect.
+//! real binary (`ops`), certificates (`pki`), a real SMTP server (`smtp`),
+//! JWTs (`jwt`), a page server and headless Chromium (`browser`), and one
+//! module of helpers per dialect.
 
 pub mod browser;
 pub mod djoser;
@@ -15,6 +16,7 @@ pub mod monta;
 pub mod ops;
 pub mod pki;
 pub mod simplejwt;
+pub mod smtp;
 
 /// Generates `memory` and `redis` test modules calling `async fn name(kind: StoreKind)`.
 macro_rules! both_stores {
@@ -136,11 +138,13 @@ pub struct GwBuilder {
     /// (dialect, prefix, `[mount.settings]` TOML body).
     mounts: Vec<(String, String, String)>,
     extra: String,
+    /// TOML after the mounts (tables of the last mount, e.g. `[mount.mail.<kind>]`).
+    tail: String,
     dialects_dir: PathBuf,
 }
 
 pub fn gateway(kind: StoreKind) -> GwBuilder {
-    GwBuilder { kind, mounts: Vec::new(), extra: String::new(), dialects_dir: dialects_dir() }
+    GwBuilder { kind, mounts: Vec::new(), extra: String::new(), tail: String::new(), dialects_dir: dialects_dir() }
 }
 
 impl GwBuilder {
@@ -160,6 +164,13 @@ impl GwBuilder {
     pub fn extra(mut self, toml: &str) -> Self {
         self.extra.push_str(toml);
         self.extra.push('\n');
+        self
+    }
+
+    /// TOML appended after the mounts: tables of the last mount (`[mount.mail.password_reset]`).
+    pub fn tail(mut self, toml: &str) -> Self {
+        self.tail.push_str(toml);
+        self.tail.push('\n');
         self
     }
 
@@ -183,13 +194,22 @@ impl GwBuilder {
                 t.push_str(&format!("[mount.settings]\n{settings}\n"));
             }
         }
+        t.push_str(&self.tail);
         t
     }
 
     pub async fn start(self) -> Gw {
         let redis = (self.kind == StoreKind::Redis).then(Redis::start);
         let url = redis.as_ref().map(|r| r.url()).unwrap_or_else(|| "memory://".into());
-        let text = self.config_text(&url);
+        let mut gw = self.start_on(&url).await;
+        gw.redis = redis;
+        gw
+    }
+
+    /// Starts on a store that outlives the gateway (a Redis the test holds: restarts, replicas).
+    pub async fn start_on(self, url: &str) -> Gw {
+        let redis = None;
+        let text = self.config_text(url);
         let config = Config::from_toml_str(&text, std::path::Path::new(".")).expect("test config");
         let plan = app::plan(config).expect("plan");
         let running = app::start(plan).await.expect("start");

@@ -194,6 +194,7 @@ fn engine_settings() -> EngineSettings {
         one_time_per_user: 5,
         outbox_capacity: 10,
         outbox_per_recipient: 10,
+        mail_delivery: false,
         metrics: polyauth::metrics::Metrics::new(),
     }
 }

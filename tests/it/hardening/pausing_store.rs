@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use polyauth::store::{
-    OneTimeRecord, Purpose, SharedStore, Store, StoreError, TokenKind, TokenRecord, UserRecord, UserUpdate,
+    ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, SharedStore, Store, StoreError, TokenKind, TokenRecord,
+    UserRecord, UserUpdate,
 };
 use tokio::sync::Notify;
 
@@ -118,5 +119,26 @@ impl Store for PausingStore {
     }
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
         self.inner.is_jti_blacklisted(jti).await
+    }
+    async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError> {
+        self.inner.enqueue_mail(id, payload).await
+    }
+    async fn claim_mail(&self, lease: Duration, lease_id: &str) -> Result<Option<ClaimedMail>, StoreError> {
+        self.inner.claim_mail(lease, lease_id).await
+    }
+    async fn settle_mail(
+        &self,
+        id: &str,
+        lease_id: &str,
+        outcome: &Settle,
+        keep: Duration,
+    ) -> Result<bool, StoreError> {
+        self.inner.settle_mail(id, lease_id, outcome, keep).await
+    }
+    async fn find_mail_status(&self, ids: &[String]) -> Result<Vec<Option<MailStatus>>, StoreError> {
+        self.inner.find_mail_status(ids).await
+    }
+    async fn mail_queue_depth(&self) -> Result<u64, StoreError> {
+        self.inner.mail_queue_depth().await
     }
 }
