@@ -112,6 +112,8 @@ fn user_fields(u: &UserRecord) -> Vec<String> {
         (u.is_active as u8).to_string(),
         "email_verified".into(),
         (u.email_verified as u8).to_string(),
+        "is_staff".into(),
+        (u.is_staff as u8).to_string(),
         "date_joined".into(),
         u.date_joined.to_string(),
         "last_login".into(),
@@ -120,6 +122,7 @@ fn user_fields(u: &UserRecord) -> Vec<String> {
 }
 
 fn parse_user(id: u64, mut h: HashMap<String, String>) -> Result<UserRecord, StoreError> {
+    let h_is_staff = h.remove("is_staff").unwrap_or_default();
     let mut take = |k: &str| h.remove(k).ok_or_else(|| StoreError::Corrupt(format!("user {id}: no {k}")));
     let num = |s: String| s.parse::<i64>().map_err(|_| StoreError::Corrupt(format!("user {id}: bad number")));
     Ok(UserRecord {
@@ -129,6 +132,8 @@ fn parse_user(id: u64, mut h: HashMap<String, String>) -> Result<UserRecord, Sto
         password_hash: take("password_hash")?,
         is_active: take("is_active")? == "1",
         email_verified: take("email_verified")? == "1",
+        // Records written before the field existed are not staff.
+        is_staff: h_is_staff == "1",
         date_joined: num(take("date_joined")?)?,
         last_login: match take("last_login")? {
             s if s.is_empty() => None,
@@ -201,6 +206,27 @@ impl Store for RedisStore {
         self.run(c.get(self.email_claim(email_key))).await
     }
 
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let mut c = self.conn.clone();
+        let last: Option<u64> = self.run(c.get(format!("{}:next_user_id", self.prefix))).await?;
+        let mut users = Vec::new();
+        // Ids are never reused: read them all, in pipelined batches; deleted ones are empty hashes.
+        let ids: Vec<u64> = (1..=last.unwrap_or(0)).collect();
+        for batch in ids.chunks(500) {
+            let mut pipe = redis::pipe();
+            for id in batch {
+                pipe.hgetall(self.user_key(*id, "user"));
+            }
+            let hashes: Vec<HashMap<String, String>> = self.run(pipe.query_async(&mut c)).await?;
+            for (id, h) in batch.iter().zip(hashes) {
+                if !h.is_empty() {
+                    users.push(parse_user(*id, h)?);
+                }
+            }
+        }
+        Ok(users)
+    }
+
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {
         let mut c = self.conn.clone();
         let script = Script::new(UPDATE_USER);
@@ -231,12 +257,12 @@ impl Store for RedisStore {
         inv.key(self.user_key(id, "user"))
             .key(self.user_key(id, "tokens"))
             .key(self.user_key(id, "slots"))
-            .key(self.user_key(id, "ot:reset"))
-            .key(self.user_key(id, "ot:verify"))
             .arg(&self.prefix)
             .arg(id);
-        if let Some(h) = if_password_hash {
-            inv.arg(h);
+        // ARGV[3]: the compare-and-set hash ('' for none); then one purpose per one-time set.
+        inv.arg(if_password_hash.unwrap_or_default());
+        for p in Purpose::ALL {
+            inv.key(self.user_key(id, &format!("ot:{}", p.as_str()))).arg(p.as_str());
         }
         match self.run(inv.invoke_async::<i64>(&mut c)).await? {
             -4 => Err(StoreError::Changed),
