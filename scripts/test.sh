@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# The test command: installs the pinned toolchain (rust-toolchain.toml) and
-# redis-server when they are missing (the Redis-store tests start their own on
-# a free port), then runs the whole suite with the dependencies of Cargo.lock.
+# The test command: installs the pinned toolchain (rust-toolchain.toml) and the
+# Debian packages the suite runs when they are missing — redis-server (the
+# Redis-store tests start their own on a free port) and chromium (the CORS
+# browser tests run it headless) — then runs the whole suite with the
+# dependencies of Cargo.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustc --version >/dev/null 2>&1 || rustup toolchain install
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "test.sh: installing redis-server (apt-get)" >&2
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1 || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]} (apt-get)" >&2
   SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq redis-server >/dev/null
+  $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 exec cargo test --locked "$@"

@@ -48,7 +48,7 @@ pub enum Event {
     /// `scope` = `account` or `address`.
     LockoutStarted,
     LockoutCleared,
-    /// Set without proof of the old one (an operator).
+    /// Changed by its user (with the current one) or set by an operator.
     PasswordChanged,
     /// Set with a mailed one-time token.
     PasswordReset,

@@ -10,13 +10,21 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::actions::{self, Action, BindContext, Wire};
+use crate::engine::{JwtPolicy, Rotation};
 use crate::failure::ErrorKey;
-use crate::template::{self, vars};
+use crate::template::{self, vars, MailOverride};
 
+mod checks;
+pub mod cors;
+mod mail;
+mod merge;
 pub mod router;
 pub mod settings;
 pub mod spec;
 pub mod throttle;
+
+use checks::{check_error, check_view, jwt_policy};
+use merge::merge;
 
 use router::Pattern;
 pub use settings::Settings;
@@ -31,6 +39,9 @@ pub enum DialectError {
     /// A mount's `[mount.settings]` names a setting the dialect does not honour, or mistypes one.
     #[error("setting {key}: {message}")]
     Setting { key: String, message: String },
+    /// A mount's `[mount.mail.<kind>]` names a mail the dialect does not send, or a bad template.
+    #[error("mail {kind}: {message}")]
+    Mail { kind: String, message: String },
 }
 
 /// A compiled route.
@@ -69,6 +80,14 @@ pub struct Dialect {
     pub settings: Settings,
     /// DRF throttles from `REST_FRAMEWORK` settings (empty: none).
     pub throttles: throttle::Throttles,
+    /// How this mount signs, checks and dates JWTs (its `SIMPLE_JWT` settings).
+    pub jwt: JwtPolicy,
+    /// DRF's `OPTIONS` answer: renderers, parsers, serializers.
+    pub metadata: MetadataSpec,
+    /// Path shape → the DRF view declared on one of its routes.
+    pub views: BTreeMap<String, ViewSpec>,
+    /// The mount's CORS policy (django-cors-headers' settings), when it lets some origin in.
+    pub cors: Option<cors::Cors>,
     pub redirect_omits_headers: Vec<String>,
     pub routes: Vec<Route>,
 }
@@ -98,6 +117,16 @@ pub fn load(dir: &Path, name: &str) -> Result<Dialect, DialectError> {
 
 /// `load`, with a mount's `[mount.settings]` over the declared defaults.
 pub fn load_with(dir: &Path, name: &str, overrides: Option<&toml::Table>) -> Result<Dialect, DialectError> {
+    load_mount(dir, name, overrides, &BTreeMap::new())
+}
+
+/// `load_with`, plus a mount's `[mount.mail.<kind>]` over the dialect's mail templates.
+pub fn load_mount(
+    dir: &Path,
+    name: &str,
+    overrides: Option<&toml::Table>,
+    mail: &BTreeMap<String, MailOverride>,
+) -> Result<Dialect, DialectError> {
     let (path, top) = read(dir, name)?;
     let file = path.display().to_string();
     let mut chain = vec![(path.clone(), top)];
@@ -118,7 +147,9 @@ pub fn load_with(dir: &Path, name: &str, overrides: Option<&toml::Table>) -> Res
             declared.add(decl).map_err(ferr)?;
         }
     }
-    let resolved = declared.resolve(overrides).map_err(|e| DialectError::Setting { key: e.key, message: e.message })?;
+    let setting_error = |e: settings::SettingError| DialectError::Setting { key: e.key, message: e.message };
+    let resolved = declared.resolve(overrides).map_err(setting_error)?;
+    let cors = cors::Cors::from_settings(&resolved).map_err(setting_error)?;
     let mut files = Vec::new();
     for (p, t) in chain {
         let pfile = p.display().to_string();
@@ -133,67 +164,16 @@ pub fn load_with(dir: &Path, name: &str, overrides: Option<&toml::Table>) -> Res
     for base in files {
         merge(&mut top, &base);
     }
-    compile(path, top, resolved)
+    mail::override_mail(&mut top, mail, &resolved)?;
+    compile(path, top, resolved, cors)
 }
 
-/// Fills what `top` leaves unset from `base` (top wins key by key).
-fn merge(top: &mut DialectFile, base: &DialectFile) {
-    let (t, b) = (&mut top.dialect, &base.dialect);
-    t.error_style = t.error_style.or(b.error_style);
-    t.trailing_slash = t.trailing_slash.or(b.trailing_slash);
-    t.www_authenticate = t.www_authenticate.clone().or_else(|| b.www_authenticate.clone());
-    t.drf_views = t.drf_views.or(b.drf_views);
-    t.rotate_refresh = t.rotate_refresh.or(b.rotate_refresh);
-    t.redirect_omits_headers = t.redirect_omits_headers.clone().or_else(|| b.redirect_omits_headers.clone());
-    t.default_authenticators = t.default_authenticators.clone().or_else(|| b.default_authenticators.clone());
-    for (k, v) in &b.headers {
-        t.headers.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    for (k, v) in &base.authenticators {
-        top.authenticators.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    for (k, v) in &base.errors {
-        top.errors.entry(*k).or_insert_with(|| v.clone());
-    }
-    for (k, v) in &base.messages {
-        top.messages.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    for (k, v) in &base.mail {
-        top.mail.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    if !base.routes.is_empty() {
-        let mut routes = base.routes.clone();
-        routes.append(&mut top.routes);
-        top.routes = routes;
-    }
-}
-
-fn check_error(key: ErrorKey, spec: &ErrorSpec) -> Result<(), String> {
-    if let Some(s) = spec.status {
-        if !(100..=599).contains(&s) {
-            return Err(format!("error {key}: status {s} out of range"));
-        }
-    }
-    let mut names = Vec::new();
-    for text in [&spec.detail, &spec.message, &spec.code, &spec.message_key, &spec.raw].into_iter().flatten() {
-        names.extend(template::placeholders(text).map_err(|e| format!("error {key}: {e}"))?);
-    }
-    if let Some(body) = &spec.body {
-        template::value_placeholders(&template::from_toml(body), &mut names)
-            .map_err(|e| format!("error {key}: {e}"))?;
-    }
-    for v in spec.headers.values() {
-        names.extend(template::placeholders(v).map_err(|e| format!("error {key}: {e}"))?);
-    }
-    if let Some(bad) =
-        names.iter().find(|n| !vars::ERRORS.contains(&n.as_str()) && !n.starts_with(vars::MESSAGE_PREFIX))
-    {
-        return Err(format!("error {key}: unknown placeholder {{{bad}}}"));
-    }
-    Ok(())
-}
-
-fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect, DialectError> {
+fn compile(
+    path: PathBuf,
+    f: DialectFile,
+    settings: Settings,
+    cors: Option<cors::Cors>,
+) -> Result<Dialect, DialectError> {
     let file = path.display().to_string();
     let ferr = |message: String| DialectError::File { file: file.clone(), message };
     let style = f.dialect.error_style.unwrap_or(ErrorStyle::Drf);
@@ -205,9 +185,9 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
         let missing: Vec<&str> = ErrorKey::ALL
             .iter()
             .filter(|k| {
-                f.errors
-                    .get(*k)
-                    .is_none_or(|e| e.detail.is_none() && e.message.is_none() && e.body.is_none() && e.raw.is_none())
+                f.errors.get(*k).is_none_or(|e| {
+                    e.detail.is_none() && e.message.is_none() && e.body.is_none() && e.raw.is_none() && !e.empty
+                })
             })
             .map(|k| k.as_str())
             .collect();
@@ -219,7 +199,12 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
         if a.scheme.is_none() == a.body_field.is_none() {
             return Err(ferr(format!("authenticator {name}: set exactly one of scheme and body_field")));
         }
+        if a.scheme.as_ref().is_some_and(|s| s.is_empty() || s.iter().any(|k| k.is_empty() || k.contains(' '))) {
+            return Err(ferr(format!("authenticator {name}: scheme must name one or more keywords without spaces")));
+        }
     }
+    let jwt = jwt_policy(f.dialect.jwt.clone().unwrap_or_default()).map_err(&ferr)?;
+    let metadata = f.metadata.clone().unwrap_or_default();
     let default_auth = f.dialect.default_authenticators.clone().unwrap_or_default();
     for a in &default_auth {
         if !f.authenticators.contains_key(a) {
@@ -227,16 +212,15 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
         }
     }
     for (k, m) in &f.mail {
-        for t in [&m.subject, &m.body] {
-            for p in template::placeholders(t).map_err(|e| ferr(format!("mail {k}: {e}")))? {
-                if !vars::MAIL.contains(&p.as_str()) {
-                    return Err(ferr(format!("mail {k}: unknown placeholder {{{p}}}")));
-                }
-            }
-        }
+        mail::check_mail(k, m).map_err(ferr)?;
     }
 
-    let bind = BindContext { mail: &f.mail, rotate_refresh: f.dialect.rotate_refresh.unwrap_or(false) };
+    let rotation = Rotation {
+        rotate: f.dialect.rotate_refresh.unwrap_or(false),
+        blacklist: f.dialect.blacklist_after_rotation.unwrap_or(true),
+    };
+    let bind = BindContext { mail: &f.mail, rotation };
+    let mut views: BTreeMap<String, ViewSpec> = BTreeMap::new();
     let mut routes = Vec::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut names: HashSet<String> = HashSet::new();
@@ -296,8 +280,15 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
                 spec.action
             )));
         }
-        // Response templates may only use what the action provides.
+        // Response templates may only use what the action provides (with
+        // `each`, what each item of its list provides).
         let mut allowed: Vec<&str> = action.outputs();
+        if let Some(list) = &spec.response.each {
+            if !allowed.contains(&list.as_str()) || !vars::LISTS.contains(&list.as_str()) {
+                return Err(rerr(format!("response each = {list:?}: action {} provides no such list", spec.action)));
+            }
+            allowed = vars::USER.to_vec();
+        }
         allowed.extend(vars::ALWAYS);
         let body = spec.response.body.as_ref().map(template::from_toml);
         let mut used = Vec::new();
@@ -328,6 +319,14 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
             }
             route_www_authenticate(&mut errors, www);
         }
+        if let Some(view) = &spec.view {
+            check_view(view, &metadata, &params).map_err(rerr)?;
+            let mut view = view.clone();
+            view.permission = Some(view.permission.unwrap_or(spec.permission));
+            if views.insert(shape.clone(), view).is_some() {
+                return Err(rerr(format!("another route at {} already declares its view", spec.path)));
+            }
+        }
         routes.push(Route { action, wire, pattern, shape, method, body, errors, authenticators, spec });
     }
     if routes.is_empty() {
@@ -350,6 +349,10 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
         messages: f.messages,
         settings,
         throttles,
+        jwt,
+        metadata,
+        views,
+        cors,
         redirect_omits_headers: f.dialect.redirect_omits_headers.unwrap_or_default(),
         routes,
     })

@@ -1,5 +1,5 @@
 //! The credential and session engine: users, passwords, opaque tokens, JWTs,
-//! one-time tokens and the mail outbox, over a `Store`. It knows nothing of
+//! one-time tokens, mail (outbox and queue), over a `Store`. It knows nothing of
 //! HTTP or dialects: callers get values or an `EngineError`.
 
 use std::sync::Arc;
@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod jwt;
 mod jwt_ops;
 pub mod lockout;
+pub mod mailq;
 mod one_time;
 mod opaque;
 mod operator;
@@ -22,7 +23,8 @@ pub mod outbox;
 pub mod passwords;
 pub mod validators;
 
-pub use jwt::{TokenError, TokenType};
+pub use jwt::{JwtOptions, JwtPolicy, TokenError, TokenType};
+pub use jwt_ops::Rotation;
 pub use lockout::LockoutSettings;
 pub use operator::UserRef;
 pub use store::UserRecord as User;
@@ -50,6 +52,9 @@ pub enum EngineError {
     /// A one-time token that is unknown, used, expired or outdated by a password change.
     #[error("invalid one-time token")]
     OneTimeInvalid,
+    /// An access token issued under another password (SimpleJWT's `CHECK_REVOKE_TOKEN`).
+    #[error("password changed since the token was issued")]
+    PasswordChanged,
     /// A compare-and-set lost: the record changed since it was read.
     #[error("changed meanwhile")]
     Changed,
@@ -90,7 +95,14 @@ pub struct EngineSettings {
     pub refresh_lifetime_secs: u64,
     pub opaque_ttl: Duration,
     pub one_time_ttl: Duration,
+    /// Outstanding one-time tokens kept per user and purpose (newest win).
+    pub one_time_per_user: usize,
     pub outbox_capacity: usize,
+    /// Mails kept per recipient in the outbox (newest win), so one address
+    /// cannot push everyone else's mail out.
+    pub outbox_per_recipient: usize,
+    /// Queue mails in the store for an SMTP sender (else they only reach the outbox).
+    pub mail_delivery: bool,
     /// Where logins, tokens and hashing are counted (the engine holds counters, never HTTP).
     pub metrics: Metrics,
 }
@@ -105,13 +117,20 @@ struct Inner {
     store: SharedStore,
     hasher: passwords::Hasher,
     jwt: jwt::JwtCodec,
+    /// The policy of callers that name none: `[jwt]` alone, SimpleJWT's defaults.
+    default_jwt: JwtPolicy,
     outbox: outbox::Outbox,
     /// Key for deriving auth tokens; separate from the JWT key by domain separation.
     derive_key: Vec<u8>,
     opaque_ttl: Duration,
     one_time_ttl: Duration,
     lockout: LockoutSettings,
+    one_time_per_user: usize,
     metrics: Metrics,
+    mail_delivery: bool,
+    /// Seals queued mails (see `mailq`).
+    mail_key: [u8; 32],
+    mail_wake: tokio::sync::Notify,
 }
 
 const AUTH_TOKEN_SLOT: &str = "authtoken";
@@ -122,8 +141,17 @@ pub fn now() -> i64 {
 
 /// Changes whenever the password does: one-time tokens carry it, so a reset
 /// token dies once the password changes (as Django's token generator).
-fn password_stamp(user: &User) -> String {
-    hex::encode(&Sha256::digest(user.password_hash.as_bytes())[..8])
+/// Activation and username-reset tokens are Django's own: they also die with a
+/// login or an email change (the generator hashes `last_login` and the email),
+/// which is what makes a used activation link "stale" rather than unknown.
+fn one_time_stamp(user: &User, purpose: Purpose) -> String {
+    let material = match purpose {
+        Purpose::PasswordReset | Purpose::EmailVerification => user.password_hash.clone(),
+        Purpose::Activation | Purpose::UsernameReset => {
+            format!("{}\0{}\0{}", user.password_hash, user.last_login.unwrap_or_default(), user.email)
+        }
+    };
+    hex::encode(&Sha256::digest(material.as_bytes())[..8])
 }
 
 impl Engine {
@@ -139,12 +167,17 @@ impl Engine {
                     s.metrics.clone(),
                 )?,
                 jwt: jwt::JwtCodec::new(&s.signing_key, s.access_lifetime_secs as i64, s.refresh_lifetime_secs as i64),
-                outbox: outbox::Outbox::new(s.outbox_capacity),
+                default_jwt: JwtPolicy::default(),
+                outbox: outbox::Outbox::new(s.outbox_capacity, s.outbox_per_recipient),
                 derive_key,
                 opaque_ttl: s.opaque_ttl,
                 one_time_ttl: s.one_time_ttl,
                 lockout: s.lockout,
+                one_time_per_user: s.one_time_per_user,
                 metrics: s.metrics,
+                mail_delivery: s.mail_delivery,
+                mail_key: mailq::mail_key(&s.signing_key),
+                mail_wake: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -170,14 +203,26 @@ impl Engine {
 
     /// Creates an active user. Uniqueness is decided atomically by the store.
     pub async fn create_user(&self, username: &str, email: &str, password: &Secret) -> Result<User, EngineError> {
+        self.create_user_as(username, email, password, true).await
+    }
+
+    /// Creates a user, active or waiting for activation (Djoser's `SEND_ACTIVATION_EMAIL`).
+    pub async fn create_user_as(
+        &self,
+        username: &str,
+        email: &str,
+        password: &Secret,
+        is_active: bool,
+    ) -> Result<User, EngineError> {
         let password_hash = self.inner.hasher.hash(password).await?;
         let user = User {
             id: 0,
             username: username.to_owned(),
             email: store::normalize_email(email),
             password_hash,
-            is_active: true,
+            is_active,
             email_verified: false,
+            is_staff: false,
             date_joined: now(),
             last_login: None,
             tokens_revoked_at: None,
@@ -248,8 +293,18 @@ impl Engine {
         }
     }
 
+    /// Every user, by id.
+    pub async fn list_users(&self) -> Result<Vec<User>, EngineError> {
+        Ok(self.inner.store.list_users().await?)
+    }
+
+    /// Deletes the user as read: `Changed` when its password was replaced
+    /// since (the caller checked the password it had then).
     pub async fn delete_user(&self, user: &User) -> Result<bool, EngineError> {
-        Ok(self.inner.store.delete_user(user.id).await?)
+        match self.inner.store.delete_user(user.id, Some(&user.password_hash)).await {
+            Err(StoreError::Changed) => Err(EngineError::Changed),
+            other => Ok(other?),
+        }
     }
 
     async fn active_user(&self, id: u64) -> Result<User, EngineError> {
@@ -269,9 +324,5 @@ impl Engine {
         member: &str,
     ) -> Result<store::ThrottleHit, EngineError> {
         Ok(self.inner.store.throttle_hit(key, limit, window, member).await?)
-    }
-
-    pub fn send_mail(&self, mail: outbox::Mail) {
-        self.inner.outbox.push(mail);
     }
 }

@@ -45,9 +45,17 @@ error_keys! {
     UnsupportedMediaType = ("unsupported_media_type", 415),
     NotAcceptable = ("not_acceptable", 406),
     ParseError = ("parse_error", 400),
+    MultipartParseError = ("multipart_parse_error", 400),
     BodyTooLarge = ("body_too_large", 413),
     InvalidBody = ("invalid_body", 400),
     NoData = ("no_data", 400),
+    /// The `Host` header is not in the mount's `ALLOWED_HOSTS` (Django's DisallowedHost).
+    DisallowedHost = ("disallowed_host", 400),
+    /// The request head has more or larger header fields than the gateway reads.
+    HeadersTooLarge = ("headers_too_large", 431),
+    UriTooLong = ("uri_too_long", 414),
+    /// The request body did not arrive whole within `server.body_read_timeout_secs`.
+    RequestTimeout = ("request_timeout", 408),
     // field validation
     FieldRequired = ("field_required", 400),
     FieldBlank = ("field_blank", 400),
@@ -65,7 +73,11 @@ error_keys! {
     OpaqueTokenInvalid = ("opaque_token_invalid", 401),
     BasicInvalid = ("basic_invalid", 401),
     UserInactive = ("user_inactive", 401),
+    /// DRF's TokenAuthentication: the token's user is inactive (or gone).
+    TokenUserInactive = ("token_user_inactive", 401),
     UserNotFound = ("user_not_found", 401),
+    /// SimpleJWT's `CHECK_REVOKE_TOKEN`: the access token predates a password change.
+    PasswordChanged = ("password_changed", 401),
     // engine refusals
     InvalidCredentials = ("invalid_credentials", 401),
     UsernameTaken = ("username_taken", 400),
@@ -94,6 +106,17 @@ error_keys! {
     Throttled = ("throttled", 429),
     /// The password-hashing queue is full: refused at once rather than queued.
     Busy = ("busy", 503),
+    /// Djoser: an activation link for a user already active.
+    StaleToken = ("stale_token", 403),
+    UsernameMismatch = ("username_mismatch", 400),
+    /// Djoser's `resend_activation` while `SEND_ACTIVATION_EMAIL` is off: a bare 400.
+    ActivationDisabled = ("activation_disabled", 400),
+    /// An object (a user by id) that does not exist (DRF's `Http404`).
+    ObjectNotFound = ("object_not_found", 404),
+    /// Another user's object under Djoser's `HIDE_USERS` (a plain `NotFound`).
+    ObjectHidden = ("object_hidden", 404),
+    /// DRF's `PermissionDenied`.
+    PermissionDenied = ("permission_denied", 403),
     // infrastructure
     Unavailable = ("unavailable", 503),
     Internal = ("internal", 500),

@@ -10,10 +10,12 @@ use async_trait::async_trait;
 
 pub mod instrumented;
 pub mod limits;
+pub mod mailq;
 pub mod memory;
 pub mod redis;
 
 pub use limits::{AttemptEnd, AttemptStart, ThrottleHit};
+pub use mailq::{ClaimedMail, DeliveryState, MailStatus, Settle};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,8 @@ pub struct UserRecord {
     pub password_hash: String,
     pub is_active: bool,
     pub email_verified: bool,
+    /// Django's `is_staff`: Djoser lets staff see and change other users.
+    pub is_staff: bool,
     /// Unix seconds.
     pub date_joined: i64,
     pub last_login: Option<i64>,
@@ -74,6 +78,7 @@ pub struct UserUpdate {
     pub password_hash: Option<String>,
     pub is_active: Option<bool>,
     pub email_verified: Option<bool>,
+    pub is_staff: Option<bool>,
     pub last_login: Option<i64>,
     pub tokens_revoked_at: Option<i64>,
     /// Compare-and-set: apply only while the stored password hash is still this
@@ -91,6 +96,7 @@ impl std::fmt::Debug for UserUpdate {
             .field("password_hash", &self.password_hash.as_ref().map(|_| "…"))
             .field("is_active", &self.is_active)
             .field("email_verified", &self.email_verified)
+            .field("is_staff", &self.is_staff)
             .field("last_login", &self.last_login)
             .field("tokens_revoked_at", &self.tokens_revoked_at)
             .field("if_password_hash", &self.if_password_hash.as_ref().map(|_| "…"))
@@ -117,6 +123,9 @@ impl UserUpdate {
         if let Some(v) = self.email_verified {
             out.push(("email_verified", (v as u8).to_string()));
         }
+        if let Some(v) = self.is_staff {
+            out.push(("is_staff", (v as u8).to_string()));
+        }
         if let Some(v) = self.last_login {
             out.push(("last_login", v.to_string()));
         }
@@ -142,6 +151,9 @@ impl UserUpdate {
         }
         if let Some(v) = self.email_verified {
             user.email_verified = v;
+        }
+        if let Some(v) = self.is_staff {
+            user.is_staff = v;
         }
         if let Some(v) = self.last_login {
             user.last_login = Some(v);
@@ -211,6 +223,10 @@ pub struct TokenRecord {
 pub enum Purpose {
     PasswordReset,
     EmailVerification,
+    /// Djoser's account activation (`SEND_ACTIVATION_EMAIL`).
+    Activation,
+    /// Djoser's username reset.
+    UsernameReset,
 }
 
 impl Purpose {
@@ -218,8 +234,14 @@ impl Purpose {
         match self {
             Purpose::PasswordReset => "reset",
             Purpose::EmailVerification => "verify",
+            Purpose::Activation => "activate",
+            Purpose::UsernameReset => "username",
         }
     }
+
+    /// Every purpose (a deleted user's tokens of each are removed).
+    pub const ALL: [Purpose; 4] =
+        [Purpose::PasswordReset, Purpose::EmailVerification, Purpose::Activation, Purpose::UsernameReset];
 }
 
 /// A redeemed one-time token: who it was for and the password stamp when it was issued.
@@ -242,13 +264,18 @@ pub trait Store: Send + Sync + 'static {
     async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError>;
     async fn find_user_id_by_username(&self, username: &str) -> Result<Option<u64>, StoreError>;
     async fn find_user_id_by_email(&self, email_key: &str) -> Result<Option<u64>, StoreError>;
+    /// Every user, by ascending id (Djoser's user list for staff or with `HIDE_USERS` off).
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError>;
     /// Writes the update's fields (and only those), moving the username/email
     /// claims atomically; returns the record as stored afterwards, or None when
     /// the user does not exist. `Conflict` when a new username/email is taken,
     /// `Changed` when `if_password_hash` no longer holds.
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError>;
-    /// Removes the user, its claims (as stored now), its tokens and its slots. False if it did not exist.
-    async fn delete_user(&self, id: u64) -> Result<bool, StoreError>;
+    /// Removes the user, its claims (as stored now), its tokens and its slots.
+    /// False if it did not exist; `Changed` when `if_password_hash` is given
+    /// and no longer the stored hash (the deletion was authorised by a
+    /// password that a reset has replaced meanwhile).
+    async fn delete_user(&self, id: u64, if_password_hash: Option<&str>) -> Result<bool, StoreError>;
 
     async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError>;
     async fn find_token(&self, digest: &str) -> Result<Option<TokenRecord>, StoreError>;
@@ -259,14 +286,31 @@ pub trait Store: Send + Sync + 'static {
 
     /// Sets a per-user named value unless one is set; returns the value in force.
     async fn claim_slot(&self, user_id: u64, name: &str, value: &str, ttl: Duration) -> Result<String, StoreError>;
+    /// Creates the token derived from a slot's value, atomically with a check
+    /// that the slot still holds `slot_value` (false, nothing written, when a
+    /// revocation ended or replaced it meanwhile). An existing token is kept
+    /// as it is; a new one expires with the slot, never after it.
+    async fn create_slot_token(
+        &self,
+        digest: &str,
+        record: TokenRecord,
+        slot_name: &str,
+        slot_value: &str,
+    ) -> Result<bool, StoreError>;
+    async fn find_slot(&self, user_id: u64, name: &str) -> Result<Option<String>, StoreError>;
     async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError>;
+    /// Deletes the slot only while it still holds `value` (compare-and-delete).
+    async fn delete_slot_if(&self, user_id: u64, name: &str, value: &str) -> Result<bool, StoreError>;
 
+    /// Stores a one-time token; of the user's tokens for the purpose only the
+    /// newest `keep` stay live (older ones end in the same atomic step).
     async fn create_one_time(
         &self,
         purpose: Purpose,
         digest: &str,
         record: OneTimeRecord,
         ttl: Duration,
+        keep: usize,
     ) -> Result<(), StoreError>;
     /// Reads without redeeming (to validate a request before spending the token).
     async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError>;
@@ -312,6 +356,22 @@ pub trait Store: Send + Sync + 'static {
         window: Duration,
         member: &str,
     ) -> Result<ThrottleHit, StoreError>;
+    // ---- the mail queue (see `mailq`) ----
+
+    /// Queues a mail, due at once. Ids are unique (the caller makes them random).
+    async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError>;
+    /// Takes the oldest due mail for `lease` under the holder's `lease_id`: no
+    /// other claim gets it until the lease runs out or it is settled.
+    async fn claim_mail(&self, lease: Duration, lease_id: &str) -> Result<Option<ClaimedMail>, StoreError>;
+    /// Records how an attempt ended, if `lease_id` still holds the mail (false
+    /// otherwise: the lease ran out and another sender may hold it). A final
+    /// outcome drops the payload and keeps the state for `keep`.
+    async fn settle_mail(&self, id: &str, lease_id: &str, outcome: &Settle, keep: Duration)
+        -> Result<bool, StoreError>;
+    /// The state of each mail (None: unknown, or forgotten after `keep`).
+    async fn find_mail_status(&self, ids: &[String]) -> Result<Vec<Option<MailStatus>>, StoreError>;
+    /// Mails not yet settled (waiting, retrying or being sent).
+    async fn mail_queue_depth(&self) -> Result<u64, StoreError>;
 }
 
 /// Opens the store named by a URL (`memory://`, `redis://`, `rediss://`).

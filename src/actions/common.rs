@@ -9,10 +9,10 @@ use serde_json::{Map, Value};
 use super::{engine_failure, uid_of, user_vars, Call, ErrorKey, Failure};
 use crate::audit::{self, Detail, Event};
 use crate::engine::validators::{self, PasswordProblem};
-use crate::engine::{now, outbox::Mail, EngineError, IdentifyBy, User};
+use crate::engine::{mailq::Letter, EngineError, IdentifyBy, User};
 use crate::secret::Secret;
 use crate::store::Purpose;
-use crate::template::{self, vars, MailTemplate};
+use crate::template::{vars, MailTemplate};
 
 pub(super) fn one(f: Failure) -> Vec<Failure> {
     vec![f]
@@ -49,14 +49,37 @@ impl Issue {
     }
 }
 
-/// For a request naming an email nobody has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// For a request naming an email nobody has. Read from `"ignore"`/`"error"`,
+/// or from booleans (true: error), or a list of booleans (error when any is
+/// true: Djoser fails on either of its two `*_SHOW_EMAIL_NOT_FOUND` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UnknownEmail {
     /// Succeed without sending anything (no account enumeration).
     #[default]
     Ignore,
     Error,
+}
+
+impl<'de> Deserialize<'de> for UnknownEmail {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Given {
+            Name(String),
+            Flag(bool),
+            Flags(Vec<bool>),
+        }
+        let error = match Given::deserialize(d)? {
+            Given::Name(n) if n == "ignore" => false,
+            Given::Name(n) if n == "error" => true,
+            Given::Name(n) => {
+                return Err(serde::de::Error::custom(format!("unknown_email: {n:?} is not ignore or error")))
+            }
+            Given::Flag(b) => b,
+            Given::Flags(v) => v.into_iter().any(|b| b),
+        };
+        Ok(if error { UnknownEmail::Error } else { UnknownEmail::Ignore })
+    }
 }
 
 impl Call<'_> {
@@ -74,7 +97,7 @@ impl Call<'_> {
 
     /// Records an audit event with the request's origin.
     pub(super) fn audit(&self, event: Event, user_id: u64, detail: Detail) {
-        audit::record(self.origin, event, Some(user_id), detail);
+        audit::record(self.source, event, Some(user_id), detail);
     }
 
     pub(super) fn principal_user(&self) -> Result<&User, Vec<Failure>> {
@@ -89,10 +112,15 @@ impl Call<'_> {
         out: &mut Map<String, Value>,
     ) -> Result<(), Vec<Failure>> {
         user_vars(user, out);
+        // `Changed`: the password this caller proved was replaced meanwhile.
+        let fail = |e: EngineError| match e {
+            EngineError::Changed => one(Failure::new(ErrorKey::InvalidCredentials)),
+            other => fail(other),
+        };
         match issue {
             Issue::Nothing => {}
             Issue::JwtPair => {
-                let (access, refresh) = self.engine.issue_jwt_pair(user).map_err(fail)?;
+                let (access, refresh) = self.engine.issue_jwt_pair_with(user, self.jwt).map_err(fail)?;
                 out.insert(vars::ACCESS.into(), access.into());
                 out.insert(vars::REFRESH.into(), refresh.into());
             }
@@ -136,7 +164,7 @@ impl Call<'_> {
     }
 
     /// Issues a one-time token for `purpose` and mails it with `template`.
-    pub(super) async fn send(
+    pub(super) async fn issue_and_send(
         &self,
         user: &User,
         purpose: Purpose,
@@ -144,28 +172,56 @@ impl Call<'_> {
         template: &MailTemplate,
     ) -> Result<(), Vec<Failure>> {
         let token = self.engine.issue_one_time(user, purpose).await.map_err(fail)?;
+        self.send(user, token, purpose, kind, template).await
+    }
+
+    /// Mails an issued one-time token for `purpose` with `template`.
+    pub(super) async fn send(
+        &self,
+        user: &User,
+        token: String,
+        purpose: Purpose,
+        kind: &str,
+        template: &MailTemplate,
+    ) -> Result<(), Vec<Failure>> {
+        // Djoser's links carry the uid; the other dialects' one-time links do not.
+        let uid = (purpose != Purpose::EmailVerification).then(|| uid_of(user.id));
+        self.mail(user, kind, template, token, uid).await
+    }
+
+    /// Mails a notice without a token (Djoser's confirmations).
+    pub(super) async fn notify(&self, user: &User, kind: &str, template: &MailTemplate) -> Result<(), Vec<Failure>> {
+        self.mail(user, kind, template, String::new(), None).await
+    }
+
+    async fn mail(
+        &self,
+        user: &User,
+        kind: &str,
+        template: &MailTemplate,
+        token: String,
+        uid: Option<String>,
+    ) -> Result<(), Vec<Failure>> {
         let mut v = Map::new();
         v.insert(vars::TOKEN.into(), token.clone().into());
         v.insert(vars::UID.into(), uid_of(user.id).into());
         v.insert(vars::EMAIL.into(), user.email.clone().into());
         v.insert(vars::USER_USERNAME.into(), user.username.clone().into());
         v.insert(vars::USER_ID.into(), user.id.into());
-        v.insert(vars::BASE_URL.into(), self.base_url.into());
-        let (origin, site) = origin_and_site(self.base_url);
-        v.insert(vars::ORIGIN.into(), origin.into());
-        v.insert(vars::SITE.into(), site.into());
         v.insert(vars::DIALECT.into(), self.dialect.into());
-        self.engine.send_mail(Mail {
-            to: vec![user.email.clone()],
-            subject: template::render_str(&template.subject, &v),
-            body: template::render_str(&template.body, &v),
+        site_vars(self.base_url, self.origin, self.site, &mut v);
+        let rendered = template.render(&mut v);
+        let letter = Letter {
+            to: user.email.clone(),
+            subject: rendered.subject,
+            text: rendered.text,
+            html: rendered.html,
             token,
-            uid: (purpose == Purpose::PasswordReset).then(|| uid_of(user.id)),
-            purpose: kind.to_owned(),
+            uid,
+            kind: kind.to_owned(),
             dialect: self.dialect.to_owned(),
-            sent_at: now(),
-        });
-        Ok(())
+        };
+        self.engine.send_mail(letter).await.map_err(fail)
     }
 
     /// Mails a one-time token to the active user with the `email` input.
@@ -177,15 +233,111 @@ impl Call<'_> {
         template: &MailTemplate,
     ) -> super::Outcome {
         let email = self.get("email").unwrap_or_default();
-        let user = self.engine.find_user_by(IdentifyBy::Email, email).await.map_err(fail)?;
-        match user.filter(|u| u.is_active) {
-            Some(user) => self.send(&user, purpose, kind, template).await?,
+        // Known or not, the same store work: the timing tells nothing.
+        let issued = self.engine.issue_one_time_for_email(purpose, email).await.map_err(fail)?;
+        match issued {
+            Some((user, token)) => self.send(&user, token, purpose, kind, template).await?,
             None if unknown == UnknownEmail::Error => {
                 return Err(one(Failure::field(ErrorKey::UnknownEmail, self.wire("email"))))
             }
-            None => {}
+            // A queued mail costs a store round trip: so does its absence.
+            None => self.engine.mail_decoy().await.map_err(fail)?,
         }
         Ok(Map::new())
+    }
+
+    /// The user with the `email` input that is active (or, with `active`
+    /// false, waiting for activation); with `UnknownEmail::Error`, none is a failure.
+    pub(super) async fn user_by_email(
+        &self,
+        active: bool,
+        unknown: UnknownEmail,
+    ) -> Result<Option<User>, Vec<Failure>> {
+        let email = self.get("email").unwrap_or_default();
+        let user = self.engine.find_user_by(IdentifyBy::Email, email).await.map_err(fail)?;
+        match user.filter(|u| u.is_active == active) {
+            Some(user) => Ok(Some(user)),
+            None if unknown == UnknownEmail::Error => {
+                Err(one(Failure::field(ErrorKey::UnknownEmail, self.wire("email"))))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The user a mailed uid and token name (Djoser's `UidAndTokenSerializer`):
+    /// a bad uid fails on `uid`, a bad token on `token`. The token is not spent.
+    pub(super) async fn uid_and_token(&self, purpose: Purpose) -> Result<User, Vec<Failure>> {
+        let uid_failure = || one(Failure::field(ErrorKey::UidInvalid, self.wire("uid")));
+        let id = decode_uid(self.get("uid").unwrap_or_default()).ok_or_else(uid_failure)?;
+        if self.engine.find_user(id).await.map_err(fail)?.is_none() {
+            return Err(uid_failure());
+        }
+        let token = self.get("token").unwrap_or_default();
+        self.engine.check_one_time(purpose, token, Some(id)).await.map_err(|e| self.token_failure(e))
+    }
+
+    /// A token spent by another request, or outdated by a change another request
+    /// made first (a lost compare-and-set), is an invalid token.
+    pub(super) fn token_failure(&self, e: EngineError) -> Vec<Failure> {
+        match e {
+            EngineError::OneTimeInvalid | EngineError::Changed => {
+                one(Failure::field(ErrorKey::OneTimeInvalid, self.wire("token")))
+            }
+            other => fail(other),
+        }
+    }
+
+    /// The caller, or with an `id` input the user it names, as Djoser's viewset
+    /// finds it: an id that is no number, or another user under `HIDE_USERS`
+    /// (except for deletion), is "not found"; another user otherwise is
+    /// forbidden, unless the caller is staff.
+    pub(super) async fn target_user(&self, hide_users: bool, access: Access) -> Result<User, Vec<Failure>> {
+        let me = self.principal_user()?;
+        let Some(raw) = self.get("id") else {
+            return Ok(me.clone());
+        };
+        let id: u64 = raw.parse().map_err(|_| one(Failure::new(ErrorKey::ObjectHidden)))?;
+        let user = self
+            .engine
+            .find_user(id)
+            .await
+            .map_err(fail)?
+            .ok_or_else(|| one(Failure::new(ErrorKey::ObjectNotFound)))?;
+        if user.id == me.id || me.is_staff {
+            return Ok(user);
+        }
+        Err(one(Failure::new(if hide_users && access != Access::Delete {
+            ErrorKey::ObjectHidden
+        } else {
+            ErrorKey::PermissionDenied
+        })))
+    }
+
+    /// A required input the route leaves optional so that the object is found
+    /// first (DRF's `get_object` runs before the serializer): absent or blank fails here.
+    pub(super) fn required(&self, input: &str) -> Result<&str, Vec<Failure>> {
+        match self.get(input) {
+            None => Err(one(Failure::field(ErrorKey::FieldRequired, self.wire(input)))),
+            Some("") => Err(one(Failure::field(ErrorKey::FieldBlank, self.wire(input)))),
+            Some(v) => Ok(v),
+        }
+    }
+}
+
+/// What a request does to a user named by id (Djoser hides others from all but deletion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    Read,
+    Write,
+    Delete,
+}
+
+/// A mail an option turns on: its template, bound at load when the option is set.
+pub(super) fn bind_optional(ctx: &super::BindContext<'_>, on: bool, purpose: &str) -> Result<BoundMail, String> {
+    if on {
+        ctx.mail(purpose).map(Some)
+    } else {
+        Ok(None)
     }
 }
 
@@ -197,11 +349,17 @@ pub(super) fn bound(mail: &BoundMail) -> Result<&MailTemplate, Vec<Failure>> {
     mail.as_deref().ok_or_else(|| one(Failure::new(ErrorKey::Internal)))
 }
 
-/// `scheme://host[:port]` and `host[:port]` of a base URL (`scheme://host[:port]/prefix`).
-pub(super) fn origin_and_site(base_url: &str) -> (&str, &str) {
-    let after_scheme = base_url.find("://").map(|i| i + 3).unwrap_or(0);
-    let end = base_url[after_scheme..].find('/').map(|i| after_scheme + i).unwrap_or(base_url.len());
-    (&base_url[..end], &base_url[after_scheme..end])
+/// Where a mail's links point: `base_url` (with the mount's prefix), `origin`
+/// (`{protocol}://{domain}`) and `site`, as `http::hosts` settled them, and
+/// the same in Djoser's names: `protocol`, `domain`, `site_name`.
+pub(super) fn site_vars(base_url: &str, origin: &str, site: &str, v: &mut Map<String, Value>) {
+    let (protocol, domain) = origin.split_once("://").unwrap_or(("http", origin));
+    v.insert(vars::BASE_URL.into(), base_url.into());
+    v.insert(vars::ORIGIN.into(), origin.into());
+    v.insert(vars::SITE.into(), site.into());
+    v.insert(vars::PROTOCOL.into(), protocol.into());
+    v.insert(vars::DOMAIN.into(), domain.into());
+    v.insert(vars::SITE_NAME.into(), site.into());
 }
 
 /// Django's `urlsafe_base64_decode` of a uid, as an id.
@@ -213,13 +371,7 @@ pub(super) fn decode_uid(uid: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{decode_uid, origin_and_site};
-
-    #[test]
-    fn base_url_parts() {
-        assert_eq!(origin_and_site("http://127.0.0.1:8000/djoser"), ("http://127.0.0.1:8000", "127.0.0.1:8000"));
-        assert_eq!(origin_and_site("https://example.com"), ("https://example.com", "example.com"));
-    }
+    use super::decode_uid;
 
     #[test]
     fn uids() {

@@ -233,14 +233,28 @@ impl Engine {
         }
     }
 
-    /// Checks a password. Unknown users cost one dummy verification, so timing
-    /// does not tell whether a name exists. Inactive users fail like Django's
-    /// ModelBackend. Counted by the lockout (see the module doc) and audited.
+    /// Checks a password and records the login. Unknown users cost one dummy
+    /// verification, so timing does not tell whether a name exists. Inactive
+    /// users fail like Django's ModelBackend. Counted by the lockout (see the
+    /// module doc) and audited.
     pub async fn authenticate(
         &self,
         by: IdentifyBy,
         identifier: &str,
         password: &Secret,
+        origin: &Origin,
+    ) -> Result<User, EngineError> {
+        self.authenticate_with(by, identifier, password, true, origin).await
+    }
+
+    /// `authenticate`; `record_login` false leaves `last_login` as it was
+    /// (SimpleJWT's token views without `UPDATE_LAST_LOGIN`).
+    pub async fn authenticate_with(
+        &self,
+        by: IdentifyBy,
+        identifier: &str,
+        password: &Secret,
+        record_login: bool,
         origin: &Origin,
     ) -> Result<User, EngineError> {
         let found = self.find_user_by(by, identifier).await?;
@@ -266,17 +280,28 @@ impl Engine {
                 return Err(EngineError::InvalidCredentials);
             }
         };
+        if !record_login {
+            self.settle_attempt(attempt, Verdict::Succeeded, user_id, origin).await;
+            audit::record(origin, Event::LoginSucceeded, user_id, Detail::default());
+            return Ok(user);
+        }
         // Only `last_login` is written: a reset or profile change that landed
-        // while bcrypt ran is kept, not overwritten by this stale copy.
-        let update = UserUpdate { last_login: Some(now()), ..UserUpdate::default() };
+        // while bcrypt ran is kept, not overwritten by this stale copy. And
+        // only while the password is the one just verified: a password a reset
+        // replaced while it hashed no longer logs in.
+        let update = UserUpdate {
+            last_login: Some(now()),
+            if_password_hash: Some(user.password_hash.clone()),
+            ..UserUpdate::default()
+        };
         match self.inner.store.update_user(user.id, &update).await {
             Ok(Some(stored)) => {
                 self.settle_attempt(attempt, Verdict::Succeeded, user_id, origin).await;
                 audit::record(origin, Event::LoginSucceeded, user_id, Detail::default());
                 Ok(stored)
             }
-            // Deleted while bcrypt ran.
-            Ok(None) => {
+            // Deleted, or its password replaced, while bcrypt ran: no verdict on this one.
+            Ok(None) | Err(StoreError::Changed) => {
                 self.settle_attempt(attempt, Verdict::None, user_id, origin).await;
                 Err(EngineError::InvalidCredentials)
             }

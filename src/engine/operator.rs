@@ -50,7 +50,7 @@ impl Engine {
 
     /// Deletes a user with its tokens, sessions and claims. False if it did not exist.
     pub async fn delete_user_audited(&self, id: u64, origin: &Origin) -> Result<bool, EngineError> {
-        let deleted = self.inner.store.delete_user(id).await?;
+        let deleted = self.inner.store.delete_user(id, None).await?;
         if deleted {
             audit::record(origin, Event::AccountDeleted, Some(id), Detail::default());
         }

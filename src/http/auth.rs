@@ -29,7 +29,7 @@ pub async fn authenticate(
             continue;
         };
         let credential = match (&spec.scheme, &spec.body_field) {
-            (Some(scheme), _) => match header_credential(spec, scheme, headers)? {
+            (Some(schemes), _) => match header_credential(spec, schemes, headers)? {
                 Some(c) => c,
                 None => continue,
             },
@@ -39,12 +39,16 @@ pub async fn authenticate(
             },
             (None, None) => continue,
         };
-        return resolve(engine, spec, credential, origin).await.map(Some);
+        return resolve(engine, dialect, spec, credential, origin).await.map(Some);
     }
     Ok(None)
 }
 
-fn header_credential(spec: &AuthenticatorSpec, scheme: &str, headers: &HeaderMap) -> Result<Option<Secret>, Failure> {
+fn header_credential(
+    spec: &AuthenticatorSpec,
+    schemes: &[String],
+    headers: &HeaderMap,
+) -> Result<Option<Secret>, Failure> {
     let Some(raw) = headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
@@ -54,7 +58,13 @@ fn header_credential(spec: &AuthenticatorSpec, scheme: &str, headers: &HeaderMap
     let Some(keyword) = parts.first() else {
         return Ok(None);
     };
-    let same = if spec.case_insensitive { keyword.eq_ignore_ascii_case(scheme) } else { *keyword == scheme };
+    let same = schemes.iter().any(|scheme| {
+        if spec.case_insensitive {
+            keyword.eq_ignore_ascii_case(scheme)
+        } else {
+            keyword == scheme
+        }
+    });
     if !same {
         return Ok(None);
     }
@@ -75,13 +85,14 @@ fn header_credential(spec: &AuthenticatorSpec, scheme: &str, headers: &HeaderMap
 
 async fn resolve(
     engine: &Engine,
+    dialect: &Dialect,
     spec: &AuthenticatorSpec,
     credential: Secret,
     origin: &Origin,
 ) -> Result<Principal, Failure> {
     let invalid = |default: ErrorKey| Failure::new(spec.invalid_error.unwrap_or(default));
     match spec.credential {
-        Credential::Jwt => match engine.user_for_access_token(credential.expose()).await {
+        Credential::Jwt => match engine.user_for_access_token_with(credential.expose(), &dialect.jwt).await {
             Ok(user) => Ok(Principal { user, opaque_token: None }),
             // SimpleJWT's get_user raises this one bare, outside "not valid for any token type".
             Err(EngineError::Token(TokenError::NoUser)) => Err(Failure::new(ErrorKey::TokenNoUser)),
@@ -95,6 +106,7 @@ async fn resolve(
             match engine.user_for_opaque_token(credential.expose(), Some(kind)).await {
                 Ok(user) => Ok(Principal { user, opaque_token: Some(credential) }),
                 Err(EngineError::OpaqueTokenInvalid) => Err(invalid(ErrorKey::OpaqueTokenInvalid)),
+                Err(EngineError::UserInactive) => Err(Failure::new(ErrorKey::TokenUserInactive)),
                 Err(e) => Err(engine_failure(e)),
             }
         }

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::{
-    AttemptEnd, AttemptStart, OneTimeRecord, Purpose, SharedStore, Store, StoreError, ThrottleHit, TokenKind,
-    TokenRecord, UserRecord, UserUpdate,
+    AttemptEnd, AttemptStart, ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, SharedStore, Store, StoreError,
+    ThrottleHit, TokenKind, TokenRecord, UserRecord, UserUpdate,
 };
 use crate::metrics::Metrics;
 
@@ -62,12 +62,16 @@ impl Store for InstrumentedStore {
         self.timed("find_user_id_by_email", self.inner.find_user_id_by_email(email_key)).await
     }
 
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.timed("list_users", self.inner.list_users()).await
+    }
+
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {
         self.timed("update_user", self.inner.update_user(id, update)).await
     }
 
-    async fn delete_user(&self, id: u64) -> Result<bool, StoreError> {
-        self.timed("delete_user", self.inner.delete_user(id)).await
+    async fn delete_user(&self, id: u64, if_password_hash: Option<&str>) -> Result<bool, StoreError> {
+        self.timed("delete_user", self.inner.delete_user(id, if_password_hash)).await
     }
 
     async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError> {
@@ -90,8 +94,26 @@ impl Store for InstrumentedStore {
         self.timed("claim_slot", self.inner.claim_slot(user_id, name, value, ttl)).await
     }
 
+    async fn create_slot_token(
+        &self,
+        digest: &str,
+        record: TokenRecord,
+        slot_name: &str,
+        slot_value: &str,
+    ) -> Result<bool, StoreError> {
+        self.timed("create_slot_token", self.inner.create_slot_token(digest, record, slot_name, slot_value)).await
+    }
+
+    async fn find_slot(&self, user_id: u64, name: &str) -> Result<Option<String>, StoreError> {
+        self.timed("find_slot", self.inner.find_slot(user_id, name)).await
+    }
+
     async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError> {
         self.timed("delete_slot", self.inner.delete_slot(user_id, name)).await
+    }
+
+    async fn delete_slot_if(&self, user_id: u64, name: &str, value: &str) -> Result<bool, StoreError> {
+        self.timed("delete_slot_if", self.inner.delete_slot_if(user_id, name, value)).await
     }
 
     async fn create_one_time(
@@ -100,8 +122,9 @@ impl Store for InstrumentedStore {
         digest: &str,
         record: OneTimeRecord,
         ttl: Duration,
+        keep: usize,
     ) -> Result<(), StoreError> {
-        self.timed("create_one_time", self.inner.create_one_time(purpose, digest, record, ttl)).await
+        self.timed("create_one_time", self.inner.create_one_time(purpose, digest, record, ttl, keep)).await
     }
 
     async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
@@ -154,5 +177,31 @@ impl Store for InstrumentedStore {
         member: &str,
     ) -> Result<ThrottleHit, StoreError> {
         self.timed("throttle_hit", self.inner.throttle_hit(key, limit, window, member)).await
+    }
+
+    async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError> {
+        self.timed("enqueue_mail", self.inner.enqueue_mail(id, payload)).await
+    }
+
+    async fn claim_mail(&self, lease: Duration, lease_id: &str) -> Result<Option<ClaimedMail>, StoreError> {
+        self.timed("claim_mail", self.inner.claim_mail(lease, lease_id)).await
+    }
+
+    async fn settle_mail(
+        &self,
+        id: &str,
+        lease_id: &str,
+        outcome: &Settle,
+        keep: Duration,
+    ) -> Result<bool, StoreError> {
+        self.timed("settle_mail", self.inner.settle_mail(id, lease_id, outcome, keep)).await
+    }
+
+    async fn find_mail_status(&self, ids: &[String]) -> Result<Vec<Option<MailStatus>>, StoreError> {
+        self.timed("find_mail_status", self.inner.find_mail_status(ids)).await
+    }
+
+    async fn mail_queue_depth(&self) -> Result<u64, StoreError> {
+        self.timed("mail_queue_depth", self.inner.mail_queue_depth()).await
     }
 }

@@ -15,13 +15,17 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
 mod limits;
+mod mailq;
 mod scripts;
 
 use super::{
-    AttemptEnd, AttemptStart, OneTimeRecord, Purpose, Store, StoreError, ThrottleHit, TokenKind, TokenRecord,
-    UniqueField, UserRecord, UserUpdate,
+    AttemptEnd, AttemptStart, ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, Store, StoreError, ThrottleHit,
+    TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
 };
-use scripts::{CLAIM_SLOT, CREATE_USER, DELETE_USER, DELETE_USER_ONE_TIME, DELETE_USER_TOKENS, UPDATE_USER};
+use scripts::{
+    CLAIM_SLOT, CREATE_ONE_TIME, CREATE_SLOT_TOKEN, CREATE_USER, DELETE_SLOT_IF, DELETE_USER, DELETE_USER_ONE_TIME,
+    DELETE_USER_TOKENS, UPDATE_USER,
+};
 
 pub struct RedisStore {
     conn: ConnectionManager,
@@ -109,6 +113,8 @@ fn user_fields(u: &UserRecord) -> Vec<String> {
         (u.is_active as u8).to_string(),
         "email_verified".into(),
         (u.email_verified as u8).to_string(),
+        "is_staff".into(),
+        (u.is_staff as u8).to_string(),
         "date_joined".into(),
         u.date_joined.to_string(),
         "last_login".into(),
@@ -121,6 +127,7 @@ fn user_fields(u: &UserRecord) -> Vec<String> {
 fn parse_user(id: u64, mut h: HashMap<String, String>) -> Result<UserRecord, StoreError> {
     // Optional: records written before the field existed lack it.
     let revoked = h.remove("tokens_revoked_at").filter(|s| !s.is_empty());
+    let h_is_staff = h.remove("is_staff").unwrap_or_default();
     let mut take = |k: &str| h.remove(k).ok_or_else(|| StoreError::Corrupt(format!("user {id}: no {k}")));
     let num = |s: String| s.parse::<i64>().map_err(|_| StoreError::Corrupt(format!("user {id}: bad number")));
     Ok(UserRecord {
@@ -130,6 +137,8 @@ fn parse_user(id: u64, mut h: HashMap<String, String>) -> Result<UserRecord, Sto
         password_hash: take("password_hash")?,
         is_active: take("is_active")? == "1",
         email_verified: take("email_verified")? == "1",
+        // Records written before the field existed are not staff.
+        is_staff: h_is_staff == "1",
         date_joined: num(take("date_joined")?)?,
         last_login: match take("last_login")? {
             s if s.is_empty() => None,
@@ -203,6 +212,27 @@ impl Store for RedisStore {
         self.run(c.get(self.email_claim(email_key))).await
     }
 
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let mut c = self.conn.clone();
+        let last: Option<u64> = self.run(c.get(format!("{}:next_user_id", self.prefix))).await?;
+        let mut users = Vec::new();
+        // Ids are never reused: read them all, in pipelined batches; deleted ones are empty hashes.
+        let ids: Vec<u64> = (1..=last.unwrap_or(0)).collect();
+        for batch in ids.chunks(500) {
+            let mut pipe = redis::pipe();
+            for id in batch {
+                pipe.hgetall(self.user_key(*id, "user"));
+            }
+            let hashes: Vec<HashMap<String, String>> = self.run(pipe.query_async(&mut c)).await?;
+            for (id, h) in batch.iter().zip(hashes) {
+                if !h.is_empty() {
+                    users.push(parse_user(*id, h)?);
+                }
+            }
+        }
+        Ok(users)
+    }
+
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {
         let mut c = self.conn.clone();
         let script = Script::new(UPDATE_USER);
@@ -226,19 +256,24 @@ impl Store for RedisStore {
         }
     }
 
-    async fn delete_user(&self, id: u64) -> Result<bool, StoreError> {
+    async fn delete_user(&self, id: u64, if_password_hash: Option<&str>) -> Result<bool, StoreError> {
         let mut c = self.conn.clone();
         let script = Script::new(DELETE_USER);
         let mut inv = script.prepare_invoke();
         inv.key(self.user_key(id, "user"))
             .key(self.user_key(id, "tokens"))
             .key(self.user_key(id, "slots"))
-            .key(self.user_key(id, "ot:reset"))
-            .key(self.user_key(id, "ot:verify"))
             .arg(&self.prefix)
             .arg(id);
-        let n: i64 = self.run(inv.invoke_async(&mut c)).await?;
-        Ok(n == 1)
+        // ARGV[3]: the compare-and-set hash ('' for none); then one purpose per one-time set.
+        inv.arg(if_password_hash.unwrap_or_default());
+        for p in Purpose::ALL {
+            inv.key(self.user_key(id, &format!("ot:{}", p.as_str()))).arg(p.as_str());
+        }
+        match self.run(inv.invoke_async::<i64>(&mut c)).await? {
+            -4 => Err(StoreError::Changed),
+            n => Ok(n == 1),
+        }
     }
 
     async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError> {
@@ -295,9 +330,43 @@ impl Store for RedisStore {
         self.run(inv.invoke_async(&mut c)).await
     }
 
+    async fn create_slot_token(
+        &self,
+        digest: &str,
+        record: TokenRecord,
+        slot_name: &str,
+        slot_value: &str,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.conn.clone();
+        let script = Script::new(CREATE_SLOT_TOKEN);
+        let mut inv = script.prepare_invoke();
+        inv.key(self.user_key(record.user_id, &format!("slot:{slot_name}")))
+            .key(self.token_key(digest))
+            .key(self.user_key(record.user_id, "tokens"))
+            .arg(slot_value)
+            .arg(format!("{}:{}", record.user_id, record.kind.as_str()))
+            .arg(digest);
+        let n: i64 = self.run(inv.invoke_async(&mut c)).await?;
+        Ok(n == 1)
+    }
+
+    async fn find_slot(&self, user_id: u64, name: &str) -> Result<Option<String>, StoreError> {
+        let mut c = self.conn.clone();
+        self.run(c.get(self.user_key(user_id, &format!("slot:{name}")))).await
+    }
+
     async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError> {
         let mut c = self.conn.clone();
         self.run(c.del::<_, ()>(self.user_key(user_id, &format!("slot:{name}")))).await
+    }
+
+    async fn delete_slot_if(&self, user_id: u64, name: &str, value: &str) -> Result<bool, StoreError> {
+        let mut c = self.conn.clone();
+        let script = Script::new(DELETE_SLOT_IF);
+        let mut inv = script.prepare_invoke();
+        inv.key(self.user_key(user_id, &format!("slot:{name}"))).arg(value);
+        let n: i64 = self.run(inv.invoke_async(&mut c)).await?;
+        Ok(n == 1)
     }
 
     async fn create_one_time(
@@ -306,18 +375,19 @@ impl Store for RedisStore {
         digest: &str,
         record: OneTimeRecord,
         ttl: Duration,
+        keep: usize,
     ) -> Result<(), StoreError> {
         let mut c = self.conn.clone();
-        let set = self.user_key(record.user_id, &format!("ot:{}", purpose.as_str()));
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .set_ex(self.one_time_key(purpose, digest), format!("{}:{}", record.user_id, record.stamp), secs(ttl))
-            .ignore()
-            .sadd(&set, digest)
-            .ignore()
-            .expire(&set, secs(ttl) as i64)
-            .ignore();
-        self.run(pipe.query_async::<()>(&mut c)).await
+        let script = Script::new(CREATE_ONE_TIME);
+        let mut inv = script.prepare_invoke();
+        inv.key(self.one_time_key(purpose, digest))
+            .key(self.user_key(record.user_id, &format!("ot:{}", purpose.as_str())))
+            .arg(format!("{}:{}", record.user_id, record.stamp))
+            .arg(secs(ttl))
+            .arg(digest)
+            .arg(keep.max(1))
+            .arg(format!("{}:ot:{}", self.prefix, purpose.as_str()));
+        self.run(inv.invoke_async::<i64>(&mut c)).await.map(drop)
     }
 
     async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
@@ -395,5 +465,31 @@ impl Store for RedisStore {
         member: &str,
     ) -> Result<ThrottleHit, StoreError> {
         self.throttle_hit_impl(key, limit, window, member).await
+    }
+
+    async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError> {
+        self.mq_enqueue(id, payload).await
+    }
+
+    async fn claim_mail(&self, lease: Duration, lease_id: &str) -> Result<Option<ClaimedMail>, StoreError> {
+        self.mq_claim(lease, lease_id).await
+    }
+
+    async fn settle_mail(
+        &self,
+        id: &str,
+        lease_id: &str,
+        outcome: &Settle,
+        keep: Duration,
+    ) -> Result<bool, StoreError> {
+        self.mq_settle(id, lease_id, outcome, keep).await
+    }
+
+    async fn find_mail_status(&self, ids: &[String]) -> Result<Vec<Option<MailStatus>>, StoreError> {
+        self.mq_status(ids).await
+    }
+
+    async fn mail_queue_depth(&self) -> Result<u64, StoreError> {
+        self.mq_depth().await
     }
 }

@@ -47,15 +47,21 @@ fn violations(files: &[(PathBuf, String)], forbidden: &[&str]) -> Vec<String> {
 }
 
 #[test]
-fn the_engine_and_the_store_know_nothing_of_http_or_dialects() {
+fn the_engine_the_store_and_the_mail_sender_know_nothing_of_http_or_dialects() {
     let mut files = rust_files(&src().join("engine"));
     files.extend(rust_files(&src().join("store")));
-    assert!(files.len() > 10, "found the engine and store sources");
+    files.extend(rust_files(&src().join("mail")));
+    assert!(files.len() > 10, "found the engine, store and mail sources");
+    assert!(files.iter().any(|(p, _)| p.ends_with("mail/sender.rs")), "found the mail sender");
     let bad = violations(
         &files,
         &["hyper::", "use hyper", "http::", "crate::http", "crate::dialect", "crate::actions", "crate::failure"],
     );
-    assert!(bad.is_empty(), "the engine and store must not import the HTTP or dialect layers:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "the engine, store and mail sender must not import the HTTP or dialect layers:\n{}",
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -113,4 +119,14 @@ fn x_forwarded_for_is_read_only_behind_trusted_proxies() {
     assert!(bad.is_empty(), "only http::client_addr reads X-Forwarded-For:\n{}", bad.join("\n"));
     let own: Vec<_> = rust_files(&reader).into_iter().map(|(p, t)| (p, t.to_ascii_lowercase())).collect();
     assert!(!violations(&own, &["x-forwarded-for"]).is_empty(), "the scan finds the reader itself");
+}
+
+#[test]
+fn cors_headers_are_added_in_one_place() {
+    let home = src().join("http").join("cors.rs");
+    let files: Vec<_> = rust_files(&src()).into_iter().filter(|(p, _)| *p != home).collect();
+    let forbidden = ["Access-Control-", "access-control-"];
+    let bad = violations(&files, &forbidden);
+    assert!(bad.is_empty(), "only http::cors adds CORS headers:\n{}", bad.join("\n"));
+    assert!(!violations(&rust_files(&home), &forbidden).is_empty(), "the scan finds http::cors's own headers");
 }

@@ -8,19 +8,24 @@
 mod support;
 
 mod abuse;
+mod browser;
 mod contract;
+mod cors;
 mod cross_dialect;
 mod deploy;
 mod djoser;
 mod drf_wire;
 mod food2gether;
 mod foundation;
+mod hardening;
 mod invariants;
 mod jwt_email;
 mod logs;
+mod mail;
 mod metrics;
 mod monta;
 mod openapi;
+mod options;
 mod probes;
 mod settings;
 mod shutdown;

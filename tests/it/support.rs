@@ -2,10 +2,12 @@
 //! in-process on port 0, over the memory store or a real `redis-server` that
 //! the harness starts on a free port and stops), `both_stores!`, and the
 //! `Authorization` header values. Below: the admin listener, metrics and the
-//! real binary (`ops`), certificates (`pki`), JWTs (`jwt`), and one module of
-//! helpers per dialect.
+//! real binary (`ops`), certificates (`pki`), a real SMTP server (`smtp`),
+//! JWTs (`jwt`), a page server and headless Chromium (`browser`), and one
+//! module of helpers per dialect.
 
 pub mod abuse;
+pub mod browser;
 pub mod djoser;
 pub mod drf;
 pub mod food2gether;
@@ -15,6 +17,7 @@ pub mod monta;
 pub mod ops;
 pub mod pki;
 pub mod simplejwt;
+pub mod smtp;
 
 /// Generates `memory` and `redis` test modules calling `async fn name(kind: StoreKind)`.
 macro_rules! both_stores {
@@ -138,11 +141,20 @@ pub struct GwBuilder {
     extra: String,
     /// Lines of the `[passwords]` table (`bcrypt_cost = 4` unless they set it).
     passwords: String,
+    /// TOML after the mounts (tables of the last mount, e.g. `[mount.mail.<kind>]`).
+    tail: String,
     dialects_dir: PathBuf,
 }
 
 pub fn gateway(kind: StoreKind) -> GwBuilder {
-    GwBuilder { kind, mounts: Vec::new(), extra: String::new(), passwords: String::new(), dialects_dir: dialects_dir() }
+    GwBuilder {
+        kind,
+        mounts: Vec::new(),
+        extra: String::new(),
+        passwords: String::new(),
+        tail: String::new(),
+        dialects_dir: dialects_dir(),
+    }
 }
 
 impl GwBuilder {
@@ -172,6 +184,13 @@ impl GwBuilder {
         self
     }
 
+    /// TOML appended after the mounts: tables of the last mount (`[mount.mail.password_reset]`).
+    pub fn tail(mut self, toml: &str) -> Self {
+        self.tail.push_str(toml);
+        self.tail.push('\n');
+        self
+    }
+
     pub fn dialects_dir(mut self, dir: PathBuf) -> Self {
         self.dialects_dir = dir;
         self
@@ -197,6 +216,7 @@ impl GwBuilder {
                 t.push_str(&format!("[mount.settings]\n{settings}\n"));
             }
         }
+        t.push_str(&self.tail);
         t
     }
 
@@ -208,7 +228,7 @@ impl GwBuilder {
         gw
     }
 
-    /// Starts on a store another gateway uses: a second replica on the same Redis.
+    /// Starts on a store that outlives the gateway (a Redis the test holds: restarts, replicas).
     pub async fn start_on(self, url: &str) -> Gw {
         let redis = None;
         let text = self.config_text(url);

@@ -54,17 +54,22 @@ return redis.call('HGETALL', KEYS[1])
 "#;
 
 pub(super) const DELETE_USER: &str = r#"
--- KEYS: user hash, token set, slot-name set, reset set, verify set. ARGV: prefix, id.
+-- KEYS: user hash, token set, slot-name set, then one set of one-time digests per
+-- purpose. ARGV: prefix, id, the password hash the deletion was authorised with
+-- ('' for none), then the purposes' names (in KEYS order, from KEYS[4]).
 -- The claims are those of the record as stored now.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'password_hash') ~= ARGV[3] then return -4 end
 local prefix, id = ARGV[1], ARGV[2]
 local username = redis.call('HGET', KEYS[1], 'username')
 local ek = string.lower(redis.call('HGET', KEYS[1], 'email') or '')
 for _, d in ipairs(redis.call('SMEMBERS', KEYS[2])) do redis.call('DEL', prefix .. ':tok:' .. d) end
 for _, n in ipairs(redis.call('SMEMBERS', KEYS[3])) do redis.call('DEL', prefix .. ':{u:' .. id .. '}:slot:' .. n) end
-for _, d in ipairs(redis.call('SMEMBERS', KEYS[4])) do redis.call('DEL', prefix .. ':ot:reset:' .. d) end
-for _, d in ipairs(redis.call('SMEMBERS', KEYS[5])) do redis.call('DEL', prefix .. ':ot:verify:' .. d) end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+for i = 4, #KEYS do
+  local purpose = ARGV[i]
+  for _, d in ipairs(redis.call('SMEMBERS', KEYS[i])) do redis.call('DEL', prefix .. ':ot:' .. purpose .. ':' .. d) end
+end
+redis.call('DEL', unpack(KEYS))
 if username and redis.call('GET', prefix .. ':username:' .. username) == id then
   redis.call('DEL', prefix .. ':username:' .. username)
 end
@@ -102,5 +107,49 @@ pub(super) const DELETE_USER_ONE_TIME: &str = r#"
 -- KEYS: the user's set of one-time digests for a purpose. ARGV: prefix .. ':ot:' .. purpose
 for _, d in ipairs(redis.call('SMEMBERS', KEYS[1])) do redis.call('DEL', ARGV[1] .. ':' .. d) end
 redis.call('DEL', KEYS[1])
+return 1
+"#;
+
+pub(super) const CREATE_SLOT_TOKEN: &str = r#"
+-- KEYS: slot, token, the user's token set. ARGV: slot value, token record, digest.
+-- Only while the slot still holds the value the token was derived from; a
+-- new token expires with its slot.
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 1 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ttl)
+redis.call('SADD', KEYS[3], ARGV[3])
+if redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
+return 1
+"#;
+
+pub(super) const DELETE_SLOT_IF: &str = r#"
+-- KEYS: slot. ARGV: the value it must still hold.
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"#;
+
+pub(super) const CREATE_ONE_TIME: &str = r#"
+-- KEYS: token, the user's set of digests for the purpose.
+-- ARGV: record, ttl seconds, digest, keep, prefix .. ':ot:' .. purpose.
+-- Newest wins: past `keep` live tokens, those nearest expiry (the oldest:
+-- every token gets the same lifetime) end now; lapsed digests leave the set.
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+local live = {}
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local ttl = redis.call('PTTL', ARGV[5] .. ':' .. d)
+  if ttl > 0 then live[#live + 1] = {ttl, d} else redis.call('SREM', KEYS[2], d) end
+end
+local keep = tonumber(ARGV[4])
+if #live > keep then
+  table.sort(live, function(a, b) return a[1] < b[1] end)
+  for i = 1, #live - keep do
+    redis.call('DEL', ARGV[5] .. ':' .. live[i][2])
+    redis.call('SREM', KEYS[2], live[i][2])
+  end
+end
 return 1
 "#;
