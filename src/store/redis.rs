@@ -1,37 +1,110 @@
-//! Redis store: one multiplexed, auto-reconnecting connection
-//! (`ConnectionManager`) shared by every request. Multi-key invariants
-//! (unique username/email, single redemption) are Lua scripts or single
-//! atomic commands, so concurrent gateways cannot race each other.
+//! Redis store, on one server or on a Cluster, over one shared link
+//! (`link`: reconnects, fail-fast while down) that every request uses.
+//! Every operation runs under one deadline (`[store] timeout_ms`) that covers
+//! all of it: waiting for a connection, each round trip, script loading.
 //!
-//! Key layout (prefix `pa` by default; `{u:ID}` is a hash tag, so one user's
-//! own keys share a Cluster slot): see README "Redis key layout".
+//! Two key layouts (see README "Redis key layout"): on one server, multi-key
+//! invariants (unique username/email, single redemption) are Lua scripts or
+//! single atomic commands (`single`); on a Cluster, where a script may only
+//! touch keys of one slot, a user's own keys share the `{u:ID}` hash tag and
+//! the username/email claims, which cannot, follow a claim protocol
+//! (`claims`, `cluster`). Both pass the same conformance suite.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Script};
+use redis::{AsyncCommands, FromRedisValue, RedisError};
 
+mod claims;
+mod cluster;
+mod link;
 mod scripts;
+mod single;
 
 use super::{OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate};
-use scripts::{CLAIM_SLOT, CREATE_USER, DELETE_USER, DELETE_USER_ONE_TIME, DELETE_USER_TOKENS, UPDATE_USER};
+use link::{Conn, Link};
 
 pub struct RedisStore {
-    conn: ConnectionManager,
+    link: Link,
     prefix: String,
-    /// Bound on one round trip, so a stalled Redis fails requests instead of hanging them.
+    /// Bound on one whole store operation, so a stalled Redis fails requests instead of hanging them.
     timeout: Duration,
+    /// Which key layout: the Cluster one (claim protocol) or the single-server one (scripts).
+    cluster: bool,
+    /// How old a claim that no user backs must be before another may take it
+    /// over: longer than any claim protocol can run (it runs under `timeout`).
+    orphan_grace: Duration,
 }
 
-fn unavailable(e: redis::RedisError) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+impl From<RedisError> for StoreError {
+    fn from(e: RedisError) -> Self {
+        StoreError::Unavailable(e.to_string())
+    }
 }
 
 fn secs(ttl: Duration) -> u64 {
     ttl.as_secs().max(1)
+}
+
+/// A `redis+cluster://` / `rediss+cluster://` URL as the node URLs the cluster client takes:
+/// `redis+cluster://[user:password@]host1:port1,host2:port2[/]`.
+fn cluster_nodes(url: &str) -> Option<Vec<String>> {
+    let (scheme, rest) = url.split_once("+cluster://")?;
+    if scheme != "redis" && scheme != "rediss" {
+        return None;
+    }
+    let rest = rest.trim_end_matches('/');
+    let (auth, hosts) = match rest.rsplit_once('@') {
+        Some((auth, hosts)) => (format!("{auth}@"), hosts),
+        None => (String::new(), rest),
+    };
+    let nodes: Vec<String> =
+        hosts.split(',').filter(|h| !h.is_empty()).map(|h| format!("{scheme}://{auth}{h}")).collect();
+    (!nodes.is_empty() && !hosts.contains('/')).then_some(nodes)
+}
+
+/// A Lua script and its arguments, run as EVALSHA, falling back to EVAL when
+/// the node has not seen it (a restarted or newly promoted one). Routed by
+/// its first key, so on a Cluster every key of a call must share one slot.
+struct Call {
+    lua: &'static scripts::Lua,
+    keys: Vec<String>,
+    args: Vec<String>,
+}
+
+fn call(lua: &'static scripts::Lua) -> Call {
+    Call { lua, keys: Vec::new(), args: Vec::new() }
+}
+
+impl Call {
+    fn key(mut self, k: String) -> Self {
+        self.keys.push(k);
+        self
+    }
+
+    fn arg(mut self, a: impl ToString) -> Self {
+        self.args.push(a.to_string());
+        self
+    }
+
+    fn args<S: ToString>(mut self, a: impl IntoIterator<Item = S>) -> Self {
+        self.args.extend(a.into_iter().map(|s| s.to_string()));
+        self
+    }
+
+    async fn run<T: FromRedisValue>(&self, c: &mut Conn) -> redis::RedisResult<T> {
+        let build = |cmd: &str, body: &str| {
+            let mut cmd = redis::cmd(cmd);
+            cmd.arg(body).arg(self.keys.len()).arg(&self.keys).arg(&self.args);
+            cmd
+        };
+        match build("EVALSHA", self.lua.sha()).query_async(c).await {
+            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => build("EVAL", self.lua.src).query_async(c).await,
+            other => other,
+        }
+    }
 }
 
 impl RedisStore {
@@ -46,23 +119,42 @@ impl RedisStore {
         timeout: Duration,
         ca_pem: Option<Vec<u8>>,
     ) -> Result<Self, StoreError> {
-        let client = match ca_pem {
-            None => redis::Client::open(url),
-            Some(root_cert) => redis::Client::build_with_tls(
-                url,
-                redis::TlsCertificates { client_tls: None, root_cert: Some(root_cert) },
-            ),
-        }
-        .map_err(unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(timeout)
-            .set_response_timeout(timeout)
-            .set_number_of_retries(2);
-        let conn = tokio::time::timeout(timeout * 2, ConnectionManager::new_with_config(client, config))
+        let certs = |root_cert| redis::TlsCertificates { client_tls: None, root_cert: Some(root_cert) };
+        let connect = async {
+            if let Some(nodes) = cluster_nodes(url) {
+                if prefix.contains(['{', '}']) {
+                    return Err(StoreError::Unavailable(
+                        "store.key_prefix must not contain '{' or '}' on a Cluster (they pick the slot)".into(),
+                    ));
+                }
+                let mut b = redis::cluster::ClusterClientBuilder::new(nodes)
+                    .connection_timeout(timeout)
+                    .response_timeout(timeout)
+                    // Retries (MOVED/ASK, a node reconnecting, a failover) fit within the deadline.
+                    .retries(3)
+                    .min_retry_wait(50)
+                    .max_retry_wait(500);
+                if let Some(ca) = ca_pem {
+                    b = b.certs(certs(ca));
+                }
+                let conn = b.build()?.get_async_connection().await?;
+                Ok((Link::Cluster(conn), true))
+            } else {
+                if url.contains("+cluster") {
+                    return Err(StoreError::Unavailable(format!("not a cluster URL: {url}")));
+                }
+                let client = match ca_pem {
+                    None => redis::Client::open(url),
+                    Some(ca) => redis::Client::build_with_tls(url, certs(ca)),
+                }?;
+                Ok((Link::Single(link::Single::connect(client, timeout).await?), false))
+            }
+        };
+        let (link, cluster) = tokio::time::timeout(timeout * 2, connect)
             .await
-            .map_err(|_| StoreError::Unavailable("connect timed out".into()))?
-            .map_err(unavailable)?;
-        Ok(Self { conn, prefix: prefix.to_owned(), timeout })
+            .map_err(|_| StoreError::Unavailable("connect timed out".into()))??;
+        let orphan_grace = (timeout * 3).max(Duration::from_secs(30));
+        Ok(Self { link, prefix: prefix.to_owned(), timeout, cluster, orphan_grace })
     }
 
     fn user_key(&self, id: u64, what: &str) -> String {
@@ -85,11 +177,26 @@ impl RedisStore {
         format!("{}:ot:{}:{digest}", self.prefix, purpose.as_str())
     }
 
-    async fn run<T>(&self, fut: impl Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
-        tokio::time::timeout(self.timeout, fut)
-            .await
-            .map_err(|_| StoreError::Unavailable("store operation timed out".into()))?
-            .map_err(unavailable)
+    fn claim_key(&self, field: UniqueField, value: &str) -> String {
+        match field {
+            UniqueField::Username => self.username_key(value),
+            UniqueField::Email => self.email_claim(value),
+        }
+    }
+
+    /// Runs one whole store operation under the deadline.
+    async fn op<T>(&self, fut: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => {
+                self.link.timed_out();
+                Err(StoreError::Unavailable("store operation timed out".into()))
+            }
+        }
+    }
+
+    async fn conn(&self) -> Result<Conn, StoreError> {
+        Ok(self.link.conn().await?)
     }
 }
 
@@ -147,109 +254,106 @@ fn conflict(code: i64) -> StoreError {
 #[async_trait]
 impl Store for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        self.run(redis::cmd("PING").query_async::<String>(&mut c)).await.map(drop)
+        self.op(async {
+            match self.conn().await? {
+                // Any node answering is a reachable store: a master that is down
+                // fails only its slots, and failing every replica's readiness
+                // over it would turn a partial outage into a whole one.
+                Conn::Cluster(mut c) => {
+                    let random = redis::cluster_routing::RoutingInfo::SingleNode(
+                        redis::cluster_routing::SingleNodeRoutingInfo::Random,
+                    );
+                    c.route_command(&redis::cmd("PING"), random).await.map(drop)?;
+                }
+                mut c => redis::cmd("PING").query_async::<String>(&mut c).await.map(drop)?,
+            }
+            Ok(())
+        })
+        .await
     }
 
-    async fn create_user(&self, mut user: UserRecord) -> Result<UserRecord, StoreError> {
-        let mut c = self.conn.clone();
-        let email = super::email_key(&user.email);
-        let script = Script::new(CREATE_USER);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.username_key(&user.username))
-            .key(self.email_claim(&email))
-            .key(format!("{}:next_user_id", self.prefix))
-            .arg(&self.prefix)
-            .arg(if email.is_empty() { "0" } else { "1" });
-        for f in user_fields(&user) {
-            inv.arg(f);
-        }
-        let id: i64 = self.run(inv.invoke_async(&mut c)).await?;
-        if id < 0 {
-            return Err(conflict(id));
-        }
-        user.id = id as u64;
-        Ok(user)
+    async fn create_user(&self, user: UserRecord) -> Result<UserRecord, StoreError> {
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.cluster_create_user(&mut c, user).await
+            } else {
+                self.single_create_user(&mut c, user).await
+            }
+        })
+        .await
     }
 
     async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {
-        let mut c = self.conn.clone();
-        let h: HashMap<String, String> = self.run(c.hgetall(self.user_key(id, "user"))).await?;
-        if h.is_empty() {
-            return Ok(None);
-        }
-        parse_user(id, h).map(Some)
+        self.op(async {
+            let h: HashMap<String, String> = self.conn().await?.hgetall(self.user_key(id, "user")).await?;
+            if h.is_empty() {
+                return Ok(None);
+            }
+            parse_user(id, h).map(Some)
+        })
+        .await
     }
 
     async fn find_user_id_by_username(&self, username: &str) -> Result<Option<u64>, StoreError> {
-        let mut c = self.conn.clone();
-        self.run(c.get(self.username_key(username))).await
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.find_claim(&mut c, UniqueField::Username, username).await
+            } else {
+                Ok(c.get(self.username_key(username)).await?)
+            }
+        })
+        .await
     }
 
     async fn find_user_id_by_email(&self, email_key: &str) -> Result<Option<u64>, StoreError> {
         if email_key.is_empty() {
             return Ok(None);
         }
-        let mut c = self.conn.clone();
-        self.run(c.get(self.email_claim(email_key))).await
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.find_claim(&mut c, UniqueField::Email, email_key).await
+            } else {
+                Ok(c.get(self.email_claim(email_key)).await?)
+            }
+        })
+        .await
     }
 
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {
-        let mut c = self.conn.clone();
-        let script = Script::new(UPDATE_USER);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.user_key(id, "user")).arg(&self.prefix).arg(id);
-        for (f, v) in update.fields() {
-            inv.arg(f).arg(v);
-        }
-        if let Some(h) = &update.if_password_hash {
-            inv.arg("if_password_hash").arg(h);
-        }
-        match self.run(inv.invoke_async::<redis::Value>(&mut c)).await? {
-            redis::Value::Int(-3) => Ok(None),
-            redis::Value::Int(-4) => Err(StoreError::Changed),
-            redis::Value::Int(code) => Err(conflict(code)),
-            v => {
-                let h: HashMap<String, String> =
-                    redis::from_redis_value(&v).map_err(|e| StoreError::Corrupt(format!("user {id}: {e}")))?;
-                parse_user(id, h).map(Some)
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.cluster_update_user(&mut c, id, update).await
+            } else {
+                self.single_update_user(&mut c, id, update).await
             }
-        }
+        })
+        .await
     }
 
     async fn delete_user(&self, id: u64) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
-        let script = Script::new(DELETE_USER);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.user_key(id, "user"))
-            .key(self.user_key(id, "tokens"))
-            .key(self.user_key(id, "slots"))
-            .key(self.user_key(id, "ot:reset"))
-            .key(self.user_key(id, "ot:verify"))
-            .arg(&self.prefix)
-            .arg(id);
-        let n: i64 = self.run(inv.invoke_async(&mut c)).await?;
-        Ok(n == 1)
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.cluster_delete_user(&mut c, id).await
+            } else {
+                self.single_delete_user(&mut c, id).await
+            }
+        })
+        .await
     }
 
     async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        let set = self.user_key(record.user_id, "tokens");
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .set_ex(self.token_key(digest), format!("{}:{}", record.user_id, record.kind.as_str()), secs(ttl))
-            .ignore()
-            .sadd(&set, digest)
-            .ignore()
-            // The set outlives no token it lists by more than one token lifetime.
-            .expire(&set, secs(ttl) as i64)
-            .ignore();
-        self.run(pipe.query_async::<()>(&mut c)).await
+        let value = format!("{}:{}", record.user_id, record.kind.as_str());
+        let (key, set) = (self.token_key(digest), self.user_key(record.user_id, "tokens"));
+        self.op(async { self.add_indexed(&mut self.conn().await?, &key, &value, &set, digest, ttl).await }).await
     }
 
     async fn find_token(&self, digest: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let mut c = self.conn.clone();
-        let v: Option<String> = self.run(c.get(self.token_key(digest))).await?;
+        let v: Option<String> = self.op(async { Ok(self.conn().await?.get(self.token_key(digest)).await?) }).await?;
         let Some(v) = v else { return Ok(None) };
         let (uid, kind) = v.split_once(':').ok_or_else(|| StoreError::Corrupt("token record".into()))?;
         let user_id = uid.parse().map_err(|_| StoreError::Corrupt("token user id".into()))?;
@@ -258,37 +362,37 @@ impl Store for RedisStore {
     }
 
     async fn delete_token(&self, digest: &str) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
-        // The user's digest set is cleaned lazily by DELETE_USER_TOKENS.
-        let n: i64 = self.run(c.del(self.token_key(digest))).await?;
+        // The user's digest set is cleaned lazily by delete_user_tokens.
+        let n: i64 = self.op(async { Ok(self.conn().await?.del(self.token_key(digest)).await?) }).await?;
         Ok(n == 1)
     }
 
     async fn delete_user_tokens(&self, user_id: u64, kind: Option<TokenKind>) -> Result<u64, StoreError> {
-        let mut c = self.conn.clone();
-        let script = Script::new(DELETE_USER_TOKENS);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.user_key(user_id, "tokens"))
-            .arg(&self.prefix)
-            .arg(kind.map(|k| format!(":{}", k.as_str())).unwrap_or_default());
-        self.run(inv.invoke_async(&mut c)).await
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.cluster_delete_user_tokens(&mut c, user_id, kind).await
+            } else {
+                self.single_delete_user_tokens(&mut c, user_id, kind).await
+            }
+        })
+        .await
     }
 
     async fn claim_slot(&self, user_id: u64, name: &str, value: &str, ttl: Duration) -> Result<String, StoreError> {
-        let mut c = self.conn.clone();
-        let script = Script::new(CLAIM_SLOT);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.user_key(user_id, &format!("slot:{name}")))
+        // Both keys carry the user's hash tag: one slot, so one script on a Cluster too.
+        let script = call(&scripts::CLAIM_SLOT)
+            .key(self.user_key(user_id, &format!("slot:{name}")))
             .key(self.user_key(user_id, "slots"))
             .arg(value)
             .arg(secs(ttl))
             .arg(name);
-        self.run(inv.invoke_async(&mut c)).await
+        self.op(async { Ok(script.run(&mut self.conn().await?).await?) }).await
     }
 
     async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        self.run(c.del::<_, ()>(self.user_key(user_id, &format!("slot:{name}")))).await
+        let key = self.user_key(user_id, &format!("slot:{name}"));
+        self.op(async { Ok(self.conn().await?.del::<_, ()>(key).await?) }).await
     }
 
     async fn create_one_time(
@@ -298,61 +402,63 @@ impl Store for RedisStore {
         record: OneTimeRecord,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        let set = self.user_key(record.user_id, &format!("ot:{}", purpose.as_str()));
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .set_ex(self.one_time_key(purpose, digest), format!("{}:{}", record.user_id, record.stamp), secs(ttl))
-            .ignore()
-            .sadd(&set, digest)
-            .ignore()
-            .expire(&set, secs(ttl) as i64)
-            .ignore();
-        self.run(pipe.query_async::<()>(&mut c)).await
+        let value = format!("{}:{}", record.user_id, record.stamp);
+        let (key, set) =
+            (self.one_time_key(purpose, digest), self.user_key(record.user_id, &format!("ot:{}", purpose.as_str())));
+        self.op(async { self.add_indexed(&mut self.conn().await?, &key, &value, &set, digest, ttl).await }).await
     }
 
     async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
-        let mut c = self.conn.clone();
-        let v: Option<String> = self.run(c.get(self.one_time_key(purpose, digest))).await?;
-        parse_one_time(v)
+        let key = self.one_time_key(purpose, digest);
+        parse_one_time(self.op(async { Ok(self.conn().await?.get(key).await?) }).await?)
     }
 
     async fn take_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
-        let mut c = self.conn.clone();
-        let v: Option<String> = self.run(c.get_del(self.one_time_key(purpose, digest))).await?;
-        parse_one_time(v)
+        let key = self.one_time_key(purpose, digest);
+        parse_one_time(self.op(async { Ok(self.conn().await?.get_del(key).await?) }).await?)
     }
 
     async fn delete_user_one_time(&self, user_id: u64, purpose: Purpose) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        let script = Script::new(DELETE_USER_ONE_TIME);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.user_key(user_id, &format!("ot:{}", purpose.as_str()))).arg(format!(
-            "{}:ot:{}",
-            self.prefix,
-            purpose.as_str()
-        ));
-        self.run(inv.invoke_async::<i64>(&mut c)).await.map(drop)
+        let set = self.user_key(user_id, &format!("ot:{}", purpose.as_str()));
+        let prefix = format!("{}:ot:{}:", self.prefix, purpose.as_str());
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.cluster_delete_indexed(&mut c, &set, &prefix).await
+            } else {
+                Ok(call(&scripts::DELETE_INDEXED).key(set.clone()).arg(&prefix).run::<i64>(&mut c).await.map(drop)?)
+            }
+        })
+        .await
     }
 
     async fn blacklist_jti(&self, jti: &str, ttl: Duration) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
-        let set: Option<String> = self
-            .run(
-                redis::cmd("SET")
-                    .arg(format!("{}:bl:{jti}", self.prefix))
-                    .arg("1")
-                    .arg("NX")
-                    .arg("EX")
-                    .arg(secs(ttl))
-                    .query_async(&mut c),
-            )
-            .await?;
-        Ok(set.is_some())
+        let mut set = redis::cmd("SET");
+        set.arg(format!("{}:bl:{jti}", self.prefix)).arg("1").arg("NX").arg("EX").arg(secs(ttl));
+        let done: Option<String> = self.op(async { Ok(set.query_async(&mut self.conn().await?).await?) }).await?;
+        Ok(done.is_some())
     }
 
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
-        self.run(c.exists(format!("{}:bl:{jti}", self.prefix))).await
+        let key = format!("{}:bl:{jti}", self.prefix);
+        self.op(async { Ok(self.conn().await?.exists(key).await?) }).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cluster_nodes;
+
+    #[test]
+    fn cluster_urls_name_every_node() {
+        assert_eq!(cluster_nodes("redis+cluster://a:7000,b:7001/").unwrap(), ["redis://a:7000", "redis://b:7001"]);
+        assert_eq!(
+            cluster_nodes("rediss+cluster://u:p@a:7000,b:7001").unwrap(),
+            ["rediss://u:p@a:7000", "rediss://u:p@b:7001"]
+        );
+        assert!(cluster_nodes("redis://a:7000").is_none());
+        assert!(cluster_nodes("http+cluster://a:7000").is_none());
+        assert!(cluster_nodes("redis+cluster:///").is_none());
+        assert!(cluster_nodes("redis+cluster://a:1/0").is_none(), "a cluster has one database");
     }
 }
