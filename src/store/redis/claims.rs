@@ -1,9 +1,9 @@
 //! The Cluster layout's user writes: the claim protocol that keeps usernames
 //! and email keys unique when their claims live in other slots than the user.
 //!
-//! Create: reserve an id (INCR), claim the username and the email key (each
-//! SET NX `p:ID:MS`, or a takeover of an orphaned claim), write the user's
-//! hash, commit the claims (`p:…` → `ID`). Any failure releases what was
+//! Create: claim the username and the email key (each SET NX `p:0:MS`, or a
+//! takeover of an orphaned claim), reserve an id (INCR), point the claims at
+//! it (`p:ID:MS`), write the user's hash, commit the claims (`p:…` → `ID`). Any failure releases what was
 //! claimed. Rename: claim the new value, demote the old claim (`ID` → `l:ID:MS`),
 //! write the record only if its username/email are still those the claims
 //! were moved from, then commit the new claim and delete the old. Delete:
@@ -89,13 +89,14 @@ impl RedisStore {
         Ok(self.cas(c, &key, &current, &leaving).await?.then_some(Held { key, value: leaving }))
     }
 
-    /// Undoes a demotion after the record did not change: the claim is
-    /// committed again if it is still ours and the record still holds it.
+    /// Settles claims this operation demoted when its own write did not
+    /// happen: committed again if the record still holds the value, deleted if
+    /// not (another write moved it, whose own clean-up our demotion defeated).
+    /// Either only while the claim still holds our value.
     async fn restore(&self, c: &mut Conn, demoted: &[(UniqueField, String, Held)], id: u64) -> Result<(), StoreError> {
         for (field, value, h) in demoted {
-            if self.record_holds(c, id, *field, value).await? {
-                self.cas(c, &h.key, &h.value, &id.to_string()).await?;
-            }
+            let now = if self.record_holds(c, id, *field, value).await? { id.to_string() } else { String::new() };
+            self.cas(c, &h.key, &h.value, &now).await?;
         }
         Ok(())
     }
@@ -112,12 +113,23 @@ impl RedisStore {
         c: &mut Conn,
         mut user: UserRecord,
     ) -> Result<UserRecord, StoreError> {
-        let id: u64 = c.incr(format!("{}:next_user_id", self.prefix), 1).await?;
         let email = email_key(&user.email);
-        let mut held = vec![self.claim(c, UniqueField::Username, &user.username, id).await?];
+        // Claimed for "user 0" (no such user) first, so that a name taken
+        // costs no id: as in Django, a refused registration leaves no gap.
+        let mut held = vec![self.claim(c, UniqueField::Username, &user.username, 0).await?];
         let written = async {
             if !email.is_empty() {
-                held.push(self.claim(c, UniqueField::Email, &email, id).await?);
+                held.push(self.claim(c, UniqueField::Email, &email, 0).await?);
+            }
+            let id: u64 = c.incr(format!("{}:next_user_id", self.prefix), 1).await?;
+            // The claims name the id before its record exists: were this
+            // process to die after writing it, readers would find the user.
+            for h in &mut held {
+                let named = format!("p:{id}:{}", now_ms());
+                if !self.cas(c, &h.key, &h.value, &named).await? {
+                    return Err(StoreError::Unavailable(format!("claim {} was taken over meanwhile", h.key)));
+                }
+                h.value = named;
             }
             let created: i64 = call(&scripts::CLUSTER_CREATE_USER)
                 .key(self.user_key(id, "user"))
@@ -127,16 +139,20 @@ impl RedisStore {
             if created != 1 {
                 return Err(StoreError::Corrupt(format!("user {id} existed before its id was reserved")));
             }
-            Ok(())
+            Ok(id)
         }
         .await;
-        if let Err(e) = written {
-            self.release(c, &held).await;
-            return Err(e);
+        match written {
+            Ok(id) => {
+                self.commit(c, &held, id).await;
+                user.id = id;
+                Ok(user)
+            }
+            Err(e) => {
+                self.release(c, &held).await;
+                Err(e)
+            }
         }
-        self.commit(c, &held, id).await;
-        user.id = id;
-        Ok(user)
     }
 
     pub(super) async fn cluster_update_user(

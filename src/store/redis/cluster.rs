@@ -2,7 +2,8 @@
 //! the claim protocol (`claims`) writes.
 //!
 //! A claim (`pa:username:NAME`, `pa:email:KEY`) holds `ID` once committed,
-//! `p:ID:MS` while a registration or rename is putting it in place and
+//! `p:ID:MS` while a registration or rename is putting it in place (`p:0:MS`
+//! before a registration has reserved its id) and
 //! `l:ID:MS` while one is taking it away (MS: Unix milliseconds when it was
 //! written). A committed claim is true by construction (it is committed only
 //! after the user's record holds the name, and demoted before the record
@@ -58,6 +59,10 @@ impl RedisStore {
             UniqueField::Username => "username",
             UniqueField::Email => "email",
         };
+        if id == 0 {
+            // A registration's claim before its id is reserved: no record yet.
+            return Ok(false);
+        }
         let stored: Option<String> = c.hget(self.user_key(id, "user"), name).await?;
         Ok(match (field, stored) {
             (_, None) => false,

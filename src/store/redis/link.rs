@@ -28,7 +28,7 @@ use tokio::sync::watch;
 
 /// Longest wait between two reconnect attempts: service returns at most this
 /// long (plus one connect) after the server does.
-const MAX_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_millis(250);
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 
 /// The shared link: cheap to clone.
