@@ -15,16 +15,19 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::{AsyncCommands, FromRedisValue, RedisError};
+use redis::{AsyncCommands, RedisError};
 
 mod claims;
 mod cluster;
 mod link;
+mod records;
 mod scripts;
 mod single;
 
 use super::{OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate};
 use link::{Conn, Link};
+use records::{conflict, parse_one_time, parse_user, user_fields};
+use scripts::call;
 
 pub struct RedisStore {
     link: Link,
@@ -63,48 +66,6 @@ fn cluster_nodes(url: &str) -> Option<Vec<String>> {
     let nodes: Vec<String> =
         hosts.split(',').filter(|h| !h.is_empty()).map(|h| format!("{scheme}://{auth}{h}")).collect();
     (!nodes.is_empty() && !hosts.contains('/')).then_some(nodes)
-}
-
-/// A Lua script and its arguments, run as EVALSHA, falling back to EVAL when
-/// the node has not seen it (a restarted or newly promoted one). Routed by
-/// its first key, so on a Cluster every key of a call must share one slot.
-struct Call {
-    lua: &'static scripts::Lua,
-    keys: Vec<String>,
-    args: Vec<String>,
-}
-
-fn call(lua: &'static scripts::Lua) -> Call {
-    Call { lua, keys: Vec::new(), args: Vec::new() }
-}
-
-impl Call {
-    fn key(mut self, k: String) -> Self {
-        self.keys.push(k);
-        self
-    }
-
-    fn arg(mut self, a: impl ToString) -> Self {
-        self.args.push(a.to_string());
-        self
-    }
-
-    fn args<S: ToString>(mut self, a: impl IntoIterator<Item = S>) -> Self {
-        self.args.extend(a.into_iter().map(|s| s.to_string()));
-        self
-    }
-
-    async fn run<T: FromRedisValue>(&self, c: &mut Conn) -> redis::RedisResult<T> {
-        let build = |cmd: &str, body: &str| {
-            let mut cmd = redis::cmd(cmd);
-            cmd.arg(body).arg(self.keys.len()).arg(&self.keys).arg(&self.args);
-            cmd
-        };
-        match build("EVALSHA", self.lua.sha()).query_async(c).await {
-            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => build("EVAL", self.lua.src).query_async(c).await,
-            other => other,
-        }
-    }
 }
 
 impl RedisStore {
@@ -197,57 +158,6 @@ impl RedisStore {
 
     async fn conn(&self) -> Result<Conn, StoreError> {
         Ok(self.link.conn().await?)
-    }
-}
-
-fn user_fields(u: &UserRecord) -> Vec<String> {
-    vec![
-        "username".into(),
-        u.username.clone(),
-        "email".into(),
-        u.email.clone(),
-        "password_hash".into(),
-        u.password_hash.clone(),
-        "is_active".into(),
-        (u.is_active as u8).to_string(),
-        "email_verified".into(),
-        (u.email_verified as u8).to_string(),
-        "date_joined".into(),
-        u.date_joined.to_string(),
-        "last_login".into(),
-        u.last_login.map(|t| t.to_string()).unwrap_or_default(),
-    ]
-}
-
-fn parse_user(id: u64, mut h: HashMap<String, String>) -> Result<UserRecord, StoreError> {
-    let mut take = |k: &str| h.remove(k).ok_or_else(|| StoreError::Corrupt(format!("user {id}: no {k}")));
-    let num = |s: String| s.parse::<i64>().map_err(|_| StoreError::Corrupt(format!("user {id}: bad number")));
-    Ok(UserRecord {
-        id,
-        username: take("username")?,
-        email: take("email")?,
-        password_hash: take("password_hash")?,
-        is_active: take("is_active")? == "1",
-        email_verified: take("email_verified")? == "1",
-        date_joined: num(take("date_joined")?)?,
-        last_login: match take("last_login")? {
-            s if s.is_empty() => None,
-            s => Some(num(s)?),
-        },
-    })
-}
-
-fn parse_one_time(v: Option<String>) -> Result<Option<OneTimeRecord>, StoreError> {
-    let Some(v) = v else { return Ok(None) };
-    let (uid, stamp) = v.split_once(':').ok_or_else(|| StoreError::Corrupt("one-time record".into()))?;
-    let user_id = uid.parse().map_err(|_| StoreError::Corrupt("one-time user id".into()))?;
-    Ok(Some(OneTimeRecord { user_id, stamp: stamp.to_owned() }))
-}
-
-fn conflict(code: i64) -> StoreError {
-    match code {
-        -1 => StoreError::Conflict(UniqueField::Username),
-        _ => StoreError::Conflict(UniqueField::Email),
     }
 }
 

@@ -6,6 +6,10 @@
 
 use std::sync::OnceLock;
 
+use redis::FromRedisValue;
+
+use super::link::Conn;
+
 /// A script's source and its SHA-1 (what EVALSHA names), computed once.
 pub(super) struct Lua {
     pub(super) src: &'static str,
@@ -19,6 +23,48 @@ impl Lua {
 
     pub(super) fn sha(&self) -> &str {
         self.sha.get_or_init(|| redis::Script::new(self.src).get_hash().to_owned())
+    }
+}
+
+/// A Lua script and its arguments, run as EVALSHA, falling back to EVAL when
+/// the node has not seen it (a restarted or newly promoted one). Routed by
+/// its first key, so on a Cluster every key of a call must share one slot.
+pub(super) struct Call {
+    lua: &'static Lua,
+    keys: Vec<String>,
+    args: Vec<String>,
+}
+
+pub(super) fn call(lua: &'static Lua) -> Call {
+    Call { lua, keys: Vec::new(), args: Vec::new() }
+}
+
+impl Call {
+    pub(super) fn key(mut self, k: String) -> Self {
+        self.keys.push(k);
+        self
+    }
+
+    pub(super) fn arg(mut self, a: impl ToString) -> Self {
+        self.args.push(a.to_string());
+        self
+    }
+
+    pub(super) fn args<S: ToString>(mut self, a: impl IntoIterator<Item = S>) -> Self {
+        self.args.extend(a.into_iter().map(|s| s.to_string()));
+        self
+    }
+
+    pub(super) async fn run<T: FromRedisValue>(&self, c: &mut Conn) -> redis::RedisResult<T> {
+        let build = |cmd: &str, body: &str| {
+            let mut cmd = redis::cmd(cmd);
+            cmd.arg(body).arg(self.keys.len()).arg(&self.keys).arg(&self.args);
+            cmd
+        };
+        match build("EVALSHA", self.lua.sha()).query_async(c).await {
+            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => build("EVAL", self.lua.src).query_async(c).await,
+            other => other,
+        }
     }
 }
 

@@ -129,8 +129,8 @@ async fn a_killed_master_fails_over_without_losing_acknowledged_writes() {
     );
     assert!(last < 10.0, "error window ends {last:.2} s after the kill");
     assert!(lost.is_empty(), "acknowledged, then lost: {lost:?}");
-    // Each store operation is bounded by timeout_ms (2 s); a registration makes a few.
-    assert!(slowest < Duration::from_secs(7), "slowest request {slowest:?}");
+    // No hang: the first store operation that fails ends the request, within timeout_ms (2 s).
+    assert!(slowest < Duration::from_secs(3), "slowest request {slowest:?}");
     // Full service after: the last requests all succeeded.
     assert!(samples.iter().rev().take(20).all(|s| s.status == 201));
 }
