@@ -22,6 +22,7 @@ use crate::template::{vars, MailTemplate};
 pub use crate::failure::{ErrorKey, Failure};
 
 mod common;
+mod mail_request;
 
 /// Declares each action's module and its name in dialect files (the module's name).
 macro_rules! registry {
@@ -199,8 +200,13 @@ pub struct Call<'a> {
     pub principal: Option<&'a Principal>,
     /// The dialect's name (metrics, mail records).
     pub dialect: &'a str,
-    /// `scheme://host` plus the mount prefix, for links in mails.
+    /// `scheme://host` plus the mount prefix, for links in mails: from
+    /// configuration or a Host that ALLOWED_HOSTS named (`http::hosts`).
     pub base_url: &'a str,
+    /// `scheme://host` of mail links (Djoser: `{protocol}://{domain}`).
+    pub origin: &'a str,
+    /// The site's name in mails (Djoser: `site_name`).
+    pub site: &'a str,
 }
 
 /// Maps engine refusals to error keys; infrastructure failures become `unavailable`/`internal`.

@@ -53,11 +53,11 @@ pub async fn respond(admin: &Admin, req: &Request<Incoming>) -> Reply {
             Err(reason) => render::not_ready(&reason),
         },
         "/metrics" => Reply::bytes(200, metrics::CONTENT_TYPE, admin.metrics.encode().into_bytes()),
-        _ => outbox(admin, req),
+        _ => outbox(admin, req).await,
     }
 }
 
-fn outbox(admin: &Admin, req: &Request<Incoming>) -> Reply {
+async fn outbox(admin: &Admin, req: &Request<Incoming>) -> Reply {
     let Some(expected) = &admin.token else {
         return admin_error(404, "outbox disabled: no admin token configured");
     };
@@ -74,11 +74,14 @@ fn outbox(admin: &Admin, req: &Request<Incoming>) -> Reply {
         .uri()
         .query()
         .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "to").map(|(_, v)| v.into_owned()));
-    let mails = admin.engine.outbox().list(to.as_deref());
+    let mails = admin.engine.outbox_list(to.as_deref()).await;
     Reply::json(200, &serde_json::to_value(mails).unwrap_or_default())
 }
 
 /// Serves the admin listener until `stop`, then drains like the dialect listeners.
+/// Connections open at once on the admin listener (probes, scrapes, outbox reads).
+pub const MAX_CONNECTIONS: usize = 64;
+
 pub async fn serve(
     listener: TcpListener,
     tls: Option<Arc<ReloadingTls>>,

@@ -18,6 +18,7 @@ use crate::dialect::{self, Dialect, DialectError};
 use crate::engine::{crypto, Engine, EngineError, EngineSettings};
 use crate::health::Health;
 use crate::http::handle::{handle, Gateway, Mount};
+use crate::mail::{self, SenderSettings, SmtpEndpoint};
 use crate::metrics::Metrics;
 use crate::secret::Secret;
 use crate::server::tls::{ReloadingTls, TlsError};
@@ -48,6 +49,8 @@ pub enum StartError {
     Tls(#[from] TlsError),
     #[error("store.ca_file {file}: {message}")]
     StoreCa { file: String, message: String },
+    #[error("mail: {0}")]
+    Mail(String),
 }
 
 impl StartError {
@@ -59,7 +62,8 @@ impl StartError {
             | StartError::Mount(_)
             | StartError::Seed { .. }
             | StartError::Tls(_)
-            | StartError::StoreCa { .. } => 64,
+            | StartError::StoreCa { .. }
+            | StartError::Mail(_) => 64,
             _ => 69,
         }
     }
@@ -87,26 +91,32 @@ pub fn plan(config: Config) -> Result<Plan, StartError> {
     let mut dialects: HashMap<String, Arc<Dialect>> = HashMap::new();
     let mut listeners: Vec<(SocketAddr, Vec<Mount>, Option<TlsConfig>)> = Vec::new();
     for m in &config.mounts {
-        // A mount with its own settings compiles its own copy of the dialect.
-        let d = match (&m.settings, dialects.get(&m.dialect)) {
-            (None, Some(d)) => d.clone(),
-            (settings, _) => {
-                let d =
-                    dialect::load_with(&config.dialects_dir, &m.dialect, settings.as_ref()).map_err(|e| match e {
+        // A mount with its own settings or mail wording compiles its own copy of the dialect.
+        let own = m.settings.is_some() || !m.mail.is_empty();
+        let d = match dialects.get(&m.dialect).filter(|_| !own) {
+            Some(d) => d.clone(),
+            None => {
+                let d = dialect::load_mount(&config.dialects_dir, &m.dialect, m.settings.as_ref(), &m.mail).map_err(
+                    |e| match e {
                         DialectError::Setting { key, message } => StartError::Mount(format!(
                             "mount of {} at {}{}: [mount.settings] {key}: {message}",
                             m.dialect, m.listen, m.prefix
                         )),
+                        DialectError::Mail { kind, message } => StartError::Mount(format!(
+                            "mount of {} at {}{}: [mount.mail.{kind}]: {message}",
+                            m.dialect, m.listen, m.prefix
+                        )),
                         other => other.into(),
-                    })?;
+                    },
+                )?;
                 let d = Arc::new(d);
-                if settings.is_none() {
+                if !own {
                     dialects.insert(m.dialect.clone(), d.clone());
                 }
                 d
             }
         };
-        let mount = Mount::new(&m.prefix, d);
+        let mount = Mount::new(&m.prefix, d, m.public_url.as_deref());
         // Port 0 asks for a fresh port: such mounts never share a listener.
         match listeners.iter_mut().find(|(a, _, _)| *a == m.listen && m.listen.port() != 0) {
             Some((addr, mounts, tls)) => {
@@ -171,10 +181,38 @@ async fn open_store(config: &Config) -> Result<store::SharedStore, StartError> {
     Ok(store::open_with_ca(config.store.url.expose(), &config.store.key_prefix, timeout, ca).await?)
 }
 
+/// The sender's settings from `[mail]`, or None without an SMTP server.
+fn mail_sender_settings(config: &Config) -> Result<Option<SenderSettings>, StartError> {
+    let m = &config.mail;
+    let Some(url) = &m.smtp_url else { return Ok(None) };
+    let endpoint = SmtpEndpoint::parse(url.expose()).map_err(|e| StartError::Mail(format!("smtp_url: {e}")))?;
+    let ca = match &m.ca_file {
+        Some(path) => {
+            Some(std::fs::read(path).map_err(|e| StartError::Mail(format!("ca_file {}: {e}", path.display())))?)
+        }
+        None => None,
+    };
+    let timeout = Duration::from_millis(m.timeout_ms);
+    let transport = endpoint.transport(timeout, ca.as_deref()).map_err(StartError::Mail)?;
+    tracing::info!(host = %endpoint.host, port = endpoint.port, tls = ?endpoint.tls, "mail delivery over SMTP");
+    Ok(Some(SenderSettings {
+        from: mail::parse_mailbox(&m.from).map_err(StartError::Mail)?,
+        transport,
+        timeout,
+        retry_initial: Duration::from_millis(m.retry_initial_ms),
+        retry_max: Duration::from_millis(m.retry_max_ms),
+        max_age: Duration::from_secs(m.max_age_secs),
+        concurrency: m.concurrency,
+        poll_interval: Duration::from_millis(m.poll_interval_ms),
+        drain_on_stop: config.store.url.expose() == "memory://",
+    }))
+}
+
 /// Opens the store, builds the engine, seeds users, binds and starts serving.
 pub async fn start(plan: Plan) -> Result<Running, StartError> {
     let config = &plan.config;
     crate::install_crypto();
+    let mail_settings = mail_sender_settings(config)?;
     let metrics = Metrics::new();
     let store: store::SharedStore = Arc::new(InstrumentedStore::new(open_store(config).await?, metrics.clone()));
     let signing_key = match &config.jwt.signing_key {
@@ -194,20 +232,28 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
             refresh_lifetime_secs: config.jwt.refresh_lifetime_secs,
             opaque_ttl: Duration::from_secs(config.tokens.opaque_ttl_secs),
             one_time_ttl: Duration::from_secs(config.tokens.one_time_ttl_secs),
+            one_time_per_user: config.tokens.one_time_per_user,
             outbox_capacity: config.outbox.capacity,
+            outbox_per_recipient: config.outbox.per_recipient,
+            mail_delivery: config.mail.smtp_url.is_some(),
             metrics: metrics.clone(),
         },
     )?;
     if let Some(seed) = &config.users.seed_file {
         seed_users(&engine, seed).await?;
     }
-    let gateway =
-        Arc::new(Gateway { engine: engine.clone(), body_limit: config.server.body_limit, metrics: metrics.clone() });
+    let gateway = Arc::new(Gateway {
+        engine: engine.clone(),
+        body_limit: config.server.body_limit,
+        body_read_timeout: Duration::from_secs(config.server.body_read_timeout_secs),
+        metrics: metrics.clone(),
+    });
     // The delay is part of the shutdown budget: the drain gets what is left.
     let shutdown_delay = Duration::from_secs(config.server.shutdown_delay_secs);
     let settings = ConnSettings {
         header_read_timeout: Duration::from_secs(config.server.header_read_timeout_secs),
         shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs).saturating_sub(shutdown_delay),
+        max_connections: config.server.max_connections,
     };
     let (stop, stop_rx) = watch::channel(false);
     let mut bound = Vec::new();
@@ -226,9 +272,19 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
     let mut tasks = Vec::new();
     let mut tls_all: Vec<Arc<ReloadingTls>> = plan.admin_tls.iter().cloned().collect();
     for (index, (tcp, local, l)) in bound.into_iter().enumerate() {
-        for m in &l.mounts {
-            let prefix = if m.prefix.is_empty() { "/" } else { &m.prefix };
+        let mut l = l;
+        let scheme = if l.tls.is_some() { "https" } else { "http" };
+        for m in &mut l.mounts {
+            let prefix = if m.prefix.is_empty() { "/" } else { m.prefix.as_str() };
             tracing::info!(dialect = %m.dialect.name, addr = %local, prefix = %prefix, tls = l.tls.is_some(), "serving");
+            // Mail links fall back to the listener's own address, never to a Host header.
+            m.links.listener_origin = format!("{scheme}://{local}");
+            if m.links.is_unconfigured(&m.hosts) {
+                tracing::warn!(
+                    dialect = %m.dialect.name, addr = %local, prefix = %prefix,
+                    "no public_url, DOMAIN or named ALLOWED_HOSTS: mail links point at the listener's own address"
+                );
+            }
             addrs.push((m.dialect.name.clone(), local));
         }
         tls_all.extend(l.tls.clone());
@@ -244,6 +300,8 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
             .await
         }));
     }
+    // After the store and before serving: a mail queued by the first request finds its sender.
+    let mailer = mail_settings.map(|s| mail::sender::start(engine.clone(), s));
     let admin_addr = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
     if let (Some(l), Some(addr)) = (admin_listener, admin_addr) {
         let admin = Arc::new(Admin {
@@ -253,13 +311,28 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
             metrics: metrics.clone(),
         });
         tracing::info!(addr = %addr, tls = plan.admin_tls.is_some(), "admin listener");
-        tasks.push(tokio::spawn(admin::serve(l, plan.admin_tls.clone(), admin, settings, stop_rx.clone())));
+        // Its own cap: a flood on a dialect listener never takes the probes' slots.
+        let admin_settings = ConnSettings { max_connections: admin::MAX_CONNECTIONS, ..settings };
+        tasks.push(tokio::spawn(admin::serve(l, plan.admin_tls.clone(), admin, admin_settings, stop_rx.clone())));
     }
     if !tls_all.is_empty() {
         let every = Duration::from_millis(config.server.tls_poll_interval_ms);
         tokio::spawn(running::poll_tls(tls_all.clone(), every, stop_rx.clone()));
     }
-    Ok(Running { engine, addrs, admin_addr, health, metrics, tls: tls_all, shutdown_delay, stop, tasks })
+    let shutdown_budget = settings.shutdown_timeout;
+    Ok(Running {
+        engine,
+        addrs,
+        admin_addr,
+        health,
+        metrics,
+        tls: tls_all,
+        shutdown_delay,
+        shutdown_budget,
+        stop,
+        tasks,
+        mailer,
+    })
 }
 
 #[derive(Deserialize)]
@@ -338,7 +411,10 @@ pub async fn add_user(config: &Config, username: &str, email: &str, password: &S
             refresh_lifetime_secs: config.jwt.refresh_lifetime_secs,
             opaque_ttl: Duration::from_secs(config.tokens.opaque_ttl_secs),
             one_time_ttl: Duration::from_secs(config.tokens.one_time_ttl_secs),
+            one_time_per_user: config.tokens.one_time_per_user,
             outbox_capacity: 1,
+            outbox_per_recipient: 1,
+            mail_delivery: false,
             metrics: Metrics::new(),
         },
     )?;

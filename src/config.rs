@@ -16,6 +16,10 @@ use serde::Deserialize;
 
 use crate::secret::Secret;
 
+mod mail;
+
+pub use mail::MailConfig;
+
 /// Why a configuration cannot be used. All of them exit with code 64.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -51,6 +55,8 @@ pub struct Config {
     #[serde(default)]
     pub outbox: OutboxConfig,
     #[serde(default)]
+    pub mail: MailConfig,
+    #[serde(default)]
     pub admin: AdminConfig,
     #[serde(default)]
     pub users: UsersConfig,
@@ -72,8 +78,16 @@ pub enum LogFormat {
 pub struct ServerConfig {
     /// Largest request body accepted; larger ones get 413 in the dialect's format.
     pub body_limit: usize,
-    /// A client that has not sent its request head by then is disconnected (slowloris).
+    /// A client that has not sent its request head by then is disconnected
+    /// (slowloris); a keep-alive connection idle this long is closed too.
     pub header_read_timeout_secs: u64,
+    /// A request body not received whole by then is answered 408 in the
+    /// dialect's format and its connection closed (a slow-body client).
+    pub body_read_timeout_secs: u64,
+    /// Connections open at once per listener (the admin listener has its own
+    /// 64): past it, new connections wait in the kernel's accept queue until
+    /// one closes. Keep listeners × this below the process's open-file limit.
+    pub max_connections: usize,
     /// Upper bound on the whole shutdown after SIGTERM/SIGINT (delay included):
     /// requests still running then are cut off and the process exits 0.
     pub shutdown_timeout_secs: u64,
@@ -91,6 +105,8 @@ impl Default for ServerConfig {
         Self {
             body_limit: 64 * 1024,
             header_read_timeout_secs: 10,
+            body_read_timeout_secs: 10,
+            max_connections: 512,
             shutdown_timeout_secs: 30,
             shutdown_delay_secs: 0,
             tls_poll_interval_ms: 10_000,
@@ -176,11 +192,14 @@ pub struct TokenConfig {
     pub opaque_ttl_secs: u64,
     /// Lifetime of password-reset and email-verification tokens.
     pub one_time_ttl_secs: u64,
+    /// Outstanding one-time tokens per user and purpose; a newer one ends the
+    /// oldest, so a client asking again and again holds at most this many.
+    pub one_time_per_user: usize,
 }
 
 impl Default for TokenConfig {
     fn default() -> Self {
-        Self { opaque_ttl_secs: 14 * 86_400, one_time_ttl_secs: 3_600 }
+        Self { opaque_ttl_secs: 14 * 86_400, one_time_ttl_secs: 3_600, one_time_per_user: 5 }
     }
 }
 
@@ -189,11 +208,14 @@ impl Default for TokenConfig {
 pub struct OutboxConfig {
     /// Newest messages kept; older ones are dropped.
     pub capacity: usize,
+    /// Newest messages kept per recipient: one address flooded with requests
+    /// drops its own oldest mail, never other recipients' pending mail.
+    pub per_recipient: usize,
 }
 
 impl Default for OutboxConfig {
     fn default() -> Self {
-        Self { capacity: 1000 }
+        Self { capacity: 1000, per_recipient: 10 }
     }
 }
 
@@ -235,11 +257,32 @@ pub struct MountConfig {
     /// Serve this mount's listener over TLS (mounts sharing a listener must agree).
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// Where clients reach this mount (`https://auth.example.com/api`): the
+    /// base of every link in its mails. Without it, links use a Host header
+    /// only when `ALLOWED_HOSTS` names it, else the listener's address.
+    #[serde(default)]
+    pub public_url: Option<String>,
     /// The legacy project's Django settings, by their own names (`DJOSER`,
     /// `SIMPLE_JWT`, `REST_FRAMEWORK` sub-tables and top-level names). Only names
     /// the dialect declares are accepted (see `dialect::settings`).
     #[serde(default)]
     pub settings: Option<toml::Table>,
+    /// `[mount.mail.<kind>]`: this mount's own wording of a mail the dialect sends.
+    #[serde(default)]
+    pub mail: std::collections::BTreeMap<String, crate::template::MailOverride>,
+}
+
+/// The shortest secret accepted (admin token, passwords of outside services):
+/// an empty or guessable one would open what it guards to anyone.
+pub const MIN_SECRET_BYTES: usize = 16;
+
+/// Refuses an empty or short secret at load, naming the key (never the value).
+pub fn check_secret(key: &str, secret: &Secret, min_bytes: usize) -> Result<(), String> {
+    match secret.expose().len() {
+        0 => Err(format!("{key} is empty; set it to at least {min_bytes} random bytes, or leave it out")),
+        n if n < min_bytes => Err(format!("{key} is {n} bytes; it must be at least {min_bytes}")),
+        _ => Ok(()),
+    }
 }
 
 fn default_prefix() -> String {
@@ -286,9 +329,9 @@ impl Config {
                 self.users.seed_file = Some(base.join(seed));
             }
         }
-        if let Some(ca) = &self.store.ca_file {
-            if ca.is_relative() {
-                self.store.ca_file = Some(base.join(ca));
+        for ca in [&mut self.store.ca_file, &mut self.mail.ca_file] {
+            if let Some(p) = ca.as_ref().filter(|p| p.is_relative()) {
+                *ca = Some(base.join(p));
             }
         }
         let tls = self.mounts.iter_mut().filter_map(|m| m.tls.as_mut());
@@ -304,6 +347,17 @@ impl Config {
         }
         if self.passwords.max_concurrent_hashes == 0 {
             return Err("passwords.max_concurrent_hashes must be at least 1".into());
+        }
+        if self.tokens.one_time_per_user == 0 || self.outbox.per_recipient == 0 {
+            return Err("tokens.one_time_per_user and outbox.per_recipient must be at least 1".into());
+        }
+        if self.server.header_read_timeout_secs == 0
+            || self.server.body_read_timeout_secs == 0
+            || self.server.max_connections == 0
+        {
+            return Err(
+                "server.header_read_timeout_secs, body_read_timeout_secs and max_connections must be positive".into()
+            );
         }
         if self.server.body_limit == 0 {
             return Err("server.body_limit must be positive".into());
@@ -332,16 +386,28 @@ impl Config {
             );
         }
         if let Some(key) = &self.jwt.signing_key {
-            if key.expose().len() < 32 {
-                return Err("jwt.signing_key must be at least 32 bytes".into());
-            }
+            check_secret("jwt.signing_key", key, 32)?;
+        }
+        if let Some(token) = &self.admin.token {
+            check_secret("admin.token", token, MIN_SECRET_BYTES)?;
         }
         if self.jwt.access_lifetime_secs == 0 || self.jwt.refresh_lifetime_secs == 0 {
             return Err("jwt lifetimes must be positive".into());
         }
+        self.mail.validate()?;
         for m in &self.mounts {
             if !m.prefix.starts_with('/') {
                 return Err(format!("mount {}: prefix must start with '/'", m.dialect));
+            }
+            if let Some(url) = &m.public_url {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("", ""));
+                let host = rest.split('/').next().unwrap_or_default();
+                if !matches!(scheme, "http" | "https") || host.is_empty() || url.contains(['?', '#', ' ']) {
+                    return Err(format!(
+                        "mount {}: public_url must be http(s)://host[:port][/path], without query or fragment",
+                        m.dialect
+                    ));
+                }
             }
         }
         Ok(())

@@ -11,8 +11,10 @@ use serde_json::Value;
 
 use crate::actions::{self, Action, BindContext, Wire};
 use crate::failure::ErrorKey;
-use crate::template::{self, vars};
+use crate::template::{self, vars, MailOverride};
 
+pub mod cors;
+mod mail;
 pub mod router;
 pub mod settings;
 pub mod spec;
@@ -30,6 +32,9 @@ pub enum DialectError {
     /// A mount's `[mount.settings]` names a setting the dialect does not honour, or mistypes one.
     #[error("setting {key}: {message}")]
     Setting { key: String, message: String },
+    /// A mount's `[mount.mail.<kind>]` names a mail the dialect does not send, or a bad template.
+    #[error("mail {kind}: {message}")]
+    Mail { kind: String, message: String },
 }
 
 /// A compiled route.
@@ -66,6 +71,8 @@ pub struct Dialect {
     pub messages: BTreeMap<String, String>,
     /// The mount's settings, resolved (declared defaults under its overrides).
     pub settings: Settings,
+    /// The mount's CORS policy (django-cors-headers' settings), when it lets some origin in.
+    pub cors: Option<cors::Cors>,
     pub redirect_omits_headers: Vec<String>,
     pub routes: Vec<Route>,
 }
@@ -95,6 +102,16 @@ pub fn load(dir: &Path, name: &str) -> Result<Dialect, DialectError> {
 
 /// `load`, with a mount's `[mount.settings]` over the declared defaults.
 pub fn load_with(dir: &Path, name: &str, overrides: Option<&toml::Table>) -> Result<Dialect, DialectError> {
+    load_mount(dir, name, overrides, &BTreeMap::new())
+}
+
+/// `load_with`, plus a mount's `[mount.mail.<kind>]` over the dialect's mail templates.
+pub fn load_mount(
+    dir: &Path,
+    name: &str,
+    overrides: Option<&toml::Table>,
+    mail: &BTreeMap<String, MailOverride>,
+) -> Result<Dialect, DialectError> {
     let (path, top) = read(dir, name)?;
     let file = path.display().to_string();
     let mut chain = vec![(path.clone(), top)];
@@ -115,7 +132,9 @@ pub fn load_with(dir: &Path, name: &str, overrides: Option<&toml::Table>) -> Res
             declared.add(decl).map_err(ferr)?;
         }
     }
-    let resolved = declared.resolve(overrides).map_err(|e| DialectError::Setting { key: e.key, message: e.message })?;
+    let setting_error = |e: settings::SettingError| DialectError::Setting { key: e.key, message: e.message };
+    let resolved = declared.resolve(overrides).map_err(setting_error)?;
+    let cors = cors::Cors::from_settings(&resolved).map_err(setting_error)?;
     let mut files = Vec::new();
     for (p, t) in chain {
         let pfile = p.display().to_string();
@@ -130,7 +149,8 @@ pub fn load_with(dir: &Path, name: &str, overrides: Option<&toml::Table>) -> Res
     for base in files {
         merge(&mut top, &base);
     }
-    compile(path, top, resolved)
+    mail::override_mail(&mut top, mail, &resolved)?;
+    compile(path, top, resolved, cors)
 }
 
 /// Fills what `top` leaves unset from `base` (top wins key by key).
@@ -190,7 +210,12 @@ fn check_error(key: ErrorKey, spec: &ErrorSpec) -> Result<(), String> {
     Ok(())
 }
 
-fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect, DialectError> {
+fn compile(
+    path: PathBuf,
+    f: DialectFile,
+    settings: Settings,
+    cors: Option<cors::Cors>,
+) -> Result<Dialect, DialectError> {
     let file = path.display().to_string();
     let ferr = |message: String| DialectError::File { file: file.clone(), message };
     let style = f.dialect.error_style.unwrap_or(ErrorStyle::Drf);
@@ -224,13 +249,7 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
         }
     }
     for (k, m) in &f.mail {
-        for t in [&m.subject, &m.body] {
-            for p in template::placeholders(t).map_err(|e| ferr(format!("mail {k}: {e}")))? {
-                if !vars::MAIL.contains(&p.as_str()) {
-                    return Err(ferr(format!("mail {k}: unknown placeholder {{{p}}}")));
-                }
-            }
-        }
+        mail::check_mail(k, m).map_err(ferr)?;
     }
 
     let bind = BindContext { mail: &f.mail, rotate_refresh: f.dialect.rotate_refresh.unwrap_or(false) };
@@ -343,6 +362,7 @@ fn compile(path: PathBuf, f: DialectFile, settings: Settings) -> Result<Dialect,
         errors: f.errors,
         messages: f.messages,
         settings,
+        cors,
         redirect_omits_headers: f.dialect.redirect_omits_headers.unwrap_or_default(),
         routes,
     })

@@ -1,5 +1,5 @@
 //! The credential and session engine: users, passwords, opaque tokens, JWTs,
-//! one-time tokens and the mail outbox, over a `Store`. It knows nothing of
+//! one-time tokens, mail (outbox and queue), over a `Store`. It knows nothing of
 //! HTTP or dialects: callers get values or an `EngineError`.
 
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use crate::store::{self, OneTimeRecord, Purpose, SharedStore, StoreError, TokenK
 pub mod crypto;
 pub mod jwt;
 mod jwt_ops;
+pub mod mailq;
 mod one_time;
 mod opaque;
 pub mod outbox;
@@ -79,7 +80,14 @@ pub struct EngineSettings {
     pub refresh_lifetime_secs: u64,
     pub opaque_ttl: Duration,
     pub one_time_ttl: Duration,
+    /// Outstanding one-time tokens kept per user and purpose (newest win).
+    pub one_time_per_user: usize,
     pub outbox_capacity: usize,
+    /// Mails kept per recipient in the outbox (newest win), so one address
+    /// cannot push everyone else's mail out.
+    pub outbox_per_recipient: usize,
+    /// Queue mails in the store for an SMTP sender (else they only reach the outbox).
+    pub mail_delivery: bool,
     /// Where logins, tokens and hashing are counted (the engine holds counters, never HTTP).
     pub metrics: Metrics,
 }
@@ -99,7 +107,12 @@ struct Inner {
     derive_key: Vec<u8>,
     opaque_ttl: Duration,
     one_time_ttl: Duration,
+    one_time_per_user: usize,
     metrics: Metrics,
+    mail_delivery: bool,
+    /// Seals queued mails (see `mailq`).
+    mail_key: [u8; 32],
+    mail_wake: tokio::sync::Notify,
 }
 
 const AUTH_TOKEN_SLOT: &str = "authtoken";
@@ -122,11 +135,15 @@ impl Engine {
                 store,
                 hasher: passwords::Hasher::new(s.bcrypt_cost, s.max_concurrent_hashes, s.metrics.clone())?,
                 jwt: jwt::JwtCodec::new(&s.signing_key, s.access_lifetime_secs as i64, s.refresh_lifetime_secs as i64),
-                outbox: outbox::Outbox::new(s.outbox_capacity),
+                outbox: outbox::Outbox::new(s.outbox_capacity, s.outbox_per_recipient),
                 derive_key,
                 opaque_ttl: s.opaque_ttl,
                 one_time_ttl: s.one_time_ttl,
+                one_time_per_user: s.one_time_per_user,
                 metrics: s.metrics,
+                mail_delivery: s.mail_delivery,
+                mail_key: mailq::mail_key(&s.signing_key),
+                mail_wake: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -209,9 +226,19 @@ impl Engine {
             return Err(EngineError::InvalidCredentials);
         }
         // Only `last_login` is written: a reset or profile change that landed
-        // while bcrypt ran is kept, not overwritten by this stale copy.
-        let update = UserUpdate { last_login: Some(now()), ..UserUpdate::default() };
-        self.inner.store.update_user(user.id, &update).await?.ok_or(EngineError::InvalidCredentials)
+        // while bcrypt ran is kept, not overwritten by this stale copy. And
+        // only while the password is the one just verified: a password a reset
+        // replaced while it hashed no longer logs in.
+        let update = UserUpdate {
+            last_login: Some(now()),
+            if_password_hash: Some(user.password_hash.clone()),
+            ..UserUpdate::default()
+        };
+        match self.inner.store.update_user(user.id, &update).await {
+            Ok(Some(user)) => Ok(user),
+            Ok(None) | Err(StoreError::Changed) => Err(EngineError::InvalidCredentials),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn check_password(&self, user: &User, password: &Secret) -> Result<bool, EngineError> {
@@ -249,8 +276,13 @@ impl Engine {
         }
     }
 
+    /// Deletes the user as read: `Changed` when its password was replaced
+    /// since (the caller checked the password it had then).
     pub async fn delete_user(&self, user: &User) -> Result<bool, EngineError> {
-        Ok(self.inner.store.delete_user(user.id).await?)
+        match self.inner.store.delete_user(user.id, Some(&user.password_hash)).await {
+            Err(StoreError::Changed) => Err(EngineError::Changed),
+            other => Ok(other?),
+        }
     }
 
     async fn active_user(&self, id: u64) -> Result<User, EngineError> {
@@ -259,9 +291,5 @@ impl Engine {
             return Err(EngineError::UserInactive);
         }
         Ok(user)
-    }
-
-    pub fn send_mail(&self, mail: outbox::Mail) {
-        self.inner.outbox.push(mail);
     }
 }

@@ -45,9 +45,17 @@ error_keys! {
     UnsupportedMediaType = ("unsupported_media_type", 415),
     NotAcceptable = ("not_acceptable", 406),
     ParseError = ("parse_error", 400),
+    MultipartParseError = ("multipart_parse_error", 400),
     BodyTooLarge = ("body_too_large", 413),
     InvalidBody = ("invalid_body", 400),
     NoData = ("no_data", 400),
+    /// The `Host` header is not in the mount's `ALLOWED_HOSTS` (Django's DisallowedHost).
+    DisallowedHost = ("disallowed_host", 400),
+    /// The request head has more or larger header fields than the gateway reads.
+    HeadersTooLarge = ("headers_too_large", 431),
+    UriTooLong = ("uri_too_long", 414),
+    /// The request body did not arrive whole within `server.body_read_timeout_secs`.
+    RequestTimeout = ("request_timeout", 408),
     // field validation
     FieldRequired = ("field_required", 400),
     FieldBlank = ("field_blank", 400),

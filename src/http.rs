@@ -5,6 +5,8 @@
 pub mod accept;
 pub mod auth;
 pub mod body;
+pub mod cors;
 pub mod handle;
+pub mod hosts;
 pub mod inputs;
 pub mod render;

@@ -5,7 +5,8 @@
 //! - `server`: hyper listeners (TCP or reloadable TLS), keep-alive, header
 //!   timeout, graceful drain, signals.
 //! - `http`: the request pipeline (`handle`), bodies, authenticators, input
-//!   validation, and `render`, the one place that picks status codes.
+//!   validation, CORS (`cors`), and `render`, the one place that picks status
+//!   codes.
 //! - `dialect`: dialect files (`dialects/*.toml`) loaded, validated, compiled
 //!   into route tables.
 //! - `actions`: the operations a route may name, one type per file.
@@ -14,6 +15,7 @@
 //! - `engine`: users, passwords (bcrypt off the reactor), opaque tokens, JWTs,
 //!   one-time tokens, the mail outbox. Knows nothing of HTTP.
 //! - `store`: the `Store` trait with `memory` and `redis` implementations.
+//! - `mail`: the SMTP sender that delivers the engine's queued mails (lettre).
 //! - `contract`: replays `fixtures/<dialect>/` scenarios against any server
 //!   (`polyauth contract`); `openapi`: a dialect's OpenAPI 3.1 document.
 //! - `config`, `app` (load → bind → run), `cli`.
@@ -31,6 +33,7 @@ pub mod engine;
 pub mod failure;
 pub mod health;
 pub mod http;
+pub mod mail;
 pub mod metrics;
 pub mod openapi;
 pub mod secret;

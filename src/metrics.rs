@@ -21,6 +21,9 @@ use prometheus_client::registry::{Registry, Unit};
 /// The route label of a request that matched no route (or no mount).
 pub const UNMATCHED: &str = "-";
 
+/// The route label of a CORS preflight, answered before any route is matched.
+pub const PREFLIGHT: &str = "(preflight)";
+
 /// The content type `/metrics` answers with (OpenMetrics text, which Prometheus scrapes natively).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -60,6 +63,19 @@ struct OpErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MailLabels {
+    dialect: String,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MailFailLabels {
+    dialect: String,
+    kind: String,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
 }
@@ -93,6 +109,11 @@ struct Inner {
     hash_duration: Histogram,
     store_duration: Histograms<OpLabels>,
     store_errors: Family<OpErrorLabels, Counter>,
+    mail_queued: Family<MailLabels, Counter>,
+    mail_sent: Family<MailLabels, Counter>,
+    mail_retried: Family<MailLabels, Counter>,
+    mail_failed: Family<MailFailLabels, Counter>,
+    mail_queue_depth: Gauge,
 }
 
 impl Default for Metrics {
@@ -145,6 +166,28 @@ impl Metrics {
             "Store operations that failed, by operation and error (unavailable or corrupt)",
             store_errors.clone(),
         );
+        let mail_queued = Family::<MailLabels, Counter>::default();
+        registry.register("mail_queued", "Mails queued for SMTP delivery, by dialect and kind", mail_queued.clone());
+        let mail_sent = Family::<MailLabels, Counter>::default();
+        registry.register("mail_sent", "Mails the SMTP server accepted, by dialect and kind", mail_sent.clone());
+        let mail_retried = Family::<MailLabels, Counter>::default();
+        registry.register(
+            "mail_retried",
+            "Delivery attempts that failed temporarily and will be retried, by dialect and kind",
+            mail_retried.clone(),
+        );
+        let mail_failed = Family::<MailFailLabels, Counter>::default();
+        registry.register(
+            "mail_failed",
+            "Mails given up: refused (5xx), expired (too old to retry) or unreadable, by dialect and kind",
+            mail_failed.clone(),
+        );
+        let mail_queue_depth = Gauge::default();
+        registry.register(
+            "mail_queue_depth",
+            "Mails in the store's queue not yet sent or given up (every replica's, on Redis)",
+            mail_queue_depth.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build.get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION") }).set(1);
         registry.register("build_info", "Always 1; the version label names the running build", build);
@@ -160,6 +203,11 @@ impl Metrics {
                 hash_duration,
                 store_duration,
                 store_errors,
+                mail_queued,
+                mail_sent,
+                mail_retried,
+                mail_failed,
+                mail_queue_depth,
             }),
         }
     }
@@ -208,6 +256,32 @@ impl Metrics {
         }
     }
 
+    fn mail_labels(dialect: &str, kind: &str) -> MailLabels {
+        MailLabels { dialect: dialect.to_owned(), kind: kind.to_owned() }
+    }
+
+    pub fn mail_queued(&self, dialect: &str, kind: &str) {
+        self.inner.mail_queued.get_or_create(&Self::mail_labels(dialect, kind)).inc();
+    }
+
+    pub fn mail_sent(&self, dialect: &str, kind: &str) {
+        self.inner.mail_sent.get_or_create(&Self::mail_labels(dialect, kind)).inc();
+    }
+
+    pub fn mail_retried(&self, dialect: &str, kind: &str) {
+        self.inner.mail_retried.get_or_create(&Self::mail_labels(dialect, kind)).inc();
+    }
+
+    /// `reason`: `refused`, `expired` or `unreadable`.
+    pub fn mail_failed(&self, dialect: &str, kind: &str, reason: &'static str) {
+        let labels = MailFailLabels { dialect: dialect.to_owned(), kind: kind.to_owned(), reason };
+        self.inner.mail_failed.get_or_create(&labels).inc();
+    }
+
+    pub fn mail_queue_depth(&self, depth: u64) {
+        self.inner.mail_queue_depth.set(depth as i64);
+    }
+
     /// The exposition text served at `/metrics`.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -228,6 +302,8 @@ mod tests {
         m.login("simplejwt", false);
         m.token_issued("access");
         m.store_op("find_user", Duration::from_micros(300), Some("unavailable"));
+        m.mail_failed("djoser", "password_reset", "refused");
+        m.mail_queue_depth(3);
         let text = m.encode();
         assert!(
             text.contains(r#"polyauth_http_requests_total{dialect="simplejwt",route="token_obtain",status="200"} 1"#),
@@ -237,6 +313,11 @@ mod tests {
         assert!(text.contains(r#"polyauth_tokens_issued_total{kind="access"} 1"#), "{text}");
         assert!(text.contains(r#"polyauth_store_errors_total{op="find_user",error="unavailable"} 1"#), "{text}");
         assert!(text.contains(r#"polyauth_build_info{version=""#), "{text}");
+        assert!(
+            text.contains(r#"polyauth_mail_failed_total{dialect="djoser",kind="password_reset",reason="refused"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains("polyauth_mail_queue_depth 3"), "{text}");
         assert!(text.ends_with("# EOF\n"));
     }
 }

@@ -1,6 +1,8 @@
-//! Listeners: hyper 1 HTTP/1.1 with keep-alive and a header-read timeout,
-//! over plain TCP or TLS (`tls`, reloadable). Shutdown stops accepting, lets
-//! in-flight requests finish (bounded), then returns.
+//! Listeners: hyper 1 HTTP/1.1 with keep-alive, a header-read timeout (which
+//! also ends idle keep-alive connections) and a cap on open connections, over
+//! plain TCP or TLS (`tls`, reloadable). Shutdown stops accepting, lets
+//! in-flight requests finish (bounded), then returns. The body-read timeout
+//! is the request handler's (`http::handle`), so it answers in the dialect's format.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,7 +17,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 use crate::http::render::Body;
 
@@ -26,11 +28,23 @@ use tls::ReloadingTls;
 /// Connection settings shared by every listener.
 #[derive(Clone, Copy)]
 pub struct ConnSettings {
-    /// Bound on reading a request head, and on a TLS handshake.
+    /// Bound on reading a request head, and on a TLS handshake. hyper starts
+    /// the same timer when a keep-alive connection waits for its next request,
+    /// so it also closes idle keep-alive connections.
     pub header_read_timeout: Duration,
     /// Bound on draining in-flight requests once the listener stops accepting.
     pub shutdown_timeout: Duration,
+    /// Connections open at once on this listener; past it the listener stops
+    /// accepting until one closes (new ones wait in the kernel's accept queue,
+    /// holding no file descriptor of ours).
+    pub max_connections: usize,
 }
+
+/// hyper's own limits, above the gateway's (`http::handle`), so that a head
+/// between the two is refused by the handler in the dialect's format; only a
+/// head past these gets hyper's bare 431 (or 414).
+pub const HYPER_MAX_HEADERS: usize = 256;
+pub const HYPER_MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// `http` or `https`: how the listener is reached (for links in mails).
 pub type Scheme = &'static str;
@@ -49,7 +63,31 @@ pub async fn serve<H, F>(
 {
     let graceful = GracefulShutdown::new();
     let scheme: Scheme = if tls.is_some() { "https" } else { "http" };
+    let slots = Arc::new(Semaphore::new(settings.max_connections.max(1)));
+    let mut full_logged = false;
     loop {
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(p) => {
+                full_logged = false;
+                p
+            }
+            Err(_) => {
+                if !full_logged {
+                    tracing::warn!(
+                        max_connections = settings.max_connections,
+                        "connection cap reached: not accepting until a connection closes"
+                    );
+                    full_logged = true;
+                }
+                tokio::select! {
+                    p = slots.clone().acquire_owned() => match p {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    },
+                    _ = stopped(&mut stop) => break,
+                }
+            }
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let stream = match accepted {
@@ -67,6 +105,8 @@ pub async fn serve<H, F>(
                 let handler = handler.clone();
                 let acceptor = tls.as_ref().map(|t| t.acceptor());
                 tokio::spawn(async move {
+                    // Held for the connection's life: its slot frees when it ends.
+                    let _permit = permit;
                     let Some(acceptor) = acceptor else {
                         return connection(stream, handler, scheme, settings, watcher).await;
                     };
@@ -101,6 +141,8 @@ where
         .timer(TokioTimer::new())
         .header_read_timeout(settings.header_read_timeout)
         .keep_alive(true)
+        .max_headers(HYPER_MAX_HEADERS)
+        .max_buf_size(HYPER_MAX_HEAD_BYTES)
         .serve_connection(TokioIo::new(io), svc);
     if let Err(e) = watcher.watch(conn).await {
         tracing::debug!(error = %e, "connection ended with an error");

@@ -9,8 +9,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub mod instrumented;
+pub mod mailq;
 pub mod memory;
 pub mod redis;
+
+pub use mailq::{ClaimedMail, DeliveryState, MailStatus, Settle};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -233,8 +236,11 @@ pub trait Store: Send + Sync + 'static {
     /// the user does not exist. `Conflict` when a new username/email is taken,
     /// `Changed` when `if_password_hash` no longer holds.
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError>;
-    /// Removes the user, its claims (as stored now), its tokens and its slots. False if it did not exist.
-    async fn delete_user(&self, id: u64) -> Result<bool, StoreError>;
+    /// Removes the user, its claims (as stored now), its tokens and its slots.
+    /// False if it did not exist; `Changed` when `if_password_hash` is given
+    /// and no longer the stored hash (the deletion was authorised by a
+    /// password that a reset has replaced meanwhile).
+    async fn delete_user(&self, id: u64, if_password_hash: Option<&str>) -> Result<bool, StoreError>;
 
     async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError>;
     async fn find_token(&self, digest: &str) -> Result<Option<TokenRecord>, StoreError>;
@@ -245,14 +251,31 @@ pub trait Store: Send + Sync + 'static {
 
     /// Sets a per-user named value unless one is set; returns the value in force.
     async fn claim_slot(&self, user_id: u64, name: &str, value: &str, ttl: Duration) -> Result<String, StoreError>;
+    /// Creates the token derived from a slot's value, atomically with a check
+    /// that the slot still holds `slot_value` (false, nothing written, when a
+    /// revocation ended or replaced it meanwhile). An existing token is kept
+    /// as it is; a new one expires with the slot, never after it.
+    async fn create_slot_token(
+        &self,
+        digest: &str,
+        record: TokenRecord,
+        slot_name: &str,
+        slot_value: &str,
+    ) -> Result<bool, StoreError>;
+    async fn find_slot(&self, user_id: u64, name: &str) -> Result<Option<String>, StoreError>;
     async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError>;
+    /// Deletes the slot only while it still holds `value` (compare-and-delete).
+    async fn delete_slot_if(&self, user_id: u64, name: &str, value: &str) -> Result<bool, StoreError>;
 
+    /// Stores a one-time token; of the user's tokens for the purpose only the
+    /// newest `keep` stay live (older ones end in the same atomic step).
     async fn create_one_time(
         &self,
         purpose: Purpose,
         digest: &str,
         record: OneTimeRecord,
         ttl: Duration,
+        keep: usize,
     ) -> Result<(), StoreError>;
     /// Reads without redeeming (to validate a request before spending the token).
     async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError>;
@@ -265,6 +288,23 @@ pub trait Store: Send + Sync + 'static {
     /// (false: it was already), so two concurrent rotations cannot both win.
     async fn blacklist_jti(&self, jti: &str, ttl: Duration) -> Result<bool, StoreError>;
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError>;
+
+    // ---- the mail queue (see `mailq`) ----
+
+    /// Queues a mail, due at once. Ids are unique (the caller makes them random).
+    async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError>;
+    /// Takes the oldest due mail for `lease` under the holder's `lease_id`: no
+    /// other claim gets it until the lease runs out or it is settled.
+    async fn claim_mail(&self, lease: Duration, lease_id: &str) -> Result<Option<ClaimedMail>, StoreError>;
+    /// Records how an attempt ended, if `lease_id` still holds the mail (false
+    /// otherwise: the lease ran out and another sender may hold it). A final
+    /// outcome drops the payload and keeps the state for `keep`.
+    async fn settle_mail(&self, id: &str, lease_id: &str, outcome: &Settle, keep: Duration)
+        -> Result<bool, StoreError>;
+    /// The state of each mail (None: unknown, or forgotten after `keep`).
+    async fn find_mail_status(&self, ids: &[String]) -> Result<Vec<Option<MailStatus>>, StoreError>;
+    /// Mails not yet settled (waiting, retrying or being sent).
+    async fn mail_queue_depth(&self) -> Result<u64, StoreError>;
 }
 
 /// Opens the store named by a URL (`memory://`, `redis://`, `rediss://`,

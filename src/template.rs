@@ -34,13 +34,21 @@ pub mod vars {
     pub const ORIGIN: &str = "origin";
     /// `host[:port]` of the site.
     pub const SITE: &str = "site";
+    /// Djoser's mail context: `http` or `https`, the site's domain and name
+    /// (Django's `RequestSite`: both the request's host), and `url`, the mail's
+    /// own link template (`[mail.<kind>] url`) rendered with these variables.
+    pub const PROTOCOL: &str = "protocol";
+    pub const DOMAIN: &str = "domain";
+    pub const SITE_NAME: &str = "site_name";
+    pub const URL: &str = "url";
 
     /// Every template may use these, whatever the action.
     pub const ALWAYS: &[&str] = &[BASE_URL, DIALECT];
     /// What an action that knows its user provides.
     pub const USER: &[&str] = &[USER_ID, USER_ID_STR, USER_USERNAME, USER_EMAIL, USER_UID, USER_EMAIL_VERIFIED];
     /// Mail templates.
-    pub const MAIL: &[&str] = &[TOKEN, UID, EMAIL, USER_USERNAME, USER_ID, BASE_URL, ORIGIN, SITE, DIALECT];
+    pub const MAIL: &[&str] =
+        &[TOKEN, UID, EMAIL, USER_USERNAME, USER_ID, BASE_URL, ORIGIN, SITE, DIALECT, PROTOCOL, DOMAIN, SITE_NAME, URL];
 
     // Error templates.
     pub const STATUS: &str = "status";
@@ -64,12 +72,75 @@ pub mod vars {
         &[STATUS, FIELD, METHOD, CONTENT_TYPE, ERROR, TYPE, ATTRIBUTE, MIN_LENGTH, MAX_LENGTH, MESSAGE, TOKEN_MESSAGE];
 }
 
-/// A mail's subject and plain-text body, as templates over `vars::MAIL`.
+/// A mail: subject, plain-text body and optional HTML body, as templates over
+/// `vars::MAIL`. `url`, when set, is rendered first and becomes `{url}` (how
+/// Djoser builds its links from `PASSWORD_RESET_CONFIRM_URL` and friends).
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MailTemplate {
     pub subject: String,
+    /// The text/plain part.
     pub body: String,
+    /// The text/html part (variables are HTML-escaped into it); None or empty: text only.
+    #[serde(default)]
+    pub html: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// A mount's `[mount.mail.<kind>]`: replaces the parts it names (`html = ""` drops the HTML part).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailOverride {
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub html: Option<String>,
+    pub url: Option<String>,
+}
+
+/// A mail rendered for one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedMail {
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+impl MailTemplate {
+    pub fn apply(&mut self, o: &MailOverride) {
+        if let Some(v) = &o.subject {
+            self.subject = v.clone();
+        }
+        if let Some(v) = &o.body {
+            self.body = v.clone();
+        }
+        if let Some(v) = &o.html {
+            self.html = Some(v.clone()).filter(|h| !h.is_empty());
+        }
+        if let Some(v) = &o.url {
+            self.url = Some(v.clone());
+        }
+    }
+
+    /// Every template string, for placeholder checks.
+    pub fn parts(&self) -> impl Iterator<Item = &String> {
+        [Some(&self.subject), Some(&self.body), self.html.as_ref(), self.url.as_ref()].into_iter().flatten()
+    }
+
+    /// Renders the mail; `vars` gains `url`. A subject is one line (as Django
+    /// requires of a header), so line breaks in it become spaces.
+    pub fn render(&self, vars: &mut Map<String, Value>) -> RenderedMail {
+        if let Some(url) = &self.url {
+            let rendered = render_str(url, vars);
+            vars.insert(vars::URL.into(), Value::String(rendered));
+        }
+        let subject = render_str(&self.subject, vars).replace(['\r', '\n'], " ");
+        RenderedMail {
+            subject,
+            text: render_str(&self.body, vars),
+            html: self.html.as_deref().filter(|h| !h.is_empty()).map(|h| render_html(h, vars)),
+        }
+    }
 }
 
 /// Placeholder names in a template string, or an error for unbalanced braces.
@@ -136,6 +207,26 @@ fn text_of(v: &Value) -> String {
 /// Substitutes variables into a string (missing ones render empty; the loader
 /// has already checked that every placeholder is known).
 pub fn render_str(s: &str, vars: &Map<String, Value>) -> String {
+    render_with(s, vars, |out, v| out.push_str(v))
+}
+
+/// `render_str` for HTML: values are escaped as Django's autoescape does.
+pub fn render_html(s: &str, vars: &Map<String, Value>) -> String {
+    render_with(s, vars, |out, v| {
+        for c in v.chars() {
+            match c {
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '&' => out.push_str("&amp;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#x27;"),
+                c => out.push(c),
+            }
+        }
+    })
+}
+
+fn render_with(s: &str, vars: &Map<String, Value>, put: impl Fn(&mut String, &str)) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -151,7 +242,7 @@ pub fn render_str(s: &str, vars: &Map<String, Value>) -> String {
             '{' => {
                 let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
                 if let Some(v) = vars.get(&name) {
-                    out.push_str(&text_of(v));
+                    put(&mut out, &text_of(v));
                 }
             }
             _ => out.push(c),
@@ -211,5 +302,31 @@ mod tests {
         assert_eq!(placeholders("a {b} {{c}} {d.e}").unwrap(), vec!["b", "d.e"]);
         assert!(placeholders("a {b").is_err());
         assert!(placeholders("a }").is_err());
+    }
+
+    #[test]
+    fn mails_render_url_first_and_escape_html() {
+        let mut t = MailTemplate {
+            subject: "Reset on {site_name}\nnow".into(),
+            body: "Go to {protocol}://{domain}/{url}".into(),
+            html: Some("<a href=\"{protocol}://{domain}/{url}\">{user.username}</a>".into()),
+            url: Some("reset/{uid}/{token}".into()),
+        };
+        let mut vars = Map::new();
+        for (k, v) in
+            [("site_name", "ex.com"), ("protocol", "https"), ("domain", "ex.com"), ("uid", "MQ"), ("token", "t-1")]
+        {
+            vars.insert(k.into(), json!(v));
+        }
+        vars.insert("user.username".into(), json!("a<b>&'\""));
+        let m = t.render(&mut vars);
+        assert_eq!(m.subject, "Reset on ex.com now");
+        assert_eq!(m.text, "Go to https://ex.com/reset/MQ/t-1");
+        assert_eq!(m.html.as_deref(), Some("<a href=\"https://ex.com/reset/MQ/t-1\">a&lt;b&gt;&amp;&#x27;&quot;</a>"));
+        t.apply(&MailOverride { html: Some(String::new()), subject: Some("S".into()), ..Default::default() });
+        assert_eq!(
+            (t.subject.as_str(), t.html.is_none(), t.body.as_str()),
+            ("S", true, "Go to {protocol}://{domain}/{url}")
+        );
     }
 }

@@ -8,10 +8,10 @@ use serde_json::{Map, Value};
 
 use super::{engine_failure, uid_of, user_vars, Call, ErrorKey, Failure};
 use crate::engine::validators::{self, PasswordProblem};
-use crate::engine::{now, outbox::Mail, EngineError, IdentifyBy, User};
+use crate::engine::{mailq::Letter, EngineError, User};
 use crate::secret::Secret;
 use crate::store::Purpose;
-use crate::template::{self, vars, MailTemplate};
+use crate::template::{vars, MailTemplate};
 
 pub(super) fn one(f: Failure) -> Vec<Failure> {
     vec![f]
@@ -83,6 +83,11 @@ impl Call<'_> {
         out: &mut Map<String, Value>,
     ) -> Result<(), Vec<Failure>> {
         user_vars(user, out);
+        // `Changed`: the password this caller proved was replaced meanwhile.
+        let fail = |e: EngineError| match e {
+            EngineError::Changed => one(Failure::new(ErrorKey::InvalidCredentials)),
+            other => fail(other),
+        };
         match issue {
             Issue::Nothing => {}
             Issue::JwtPair => {
@@ -129,37 +134,35 @@ impl Call<'_> {
         }
     }
 
-    /// Issues a one-time token for `purpose` and mails it with `template`.
+    /// Mails an issued one-time token for `purpose` with `template`.
     pub(super) async fn send(
         &self,
         user: &User,
+        token: String,
         purpose: Purpose,
         kind: &str,
         template: &MailTemplate,
     ) -> Result<(), Vec<Failure>> {
-        let token = self.engine.issue_one_time(user, purpose).await.map_err(fail)?;
         let mut v = Map::new();
         v.insert(vars::TOKEN.into(), token.clone().into());
         v.insert(vars::UID.into(), uid_of(user.id).into());
         v.insert(vars::EMAIL.into(), user.email.clone().into());
         v.insert(vars::USER_USERNAME.into(), user.username.clone().into());
         v.insert(vars::USER_ID.into(), user.id.into());
-        v.insert(vars::BASE_URL.into(), self.base_url.into());
-        let (origin, site) = origin_and_site(self.base_url);
-        v.insert(vars::ORIGIN.into(), origin.into());
-        v.insert(vars::SITE.into(), site.into());
         v.insert(vars::DIALECT.into(), self.dialect.into());
-        self.engine.send_mail(Mail {
-            to: vec![user.email.clone()],
-            subject: template::render_str(&template.subject, &v),
-            body: template::render_str(&template.body, &v),
+        site_vars(self.base_url, self.origin, self.site, &mut v);
+        let rendered = template.render(&mut v);
+        let letter = Letter {
+            to: user.email.clone(),
+            subject: rendered.subject,
+            text: rendered.text,
+            html: rendered.html,
             token,
             uid: (purpose == Purpose::PasswordReset).then(|| uid_of(user.id)),
-            purpose: kind.to_owned(),
+            kind: kind.to_owned(),
             dialect: self.dialect.to_owned(),
-            sent_at: now(),
-        });
-        Ok(())
+        };
+        self.engine.send_mail(letter).await.map_err(fail)
     }
 
     /// Mails a one-time token to the active user with the `email` input.
@@ -171,13 +174,15 @@ impl Call<'_> {
         template: &MailTemplate,
     ) -> super::Outcome {
         let email = self.get("email").unwrap_or_default();
-        let user = self.engine.find_user_by(IdentifyBy::Email, email).await.map_err(fail)?;
-        match user.filter(|u| u.is_active) {
-            Some(user) => self.send(&user, purpose, kind, template).await?,
+        // Known or not, the same store work: the timing tells nothing.
+        let issued = self.engine.issue_one_time_for_email(purpose, email).await.map_err(fail)?;
+        match issued {
+            Some((user, token)) => self.send(&user, token, purpose, kind, template).await?,
             None if unknown == UnknownEmail::Error => {
                 return Err(one(Failure::field(ErrorKey::UnknownEmail, self.wire("email"))))
             }
-            None => {}
+            // A queued mail costs a store round trip: so does its absence.
+            None => self.engine.mail_decoy().await.map_err(fail)?,
         }
         Ok(Map::new())
     }
@@ -191,11 +196,17 @@ pub(super) fn bound(mail: &BoundMail) -> Result<&MailTemplate, Vec<Failure>> {
     mail.as_deref().ok_or_else(|| one(Failure::new(ErrorKey::Internal)))
 }
 
-/// `scheme://host[:port]` and `host[:port]` of a base URL (`scheme://host[:port]/prefix`).
-pub(super) fn origin_and_site(base_url: &str) -> (&str, &str) {
-    let after_scheme = base_url.find("://").map(|i| i + 3).unwrap_or(0);
-    let end = base_url[after_scheme..].find('/').map(|i| after_scheme + i).unwrap_or(base_url.len());
-    (&base_url[..end], &base_url[after_scheme..end])
+/// Where a mail's links point: `base_url` (with the mount's prefix), `origin`
+/// (`{protocol}://{domain}`) and `site`, as `http::hosts` settled them, and
+/// the same in Djoser's names: `protocol`, `domain`, `site_name`.
+pub(super) fn site_vars(base_url: &str, origin: &str, site: &str, v: &mut Map<String, Value>) {
+    let (protocol, domain) = origin.split_once("://").unwrap_or(("http", origin));
+    v.insert(vars::BASE_URL.into(), base_url.into());
+    v.insert(vars::ORIGIN.into(), origin.into());
+    v.insert(vars::SITE.into(), site.into());
+    v.insert(vars::PROTOCOL.into(), protocol.into());
+    v.insert(vars::DOMAIN.into(), domain.into());
+    v.insert(vars::SITE_NAME.into(), site.into());
 }
 
 /// Django's `urlsafe_base64_decode` of a uid, as an id.
@@ -207,13 +218,7 @@ pub(super) fn decode_uid(uid: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{decode_uid, origin_and_site};
-
-    #[test]
-    fn base_url_parts() {
-        assert_eq!(origin_and_site("http://127.0.0.1:8000/djoser"), ("http://127.0.0.1:8000", "127.0.0.1:8000"));
-        assert_eq!(origin_and_site("https://example.com"), ("https://example.com", "example.com"));
-    }
+    use super::decode_uid;
 
     #[test]
     fn uids() {

@@ -6,6 +6,7 @@ use serde_json::Map;
 
 use super::common::{fail, one};
 use super::{Action, Call, ErrorKey, Failure, Input, Outcome, Wire};
+use crate::engine::EngineError;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,7 +35,11 @@ impl Action for DeleteUser {
         if !call.engine.check_password(user, &call.secret("current_password")).await.map_err(fail)? {
             return Err(one(Failure::field(ErrorKey::CurrentPasswordInvalid, call.wire("current_password"))));
         }
-        call.engine.delete_user(user).await.map_err(fail)?;
+        // A password a reset replaced since the check above no longer authorises it.
+        call.engine.delete_user(user).await.map_err(|e| match e {
+            EngineError::Changed => one(Failure::field(ErrorKey::CurrentPasswordInvalid, call.wire("current_password"))),
+            other => fail(other),
+        })?;
         Ok(Map::new())
     }
 }

@@ -6,6 +6,7 @@ use serde_json::Map;
 
 use super::common::{fail, one};
 use super::{user_vars, Action, Call, ErrorKey, Failure, Input, Outcome, Wire};
+use crate::engine::EngineError;
 use crate::template::vars;
 
 #[derive(Debug, Deserialize)]
@@ -35,7 +36,11 @@ impl Action for TokenRefresh {
     async fn run(&self, call: &Call<'_>) -> Outcome {
         let principal = call.principal.ok_or_else(|| one(Failure::new(ErrorKey::NotAuthenticated)))?;
         let old = principal.opaque_token.as_ref().ok_or_else(|| one(Failure::new(ErrorKey::OpaqueTokenInvalid)))?;
-        let token = call.engine.rotate_auth_token(&principal.user, old.expose()).await.map_err(fail)?;
+        let token = call.engine.rotate_auth_token(&principal.user, old.expose()).await.map_err(|e| match e {
+            // The token's password was replaced (and its tokens ended) meanwhile.
+            EngineError::Changed => one(Failure::new(ErrorKey::OpaqueTokenInvalid)),
+            other => fail(other),
+        })?;
         let mut out = Map::new();
         user_vars(&principal.user, &mut out);
         out.insert(vars::TOKEN.into(), token.into());

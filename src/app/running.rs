@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use crate::engine::Engine;
 use crate::health::Health;
+use crate::mail::Sender;
 use crate::metrics::Metrics;
 use crate::server::{self, tls::ReloadingTls};
 
@@ -24,8 +25,13 @@ pub struct Running {
     pub tls: Vec<Arc<ReloadingTls>>,
     /// How long listeners keep accepting after readiness turned 503.
     pub(super) shutdown_delay: Duration,
+    /// What is left of `shutdown_timeout_secs` after the delay: the listeners'
+    /// drain and then the mail sender's stop share it.
+    pub(super) shutdown_budget: Duration,
     pub(super) stop: watch::Sender<bool>,
     pub(super) tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The SMTP sender, when `[mail] smtp_url` is set.
+    pub(super) mailer: Option<Sender>,
 }
 
 impl Running {
@@ -33,12 +39,18 @@ impl Running {
         self.addrs.iter().find(|(d, _)| d == dialect).map(|(_, a)| *a)
     }
 
-    /// Stops accepting at once, drains in-flight requests, and waits for the listeners.
+    /// Stops accepting at once, drains in-flight requests, waits for the
+    /// listeners, then stops the mail sender (no request can queue a mail by
+    /// then; see `mail::sender` for what happens to mails still queued).
     pub async fn shutdown(self) {
+        let deadline = std::time::Instant::now() + self.shutdown_budget;
         self.health.start_draining();
         let _ = self.stop.send(true);
         for t in self.tasks {
             let _ = t.await;
+        }
+        if let Some(m) = self.mailer {
+            m.shutdown(deadline).await;
         }
     }
 
@@ -61,10 +73,14 @@ impl Running {
         self.stop.clone()
     }
 
-    /// Waits until the listeners have stopped (after a stop signal).
+    /// Waits until the listeners have stopped (after a stop signal), then stops the mail sender.
     pub async fn wait(self) {
+        let deadline = std::time::Instant::now() + self.shutdown_budget;
         for t in self.tasks {
             let _ = t.await;
+        }
+        if let Some(m) = self.mailer {
+            m.shutdown(deadline).await;
         }
     }
 

@@ -54,8 +54,9 @@ pub struct DialectSettings {
     pub default_authenticators: Option<Vec<String>>,
     /// SimpleJWT `ROTATE_REFRESH_TOKENS` + `BLACKLIST_AFTER_ROTATION`.
     pub rotate_refresh: Option<bool>,
-    /// Dialect headers left off APPEND_SLASH redirects (Django's CommonMiddleware
-    /// answers them before XFrameOptionsMiddleware runs).
+    /// Dialect headers left off APPEND_SLASH redirects and CORS preflights (Django's
+    /// CommonMiddleware and django-cors-headers answer them before
+    /// XFrameOptionsMiddleware runs).
     pub redirect_omits_headers: Option<Vec<String>>,
 }
 

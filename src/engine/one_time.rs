@@ -3,16 +3,46 @@
 
 use super::*;
 
+/// The id no user has: the stand-in for an unknown address (see `issue_one_time_for_email`).
+const NOBODY: u64 = 0;
+
 impl Engine {
     pub async fn issue_one_time(&self, user: &User, purpose: Purpose) -> Result<String, EngineError> {
         let token = crypto::random_urlsafe();
         let record = OneTimeRecord { user_id: user.id, stamp: password_stamp(user) };
-        self.inner.store.create_one_time(purpose, &crypto::digest(&token), record, self.inner.one_time_ttl).await?;
+        let (ttl, keep) = (self.inner.one_time_ttl, self.inner.one_time_per_user);
+        self.inner.store.create_one_time(purpose, &crypto::digest(&token), record, ttl, keep).await?;
         self.inner.metrics.token_issued(match purpose {
             Purpose::PasswordReset => "password_reset",
             Purpose::EmailVerification => "email_verification",
         });
         Ok(token)
+    }
+
+    /// Issues a one-time token to the active user with this email. For an
+    /// address nobody (active) has, the same store work is done for user 0,
+    /// whom no account is (ids start at 1; one such token is kept per
+    /// purpose): the answer's timing does not tell whether the address exists.
+    pub async fn issue_one_time_for_email(
+        &self,
+        purpose: Purpose,
+        email: &str,
+    ) -> Result<Option<(User, String)>, EngineError> {
+        let s = &self.inner.store;
+        let id = s.find_user_id_by_email(&store::email_key(email)).await?;
+        let user = s.find_user(id.unwrap_or(NOBODY)).await?.filter(|u| u.is_active && Some(u.id) == id);
+        match user {
+            Some(user) => {
+                let token = self.issue_one_time(&user, purpose).await?;
+                Ok(Some((user, token)))
+            }
+            None => {
+                let record = OneTimeRecord { user_id: NOBODY, stamp: String::new() };
+                let digest = crypto::digest(&crypto::random_urlsafe());
+                s.create_one_time(purpose, &digest, record, self.inner.one_time_ttl, 1).await?;
+                Ok(None)
+            }
+        }
     }
 
     /// Checks a one-time token without spending it, so a request that fails

@@ -6,31 +6,55 @@ use super::*;
 
 impl Engine {
     /// DRF authtoken semantics: one token per user, the same on every login while it lives.
+    /// `Changed` when the password `user` was read with has been replaced meanwhile.
     pub async fn login_auth_token(&self, user: &User) -> Result<String, EngineError> {
         let s = &self.inner.store;
-        let seed = crypto::random_hex(20);
-        let current = s.claim_slot(user.id, AUTH_TOKEN_SLOT, &seed, self.inner.opaque_ttl).await?;
-        let token = crypto::derive_auth_token(&self.inner.derive_key, user.id, &current);
-        let digest = crypto::digest(&token);
-        if current == seed || s.find_token(&digest).await?.is_none() {
-            s.create_token(
-                &digest,
-                TokenRecord { user_id: user.id, kind: TokenKind::AuthToken },
-                self.inner.opaque_ttl,
-            )
-            .await?;
-        }
+        // The token is created only while the slot still holds the seed it was
+        // derived from: a logout that ended the slot meanwhile makes this login
+        // claim a new one instead of bringing the ended token back.
+        let mut tries = 0;
+        let token = loop {
+            let seed = crypto::random_hex(20);
+            let current = s.claim_slot(user.id, AUTH_TOKEN_SLOT, &seed, self.inner.opaque_ttl).await?;
+            let token = crypto::derive_auth_token(&self.inner.derive_key, user.id, &current);
+            let record = TokenRecord { user_id: user.id, kind: TokenKind::AuthToken };
+            if s.create_slot_token(&crypto::digest(&token), record, AUTH_TOKEN_SLOT, &current).await? {
+                break token;
+            }
+            tries += 1;
+            if tries == 3 {
+                return Err(EngineError::Changed);
+            }
+        };
+        // Not handed out for a password that a reset replaced meanwhile (the
+        // token, the user's own, stays for the next login with the new one).
+        self.ensure_password_unchanged(user).await?;
         self.inner.metrics.token_issued("authtoken");
         Ok(token)
     }
 
-    /// A fresh session token; a user may hold many.
+    /// A fresh session token; a user may hold many. `Changed` as `login_auth_token`.
     pub async fn issue_session(&self, user: &User) -> Result<String, EngineError> {
         let token = crypto::random_urlsafe();
         let record = TokenRecord { user_id: user.id, kind: TokenKind::Session };
-        self.inner.store.create_token(&crypto::digest(&token), record, self.inner.opaque_ttl).await?;
+        let digest = crypto::digest(&token);
+        self.inner.store.create_token(&digest, record, self.inner.opaque_ttl).await?;
+        if let Err(e) = self.ensure_password_unchanged(user).await {
+            self.inner.store.delete_token(&digest).await?;
+            return Err(e);
+        }
         self.inner.metrics.token_issued("session");
         Ok(token)
+    }
+
+    /// Read after a token was written: a reset changes the password before it
+    /// ends the user's tokens, so a reset this read does not see ends the new
+    /// token itself, and one it sees refuses it here.
+    async fn ensure_password_unchanged(&self, user: &User) -> Result<(), EngineError> {
+        match self.find_user(user.id).await? {
+            Some(now) if now.password_hash == user.password_hash => Ok(()),
+            _ => Err(EngineError::Changed),
+        }
     }
 
     /// The active user behind an opaque token of the given kind (any kind when None).
@@ -46,14 +70,25 @@ impl Engine {
 
     /// Revokes one token. False when it was not live.
     pub async fn revoke_opaque_token(&self, token: &str, user: &User) -> Result<bool, EngineError> {
+        let s = &self.inner.store;
         let digest = crypto::digest(token);
-        let record = self.inner.store.find_token(&digest).await?;
-        if record.is_some_and(|r| r.kind == TokenKind::AuthToken) {
-            self.inner.store.delete_slot(user.id, AUTH_TOKEN_SLOT).await?;
+        // Only the caller's own token: another user's is not live for this caller.
+        let Some(record) = s.find_token(&digest).await?.filter(|r| r.user_id == user.id) else {
+            return Ok(false);
+        };
+        if let Some(r) = Some(record).filter(|r| r.kind == TokenKind::AuthToken) {
+            // The slot ends only if it is this token's: one a concurrent login
+            // claimed since (for a new token) is left alone.
+            if let Some(seed) = s.find_slot(r.user_id, AUTH_TOKEN_SLOT).await? {
+                let derived = crypto::derive_auth_token(&self.inner.derive_key, r.user_id, &seed);
+                if crypto::ct_eq(&derived, token) {
+                    s.delete_slot_if(r.user_id, AUTH_TOKEN_SLOT, &seed).await?;
+                }
+            }
         }
-        let deleted = self.inner.store.delete_token(&digest).await?;
-        if let (true, Some(r)) = (deleted, record) {
-            self.inner.metrics.tokens_revoked(r.kind.as_str(), 1);
+        let deleted = s.delete_token(&digest).await?;
+        if deleted {
+            self.inner.metrics.tokens_revoked(record.kind.as_str(), 1);
         }
         Ok(deleted)
     }

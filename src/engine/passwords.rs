@@ -60,13 +60,22 @@ fn hash_now(password: &str, cost: u32) -> Result<String, HashError> {
 }
 
 fn verify_now(password: &str, stored: &str) -> bool {
-    let result = match stored.strip_prefix(PREHASHED) {
-        Some(h) => bcrypt::verify(prehash(password), h),
-        // A plain bcrypt hash cannot hold a >72-byte password: refuse rather than truncate.
-        None if password.len() > BCRYPT_MAX => return false,
-        None => bcrypt::verify(password, stored),
-    };
-    result.unwrap_or(false)
+    verify_with(password, stored, |pw, hash| bcrypt::verify(pw, hash).unwrap_or(false))
+}
+
+/// Every path runs exactly one bcrypt verification, so the answer's timing
+/// tells neither whether a user exists nor how its hash is stored.
+fn verify_with(password: &str, stored: &str, bcrypt_verify: impl Fn(&str, &str) -> bool) -> bool {
+    match stored.strip_prefix(PREHASHED) {
+        Some(h) => bcrypt_verify(&prehash(password), h),
+        // A plain bcrypt hash cannot hold a >72-byte password: refused rather
+        // than truncated, after the same work as any other verification.
+        None if password.len() > BCRYPT_MAX => {
+            bcrypt_verify(&prehash(password), stored);
+            false
+        }
+        None => bcrypt_verify(password, stored),
+    }
 }
 
 /// One hash in the queue (waiting for or holding a permit) while it lives.
@@ -152,5 +161,25 @@ mod tests {
         assert!(h.starts_with("$2"));
         assert!(verify_now("correct horse", &h));
         assert!(!verify_now("correct horsE", &h));
+    }
+
+    /// One bcrypt run per verification on every path: short or long password,
+    /// plain or pre-hashed stored hash, known user or the dummy.
+    #[test]
+    fn every_verification_costs_one_bcrypt() {
+        let plain = hash_now("short", 4).unwrap();
+        let pre = hash_now(&"y".repeat(100), 4).unwrap();
+        let dummy = hash_now("polyauth-dummy-password-for-timing", 4).unwrap();
+        for stored in [&plain, &pre, &dummy] {
+            for pw in ["short".to_string(), "z".repeat(73), "y".repeat(100)] {
+                let runs = std::cell::Cell::new(0);
+                verify_with(&pw, stored, |a, b| {
+                    runs.set(runs.get() + 1);
+                    bcrypt::verify(a, b).unwrap_or(false)
+                });
+                assert_eq!(runs.get(), 1, "{} bytes against {}", pw.len(), &stored[..4]);
+            }
+        }
+        assert!(!verify_now(&"z".repeat(73), &plain));
     }
 }

@@ -178,9 +178,7 @@ fn json_error(bytes: &[u8], e: &serde_json::Error) -> Failure {
 }
 
 async fn parse_multipart(bytes: Bytes, content_type: &str) -> Result<Fields, Failure> {
-    let bad = |why: String| {
-        Failure::new(ErrorKey::ParseError).with(vars::ERROR, format!("Multipart form parse error - {why}"))
-    };
+    let bad = |why: String| Failure::new(ErrorKey::MultipartParseError).with(vars::ERROR, why);
     let boundary = multer::parse_boundary(content_type).map_err(|e| bad(e.to_string()))?;
     let stream = futures_util_once(bytes);
     let mut mp = multer::Multipart::new(stream, boundary);
@@ -188,7 +186,10 @@ async fn parse_multipart(bytes: Bytes, content_type: &str) -> Result<Fields, Fai
     while let Some(field) = mp.next_field().await.map_err(|e| bad(e.to_string()))? {
         let name = field.name().unwrap_or_default().to_owned();
         let is_file = field.file_name().is_some();
-        let text = field.text().await.map_err(|e| bad(e.to_string()))?;
+        // UTF-8 only, as Django decodes form data (invalid bytes replaced): a
+        // byte-order mark never switches a part to UTF-16.
+        let bytes = field.bytes().await.map_err(|e| bad(e.to_string()))?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         // Files are not credentials; DRF would list them, no action reads them.
         if !is_file {
             out.insert(name, FieldValue::Text(text));

@@ -5,20 +5,22 @@
 //! sample, both named by route (never by raw path), and carries a request id.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue, HOST};
 use hyper::{Method, Request, Response};
 
 use super::body::{self, Fields};
+use super::cors::CorsRequest;
+use super::hosts::{HostCheck, HostPolicy, LinkConfig, Links};
 use super::render::{self, Body, Reply};
 use super::{accept, auth, inputs};
 use crate::actions::{Call, Principal};
 use crate::dialect::{Dialect, Match, Permission, Route, Source};
 use crate::engine::{crypto, Engine};
 use crate::failure::{ErrorKey, Failure};
-use crate::metrics::{Metrics, UNMATCHED};
+use crate::metrics::{Metrics, PREFLIGHT, UNMATCHED};
 use crate::template::{self, vars};
 
 /// A dialect served under a path prefix.
@@ -26,11 +28,17 @@ pub struct Mount {
     /// Normalised: empty for the root, else `/x` without a trailing slash.
     pub prefix: String,
     pub dialect: Arc<Dialect>,
+    /// The mount's `ALLOWED_HOSTS`.
+    pub hosts: HostPolicy,
+    /// Where its mail links point (`listener_origin` is set once bound).
+    pub links: LinkConfig,
 }
 
 impl Mount {
-    pub fn new(prefix: &str, dialect: Arc<Dialect>) -> Self {
-        Self { prefix: prefix.trim_end_matches('/').to_owned(), dialect }
+    pub fn new(prefix: &str, dialect: Arc<Dialect>, public_url: Option<&str>) -> Self {
+        let hosts = HostPolicy::from_settings(&dialect.settings);
+        let links = LinkConfig::new(public_url, &dialect.settings);
+        Self { prefix: prefix.trim_end_matches('/').to_owned(), dialect, hosts, links }
     }
 
     /// The path inside the mount, if the request belongs to it.
@@ -47,6 +55,8 @@ impl Mount {
 pub struct Gateway {
     pub engine: Engine,
     pub body_limit: usize,
+    /// A body not received whole by then is answered 408 (slow clients).
+    pub body_read_timeout: Duration,
     /// Requests are counted and timed here, by dialect and route name.
     pub metrics: Metrics,
 }
@@ -83,14 +93,21 @@ fn routes_at<'a>(d: &'a Dialect, chosen: &'a Route) -> Vec<&'a Route> {
     d.routes.iter().filter(|r| r.shape == chosen.shape).collect()
 }
 
-fn base_url(req_host: Option<&str>, scheme: &str, prefix: &str) -> String {
-    // Only a plausible host name goes into mails; anything else falls back.
-    let host = req_host
-        .filter(|h| {
-            !h.is_empty() && h.len() < 256 && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
-        })
-        .unwrap_or("localhost");
-    format!("{scheme}://{host}{prefix}")
+/// The gateway's limits on a request head, below hyper's (`server::HYPER_*`),
+/// so a head over them is refused in the dialect's format.
+const MAX_HEADERS: usize = 100;
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// 431 or 414 for a head over the gateway's limits.
+fn head_over_limits<B>(req: &Request<B>) -> Option<ErrorKey> {
+    let uri = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if uri > MAX_URI_BYTES {
+        return Some(ErrorKey::UriTooLong);
+    }
+    let headers = req.headers();
+    let bytes: usize = uri + headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>();
+    (headers.len() > MAX_HEADERS || bytes > MAX_HEAD_BYTES).then_some(ErrorKey::HeadersTooLarge)
 }
 
 /// Handles a request for one of `mounts` (the listener's). Never panics on client input.
@@ -105,24 +122,61 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
         return with_id(res.into_response(method == Method::HEAD), &id);
     };
     let d = &mount.dialect;
-    // DRF negotiates the response format before anything else a view does.
-    let negotiated = d.drf_views.then(|| accept::negotiate(req.headers()));
-    let acceptable = negotiated.as_ref().is_none_or(|n| n.acceptable);
-    let indent = negotiated.and_then(|n| n.indent);
-    let (reply, route_name) = dispatch(gw, mount, req, &rel, scheme, acceptable).await;
-    let mut reply = reply;
-    if let (Some(n), Some((ct, bytes))) = (indent, reply.body.as_mut()) {
-        if ct.starts_with("application/json") {
-            if let Some(pretty) = accept::indent_json(bytes, n) {
-                *bytes = pretty;
-            }
+    // A head over the gateway's limits is refused first (Django's server would).
+    // django-cors-headers sits above CommonMiddleware and the views: it answers a
+    // preflight before routing and authentication, and marks every answer below.
+    // Then CommonMiddleware refuses a Host not in ALLOWED_HOSTS.
+    let cors = CorsRequest::of(d, &method, &path, req.headers());
+    let preflight = cors.as_ref().is_some_and(CorsRequest::is_preflight);
+    let host = req.headers().get(HOST).and_then(|h| h.to_str().ok());
+    let checked = mount.hosts.check(host);
+    let early = match (head_over_limits(&req), &checked) {
+        (Some(key), _) => Some(key),
+        (None, _) if preflight => None,
+        (None, HostCheck::Refused) => Some(ErrorKey::DisallowedHost),
+        _ => None,
+    };
+    let (mut reply, route_name) = match early {
+        Some(key) => {
+            let mut reply = render::failures(d, &d.errors, &[Failure::new(key)], method.as_str());
+            // The head is refused whole: close rather than read what follows it.
+            reply = reply.header("Connection", "close");
+            (reply, None)
         }
+        None if preflight => (render::preflight(), Some(PREFLIGHT.to_owned())),
+        None => {
+            let links = mount.links.links(&checked, scheme, &mount.prefix);
+            // DRF negotiates the response format before anything else a view does.
+            let negotiated = d.drf_views.then(|| accept::negotiate(req.headers()));
+            let acceptable = negotiated.as_ref().is_none_or(|n| n.acceptable);
+            let indent = negotiated.and_then(|n| n.indent);
+            let (mut reply, name) = dispatch(gw, mount, req, &rel, &links, acceptable).await;
+            if let (Some(n), Some((ct, bytes))) = (indent, reply.body.as_mut()) {
+                if ct.starts_with("application/json") {
+                    if let Some(pretty) = accept::indent_json(bytes, n) {
+                        *bytes = pretty;
+                    }
+                }
+            }
+            (reply, name)
+        }
+    };
+    // A body that did not arrive in time is not read on: the connection ends.
+    if reply.status == 408 {
+        reply = reply.header("Connection", "close");
     }
+    // What answers above XFrameOptionsMiddleware (CommonMiddleware's redirect
+    // and DisallowedHost, CorsMiddleware's preflight) misses the headers it would add.
+    let refused_early = early.is_some();
     for (k, v) in &d.headers {
-        if reply.status == 301 && d.redirect_omits_headers.iter().any(|h| h.eq_ignore_ascii_case(k)) {
+        let before_frame_options = reply.status == 301 || preflight || refused_early;
+        if before_frame_options && d.redirect_omits_headers.iter().any(|h| h.eq_ignore_ascii_case(k)) {
             continue;
         }
         reply.headers.push((k.clone(), v.clone()));
+    }
+    if let Some(c) = &cors {
+        reply = c.decorate(reply);
     }
     finish(gw, &id, &method, &d.name, route_name.as_deref().unwrap_or(UNMATCHED), reply.status, start);
     with_id(reply.into_response(method == Method::HEAD), &id)
@@ -150,7 +204,7 @@ async fn dispatch(
     mount: &Mount,
     req: Request<Incoming>,
     rel: &str,
-    scheme: &str,
+    links: &Links,
     // False when a DRF dialect's content negotiation failed (answered 406 on known paths).
     acceptable: bool,
 ) -> (Reply, Option<String>) {
@@ -214,7 +268,7 @@ async fn dispatch(
         }
         Match::Found(route, params) => {
             let allow = allow_header(d, &routes_at(d, route));
-            let reply = match run_route(gw, mount, route, req, &params, scheme).await {
+            let reply = match run_route(gw, mount, route, req, &params, links).await {
                 Ok(r) => r,
                 Err(list) => render::failures(d, &route.errors, &list, method.as_str()),
             };
@@ -254,7 +308,7 @@ async fn run_route(
     route: &Route,
     req: Request<Incoming>,
     params: &[(String, String)],
-    scheme: &str,
+    links: &Links,
 ) -> Result<Reply, Vec<Failure>> {
     let d = &mount.dialect;
     let (parts, incoming) = req.into_parts();
@@ -267,7 +321,8 @@ async fn run_route(
     let mut principal = if body_auth { None } else { caller(gw, d, route, &parts.headers, None).await? };
     let mut fields = Fields::new();
     if wants_body {
-        let bytes = body::read(incoming, &parts.headers, gw.body_limit).await.map_err(|f| vec![f])?;
+        let read = tokio::time::timeout(gw.body_read_timeout, body::read(incoming, &parts.headers, gw.body_limit));
+        let bytes = read.await.map_err(|_| vec![Failure::new(ErrorKey::RequestTimeout)])?.map_err(|f| vec![f])?;
         fields = body::parse(bytes, &parts.headers, &route.spec.body).await.map_err(|f| vec![f])?;
     } else {
         drop(incoming);
@@ -276,24 +331,28 @@ async fn run_route(
         principal = caller(gw, d, route, &parts.headers, Some(&fields)).await?;
     }
     let inputs = inputs::collect(route, &fields, params, parts.uri.query(), &parts.headers)?;
-    let host = parts.headers.get(HOST).and_then(|h| h.to_str().ok());
-    let base = base_url(host, scheme, &mount.prefix);
     let call = Call {
         engine: &gw.engine,
         inputs: &inputs,
         wire: &route.wire,
         principal: principal.as_ref(),
         dialect: &d.name,
-        base_url: &base,
+        base_url: &links.base_url,
+        origin: &links.origin,
+        site: &links.site,
     };
     let mut out = route.action.run(&call).await?;
-    out.insert(vars::BASE_URL.into(), base.as_str().into());
+    out.insert(vars::BASE_URL.into(), links.base_url.as_str().into());
     out.insert(vars::DIALECT.into(), d.name.as_str().into());
     let status = route.spec.response.status;
     let mut reply = match &route.body {
         Some(t) => Reply::json(status, &template::render(t, &out)),
         None => Reply::empty(status),
     };
+    // A response carrying a credential is never stored by a cache (RFC 6749 §5.1).
+    if [vars::TOKEN, vars::ACCESS, vars::REFRESH].iter().any(|k| out.contains_key(*k)) {
+        reply = reply.header("Cache-Control", "no-store").header("Pragma", "no-cache");
+    }
     for (k, v) in &route.spec.response.headers {
         reply = reply.header(k.clone(), template::render_str(v, &out));
     }

@@ -44,6 +44,23 @@ impl Reply {
         self
     }
 
+    /// Django's `patch_vary_headers`: `name` joins the `Vary` list unless it is
+    /// there already (compared case-insensitively); a `*` stays alone.
+    pub fn vary(mut self, name: &str) -> Self {
+        let is_vary = |k: &String| k.eq_ignore_ascii_case("vary");
+        // Later entries replace earlier ones in `into_response`: the last is the one sent.
+        let current = self.headers.iter().rev().find(|(k, _)| is_vary(k)).map(|(_, v)| v.clone());
+        let mut names: Vec<&str> =
+            current.as_deref().map(|v| v.split(',').map(str::trim).collect()).unwrap_or_default();
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            names.push(name);
+        }
+        let value = if names.contains(&"*") { "*".to_owned() } else { names.join(", ") };
+        self.headers.retain(|(k, _)| !is_vary(k));
+        self.headers.push(("Vary".into(), value));
+        self
+    }
+
     /// Builds the hyper response; a header that cannot be sent is dropped (and logged), never a panic.
     pub fn into_response(self, head_only: bool) -> Response<Body> {
         let mut res = Response::new(Body::default());
@@ -77,6 +94,11 @@ pub fn unmatched() -> Reply {
 /// Django's APPEND_SLASH answer: 301 to the slashed URL with an empty HTML body.
 pub fn slash_redirect(location: String) -> Reply {
     Reply::bytes(301, "text/html; charset=utf-8", Vec::new()).header("Location", location)
+}
+
+/// django-cors-headers' answer to a CORS preflight: Django's empty `HttpResponse`.
+pub fn preflight() -> Reply {
+    Reply::bytes(200, "text/html; charset=utf-8", Vec::new())
 }
 
 /// The admin listener's refusals: `{"detail": …}`.

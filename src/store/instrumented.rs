@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{OneTimeRecord, Purpose, SharedStore, Store, StoreError, TokenKind, TokenRecord, UserRecord, UserUpdate};
+use super::{
+    ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, SharedStore, Store, StoreError, TokenKind, TokenRecord,
+    UserRecord, UserUpdate,
+};
 use crate::metrics::Metrics;
 
 pub struct InstrumentedStore {
@@ -63,8 +66,8 @@ impl Store for InstrumentedStore {
         self.timed("update_user", self.inner.update_user(id, update)).await
     }
 
-    async fn delete_user(&self, id: u64) -> Result<bool, StoreError> {
-        self.timed("delete_user", self.inner.delete_user(id)).await
+    async fn delete_user(&self, id: u64, if_password_hash: Option<&str>) -> Result<bool, StoreError> {
+        self.timed("delete_user", self.inner.delete_user(id, if_password_hash)).await
     }
 
     async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError> {
@@ -87,8 +90,26 @@ impl Store for InstrumentedStore {
         self.timed("claim_slot", self.inner.claim_slot(user_id, name, value, ttl)).await
     }
 
+    async fn create_slot_token(
+        &self,
+        digest: &str,
+        record: TokenRecord,
+        slot_name: &str,
+        slot_value: &str,
+    ) -> Result<bool, StoreError> {
+        self.timed("create_slot_token", self.inner.create_slot_token(digest, record, slot_name, slot_value)).await
+    }
+
+    async fn find_slot(&self, user_id: u64, name: &str) -> Result<Option<String>, StoreError> {
+        self.timed("find_slot", self.inner.find_slot(user_id, name)).await
+    }
+
     async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError> {
         self.timed("delete_slot", self.inner.delete_slot(user_id, name)).await
+    }
+
+    async fn delete_slot_if(&self, user_id: u64, name: &str, value: &str) -> Result<bool, StoreError> {
+        self.timed("delete_slot_if", self.inner.delete_slot_if(user_id, name, value)).await
     }
 
     async fn create_one_time(
@@ -97,8 +118,9 @@ impl Store for InstrumentedStore {
         digest: &str,
         record: OneTimeRecord,
         ttl: Duration,
+        keep: usize,
     ) -> Result<(), StoreError> {
-        self.timed("create_one_time", self.inner.create_one_time(purpose, digest, record, ttl)).await
+        self.timed("create_one_time", self.inner.create_one_time(purpose, digest, record, ttl, keep)).await
     }
 
     async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
@@ -119,5 +141,31 @@ impl Store for InstrumentedStore {
 
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
         self.timed("is_jti_blacklisted", self.inner.is_jti_blacklisted(jti)).await
+    }
+
+    async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError> {
+        self.timed("enqueue_mail", self.inner.enqueue_mail(id, payload)).await
+    }
+
+    async fn claim_mail(&self, lease: Duration, lease_id: &str) -> Result<Option<ClaimedMail>, StoreError> {
+        self.timed("claim_mail", self.inner.claim_mail(lease, lease_id)).await
+    }
+
+    async fn settle_mail(
+        &self,
+        id: &str,
+        lease_id: &str,
+        outcome: &Settle,
+        keep: Duration,
+    ) -> Result<bool, StoreError> {
+        self.timed("settle_mail", self.inner.settle_mail(id, lease_id, outcome, keep)).await
+    }
+
+    async fn find_mail_status(&self, ids: &[String]) -> Result<Vec<Option<MailStatus>>, StoreError> {
+        self.timed("find_mail_status", self.inner.find_mail_status(ids)).await
+    }
+
+    async fn mail_queue_depth(&self) -> Result<u64, StoreError> {
+        self.timed("mail_queue_depth", self.inner.mail_queue_depth()).await
     }
 }

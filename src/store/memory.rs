@@ -8,7 +8,12 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate};
+use super::{
+    ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, Store, StoreError, TokenKind, TokenRecord, UniqueField,
+    UserRecord, UserUpdate,
+};
+
+mod mailq;
 
 #[derive(Default)]
 struct Maps {
@@ -41,6 +46,8 @@ impl Maps {
 #[derive(Default)]
 pub struct MemoryStore {
     maps: Mutex<Maps>,
+    /// The mail queue, under its own lock: senders never wait on user lookups.
+    mail: Mutex<mailq::MailQueue>,
 }
 
 impl MemoryStore {
@@ -52,6 +59,10 @@ impl MemoryStore {
         // A panic while holding the lock cannot leave the maps half-written in a
         // way that matters more than refusing all service, so recover the guard.
         self.maps.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn mail(&self) -> std::sync::MutexGuard<'_, mailq::MailQueue> {
+        self.mail.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -128,8 +139,13 @@ impl Store for MemoryStore {
         Ok(Some(user.clone()))
     }
 
-    async fn delete_user(&self, id: u64) -> Result<bool, StoreError> {
+    async fn delete_user(&self, id: u64, if_password_hash: Option<&str>) -> Result<bool, StoreError> {
         let mut m = self.lock();
+        match m.users.get(&id) {
+            None => return Ok(false),
+            Some(u) if if_password_hash.is_some_and(|h| h != u.password_hash) => return Err(StoreError::Changed),
+            Some(_) => {}
+        }
         let Some(stored) = m.users.remove(&id) else {
             return Ok(false);
         };
@@ -175,9 +191,43 @@ impl Store for MemoryStore {
         Ok(value.to_owned())
     }
 
+    async fn create_slot_token(
+        &self,
+        digest: &str,
+        record: TokenRecord,
+        slot_name: &str,
+        slot_value: &str,
+    ) -> Result<bool, StoreError> {
+        let mut m = self.lock();
+        let now = Instant::now();
+        let slot_expiry = match m.slots.get(&(record.user_id, slot_name.to_owned())) {
+            Some((v, exp)) if *exp > now && v == slot_value => *exp,
+            _ => return Ok(false),
+        };
+        if live(m.tokens.get(digest)).is_none() {
+            m.sweep();
+            m.tokens.insert(digest.to_owned(), (record, slot_expiry));
+        }
+        Ok(true)
+    }
+
+    async fn find_slot(&self, user_id: u64, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(live(self.lock().slots.get(&(user_id, name.to_owned()))).cloned())
+    }
+
     async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError> {
         self.lock().slots.remove(&(user_id, name.to_owned()));
         Ok(())
+    }
+
+    async fn delete_slot_if(&self, user_id: u64, name: &str, value: &str) -> Result<bool, StoreError> {
+        let mut m = self.lock();
+        let key = (user_id, name.to_owned());
+        if live(m.slots.get(&key)).is_some_and(|v| v == value) {
+            m.slots.remove(&key);
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     async fn create_one_time(
@@ -186,10 +236,25 @@ impl Store for MemoryStore {
         digest: &str,
         record: OneTimeRecord,
         ttl: Duration,
+        keep: usize,
     ) -> Result<(), StoreError> {
         let mut m = self.lock();
         m.sweep();
-        m.one_time.insert((purpose, digest.to_owned()), (record, Instant::now() + ttl));
+        let (now, user_id) = (Instant::now(), record.user_id);
+        m.one_time.insert((purpose, digest.to_owned()), (record, now + ttl));
+        // Newest wins: every token has the same lifetime, so the earliest expiry is the oldest.
+        let mut mine: Vec<(Instant, String)> = m
+            .one_time
+            .iter()
+            .filter(|((p, _), (r, exp))| *p == purpose && r.user_id == user_id && *exp > now)
+            .map(|((_, d), (_, exp))| (*exp, d.clone()))
+            .collect();
+        if mine.len() > keep.max(1) {
+            mine.sort();
+            for (_, d) in &mine[..mine.len() - keep.max(1)] {
+                m.one_time.remove(&(purpose, d.clone()));
+            }
+        }
         Ok(())
     }
 
@@ -222,5 +287,32 @@ impl Store for MemoryStore {
 
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
         Ok(self.lock().blacklist.get(jti).is_some_and(|exp| *exp > Instant::now()))
+    }
+
+    async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError> {
+        self.mail().enqueue(id, payload);
+        Ok(())
+    }
+
+    async fn claim_mail(&self, lease: Duration, lease_id: &str) -> Result<Option<ClaimedMail>, StoreError> {
+        Ok(self.mail().claim(lease, lease_id))
+    }
+
+    async fn settle_mail(
+        &self,
+        id: &str,
+        lease_id: &str,
+        outcome: &Settle,
+        keep: Duration,
+    ) -> Result<bool, StoreError> {
+        Ok(self.mail().settle(id, lease_id, outcome, keep))
+    }
+
+    async fn find_mail_status(&self, ids: &[String]) -> Result<Vec<Option<MailStatus>>, StoreError> {
+        Ok(self.mail().status(ids))
+    }
+
+    async fn mail_queue_depth(&self) -> Result<u64, StoreError> {
+        Ok(self.mail().depth())
     }
 }

@@ -20,12 +20,16 @@ use redis::{AsyncCommands, RedisError};
 mod claims;
 mod cluster;
 mod link;
+mod mailq;
 mod records;
 mod scripts;
 mod single;
 
-use super::{OneTimeRecord, Purpose, Store, StoreError, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate};
-use link::{Conn, Link};
+use super::{
+    ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, Store, StoreError, TokenKind, TokenRecord, UniqueField,
+    UserRecord, UserUpdate,
+};
+use link::{cluster_nodes, Conn, Link};
 use records::{conflict, parse_one_time, parse_user, user_fields};
 use scripts::call;
 
@@ -51,23 +55,6 @@ fn secs(ttl: Duration) -> u64 {
     ttl.as_secs().max(1)
 }
 
-/// A `redis+cluster://` / `rediss+cluster://` URL as the node URLs the cluster client takes:
-/// `redis+cluster://[user:password@]host1:port1,host2:port2[/]`.
-fn cluster_nodes(url: &str) -> Option<Vec<String>> {
-    let (scheme, rest) = url.split_once("+cluster://")?;
-    if scheme != "redis" && scheme != "rediss" {
-        return None;
-    }
-    let rest = rest.trim_end_matches('/');
-    let (auth, hosts) = match rest.rsplit_once('@') {
-        Some((auth, hosts)) => (format!("{auth}@"), hosts),
-        None => (String::new(), rest),
-    };
-    let nodes: Vec<String> =
-        hosts.split(',').filter(|h| !h.is_empty()).map(|h| format!("{scheme}://{auth}{h}")).collect();
-    (!nodes.is_empty() && !hosts.contains('/')).then_some(nodes)
-}
-
 impl RedisStore {
     pub async fn connect(url: &str, prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
         Self::connect_with_ca(url, prefix, timeout, None).await
@@ -80,40 +67,15 @@ impl RedisStore {
         timeout: Duration,
         ca_pem: Option<Vec<u8>>,
     ) -> Result<Self, StoreError> {
-        let certs = |root_cert| redis::TlsCertificates { client_tls: None, root_cert: Some(root_cert) };
-        let connect = async {
-            if let Some(nodes) = cluster_nodes(url) {
-                if prefix.contains(['{', '}']) {
-                    return Err(StoreError::Unavailable(
-                        "store.key_prefix must not contain '{' or '}' on a Cluster (they pick the slot)".into(),
-                    ));
-                }
-                let mut b = redis::cluster::ClusterClientBuilder::new(nodes)
-                    .connection_timeout(timeout)
-                    .response_timeout(timeout)
-                    // Retries (MOVED/ASK, a node reconnecting, a failover) fit within the deadline.
-                    .retries(3)
-                    .min_retry_wait(50)
-                    .max_retry_wait(500);
-                if let Some(ca) = ca_pem {
-                    b = b.certs(certs(ca));
-                }
-                let conn = b.build()?.get_async_connection().await?;
-                Ok((Link::Cluster(conn), true))
-            } else {
-                if url.contains("+cluster") {
-                    return Err(StoreError::Unavailable(format!("not a cluster URL: {url}")));
-                }
-                let client = match ca_pem {
-                    None => redis::Client::open(url),
-                    Some(ca) => redis::Client::build_with_tls(url, certs(ca)),
-                }?;
-                Ok((Link::Single(link::Single::connect(client, timeout).await?), false))
-            }
-        };
-        let (link, cluster) = tokio::time::timeout(timeout * 2, connect)
+        if cluster_nodes(url).is_some() && prefix.contains(['{', '}']) {
+            return Err(StoreError::Unavailable(
+                "store.key_prefix must not contain '{' or '}' on a Cluster (they pick the slot)".into(),
+            ));
+        }
+        let link = tokio::time::timeout(timeout * 2, Link::open(url, timeout, ca_pem))
             .await
             .map_err(|_| StoreError::Unavailable("connect timed out".into()))??;
+        let cluster = matches!(link, Link::Cluster(_));
         let orphan_grace = (timeout * 3).max(Duration::from_secs(30));
         Ok(Self { link, prefix: prefix.to_owned(), timeout, cluster, orphan_grace })
     }
@@ -244,13 +206,13 @@ impl Store for RedisStore {
         .await
     }
 
-    async fn delete_user(&self, id: u64) -> Result<bool, StoreError> {
+    async fn delete_user(&self, id: u64, if_password_hash: Option<&str>) -> Result<bool, StoreError> {
         self.op(async {
             let mut c = self.conn().await?;
             if self.cluster {
-                self.cluster_delete_user(&mut c, id).await
+                self.cluster_delete_user(&mut c, id, if_password_hash).await
             } else {
-                self.single_delete_user(&mut c, id).await
+                self.single_delete_user(&mut c, id, if_password_hash).await
             }
         })
         .await
@@ -300,9 +262,46 @@ impl Store for RedisStore {
         self.op(async { Ok(script.run(&mut self.conn().await?).await?) }).await
     }
 
+    async fn create_slot_token(
+        &self,
+        digest: &str,
+        record: TokenRecord,
+        slot_name: &str,
+        slot_value: &str,
+    ) -> Result<bool, StoreError> {
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                return self.cluster_create_slot_token(&mut c, digest, record, slot_name, slot_value).await;
+            }
+            let n: i64 = call(&scripts::CREATE_SLOT_TOKEN)
+                .key(self.user_key(record.user_id, &format!("slot:{slot_name}")))
+                .key(self.token_key(digest))
+                .key(self.user_key(record.user_id, "tokens"))
+                .arg(slot_value)
+                .arg(format!("{}:{}", record.user_id, record.kind.as_str()))
+                .arg(digest)
+                .run(&mut c)
+                .await?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn find_slot(&self, user_id: u64, name: &str) -> Result<Option<String>, StoreError> {
+        let key = self.user_key(user_id, &format!("slot:{name}"));
+        self.op(async { Ok(self.conn().await?.get(key).await?) }).await
+    }
+
     async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError> {
         let key = self.user_key(user_id, &format!("slot:{name}"));
         self.op(async { Ok(self.conn().await?.del::<_, ()>(key).await?) }).await
+    }
+
+    async fn delete_slot_if(&self, user_id: u64, name: &str, value: &str) -> Result<bool, StoreError> {
+        let script = call(&scripts::DELETE_SLOT_IF).key(self.user_key(user_id, &format!("slot:{name}"))).arg(value);
+        let n: i64 = self.op(async { Ok(script.run(&mut self.conn().await?).await?) }).await?;
+        Ok(n == 1)
     }
 
     async fn create_one_time(
@@ -311,11 +310,26 @@ impl Store for RedisStore {
         digest: &str,
         record: OneTimeRecord,
         ttl: Duration,
+        keep: usize,
     ) -> Result<(), StoreError> {
-        let value = format!("{}:{}", record.user_id, record.stamp);
-        let (key, set) =
-            (self.one_time_key(purpose, digest), self.user_key(record.user_id, &format!("ot:{}", purpose.as_str())));
-        self.op(async { self.add_indexed(&mut self.conn().await?, &key, &value, &set, digest, ttl).await }).await
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.cluster_create_one_time(&mut c, purpose, digest, &record, ttl, keep).await
+            } else {
+                let value = format!("{}:{}", record.user_id, record.stamp);
+                let script = call(&scripts::CREATE_ONE_TIME)
+                    .key(self.one_time_key(purpose, digest))
+                    .key(self.user_key(record.user_id, &format!("ot:{}", purpose.as_str())))
+                    .arg(&value)
+                    .arg(secs(ttl))
+                    .arg(digest)
+                    .arg(keep.max(1))
+                    .arg(format!("{}:ot:{}", self.prefix, purpose.as_str()));
+                Ok(script.run::<i64>(&mut c).await.map(drop)?)
+            }
+        })
+        .await
     }
 
     async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
@@ -353,22 +367,30 @@ impl Store for RedisStore {
         let key = format!("{}:bl:{jti}", self.prefix);
         self.op(async { Ok(self.conn().await?.exists(key).await?) }).await
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::cluster_nodes;
+    async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError> {
+        self.mq_enqueue(id, payload).await
+    }
 
-    #[test]
-    fn cluster_urls_name_every_node() {
-        assert_eq!(cluster_nodes("redis+cluster://a:7000,b:7001/").unwrap(), ["redis://a:7000", "redis://b:7001"]);
-        assert_eq!(
-            cluster_nodes("rediss+cluster://u:p@a:7000,b:7001").unwrap(),
-            ["rediss://u:p@a:7000", "rediss://u:p@b:7001"]
-        );
-        assert!(cluster_nodes("redis://a:7000").is_none());
-        assert!(cluster_nodes("http+cluster://a:7000").is_none());
-        assert!(cluster_nodes("redis+cluster:///").is_none());
-        assert!(cluster_nodes("redis+cluster://a:1/0").is_none(), "a cluster has one database");
+    async fn claim_mail(&self, lease: Duration, lease_id: &str) -> Result<Option<ClaimedMail>, StoreError> {
+        self.mq_claim(lease, lease_id).await
+    }
+
+    async fn settle_mail(
+        &self,
+        id: &str,
+        lease_id: &str,
+        outcome: &Settle,
+        keep: Duration,
+    ) -> Result<bool, StoreError> {
+        self.mq_settle(id, lease_id, outcome, keep).await
+    }
+
+    async fn find_mail_status(&self, ids: &[String]) -> Result<Vec<Option<MailStatus>>, StoreError> {
+        self.mq_status(ids).await
+    }
+
+    async fn mail_queue_depth(&self) -> Result<u64, StoreError> {
+        self.mq_depth().await
     }
 }

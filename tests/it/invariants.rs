@@ -47,15 +47,21 @@ fn violations(files: &[(PathBuf, String)], forbidden: &[&str]) -> Vec<String> {
 }
 
 #[test]
-fn the_engine_and_the_store_know_nothing_of_http_or_dialects() {
+fn the_engine_the_store_and_the_mail_sender_know_nothing_of_http_or_dialects() {
     let mut files = rust_files(&src().join("engine"));
     files.extend(rust_files(&src().join("store")));
-    assert!(files.len() > 10, "found the engine and store sources");
+    files.extend(rust_files(&src().join("mail")));
+    assert!(files.len() > 10, "found the engine, store and mail sources");
+    assert!(files.iter().any(|(p, _)| p.ends_with("mail/sender.rs")), "found the mail sender");
     let bad = violations(
         &files,
         &["hyper::", "use hyper", "http::", "crate::http", "crate::dialect", "crate::actions", "crate::failure"],
     );
-    assert!(bad.is_empty(), "the engine and store must not import the HTTP or dialect layers:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "the engine, store and mail sender must not import the HTTP or dialect layers:\n{}",
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -92,4 +98,14 @@ fn error_bodies_are_built_only_by_the_renderer() {
     // The checks above must be able to fail: the renderer itself does all of it.
     let own = violations(&rust_files(&renderer), &forbidden);
     assert!(!own.is_empty(), "the scan finds the renderer's own constructors");
+}
+
+#[test]
+fn cors_headers_are_added_in_one_place() {
+    let home = src().join("http").join("cors.rs");
+    let files: Vec<_> = rust_files(&src()).into_iter().filter(|(p, _)| *p != home).collect();
+    let forbidden = ["Access-Control-", "access-control-"];
+    let bad = violations(&files, &forbidden);
+    assert!(bad.is_empty(), "only http::cors adds CORS headers:\n{}", bad.join("\n"));
+    assert!(!violations(&rust_files(&home), &forbidden).is_empty(), "the scan finds http::cors's own headers");
 }

@@ -8,17 +8,21 @@
 #[macro_use]
 mod support;
 
+mod browser;
 mod cluster;
 mod contract;
+mod cors;
 mod cross_dialect;
 mod deploy;
 mod djoser;
 mod drf_wire;
 mod food2gether;
 mod foundation;
+mod hardening;
 mod invariants;
 mod jwt_email;
 mod logs;
+mod mail;
 mod metrics;
 mod monta;
 mod openapi;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::support::{Redis, StoreKind, TestStore};
 use polyauth::engine::{Engine, EngineError, EngineSettings, IdentifyBy, TokenError, UserUpdate};
 use polyauth::secret::Secret;
-use polyauth::store::{self, Purpose, TokenKind};
+use polyauth::store::{self, DeliveryState, MailStatus, Purpose, Settle, TokenKind};
 
 struct Fixture {
     engine: Engine,
@@ -35,7 +35,10 @@ pub(crate) fn settings() -> EngineSettings {
         refresh_lifetime_secs: 86_400,
         opaque_ttl: Duration::from_secs(3600),
         one_time_ttl: Duration::from_secs(3600),
+        one_time_per_user: 5,
         outbox_capacity: 10,
+        outbox_per_recipient: 10,
+        mail_delivery: true,
         metrics: polyauth::metrics::Metrics::new(),
     }
 }
@@ -291,13 +294,68 @@ async fn redis_down_is_an_error_not_a_hang() {
     assert!(started.elapsed() < Duration::from_secs(10), "store calls are bounded by the timeout");
 }
 
+/// The mail queue: oldest due first, one holder per lease, settles only from
+/// the holder, retries due later, an expired lease hands the mail on, final
+/// states kept for `keep` without the payload.
+async fn mail_queue(kind: StoreKind) {
+    let test_store = TestStore::start(kind);
+    let s = store::open(&test_store.url, &test_store.prefix, Duration::from_secs(2)).await.unwrap();
+    let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let lease = Duration::from_secs(60);
+    let keep = Duration::from_secs(60);
+    s.enqueue_mail("a", "payload-a").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    s.enqueue_mail("b", "payload-b").await.unwrap();
+    assert_eq!(s.mail_queue_depth().await.unwrap(), 2);
+    let a = s.claim_mail(lease, "la").await.unwrap().expect("a is due");
+    assert_eq!((a.id.as_str(), a.payload.as_str(), a.attempts), ("a", "payload-a", 1));
+    let b = s.claim_mail(lease, "lb").await.unwrap().expect("b is due");
+    assert_eq!(b.id, "b");
+    assert!(s.claim_mail(lease, "lx").await.unwrap().is_none(), "both are held");
+    assert!(!s.settle_mail("a", "lb", &Settle::Sent, keep).await.unwrap(), "only the holder settles");
+    assert!(s.settle_mail("a", "la", &Settle::Sent, keep).await.unwrap());
+    assert!(!s.settle_mail("a", "la", &Settle::Sent, keep).await.unwrap(), "settled once");
+    assert_eq!(s.mail_queue_depth().await.unwrap(), 1);
+
+    // Generous margins: a loaded machine may stall between two calls.
+    let retry = Settle::Retry { after: Duration::from_millis(1500), reason: "451 busy".into() };
+    assert!(s.settle_mail("b", "lb", &retry, keep).await.unwrap());
+    let st = s.find_mail_status(&ids(&["a", "b", "zz"])).await.unwrap();
+    assert_eq!(st[0], Some(MailStatus { state: DeliveryState::Sent, attempts: 1, error: None }));
+    assert_eq!(st[1], Some(MailStatus { state: DeliveryState::Retrying, attempts: 1, error: Some("451 busy".into()) }));
+    assert_eq!(st[2], None);
+    assert!(s.claim_mail(lease, "lx").await.unwrap().is_none(), "the retry is not due yet");
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    // A short lease that runs out hands the mail to the next claim.
+    let b2 = s.claim_mail(Duration::from_millis(200), "lb2").await.unwrap().expect("due again");
+    assert_eq!((b2.id.as_str(), b2.attempts, b2.payload.as_str()), ("b", 2, "payload-b"));
+    assert_eq!(s.find_mail_status(&ids(&["b"])).await.unwrap()[0].as_ref().unwrap().state, DeliveryState::Sending);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let b3 = s.claim_mail(lease, "lb3").await.unwrap().expect("the lease ran out");
+    assert_eq!(b3.attempts, 3);
+    assert!(!s.settle_mail("b", "lb2", &Settle::Sent, keep).await.unwrap(), "an expired lease settles nothing");
+    let short = Duration::from_secs(1);
+    assert!(s.settle_mail("b", "lb3", &Settle::Failed("550 no such user".into()), short).await.unwrap());
+    assert_eq!(s.mail_queue_depth().await.unwrap(), 0);
+    let st = s.find_mail_status(&ids(&["b"])).await.unwrap();
+    assert_eq!(
+        st[0],
+        Some(MailStatus { state: DeliveryState::Failed, attempts: 3, error: Some("550 no such user".into()) })
+    );
+    assert!(s.claim_mail(lease, "lx").await.unwrap().is_none());
+    // Forgotten after `keep`.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(s.find_mail_status(&ids(&["b"])).await.unwrap(), vec![None]);
+}
+
 both_stores!(
     users_and_uniqueness,
     opaque_tokens,
     tokens_expire,
     one_time_tokens,
     jwt_rotation_and_blacklist,
-    concurrent_user_writes
+    concurrent_user_writes,
+    mail_queue
 );
 
 // 50 racing registrations need real parallelism: a multi-threaded runtime.

@@ -3,8 +3,11 @@
 //! the harness starts on a free port and stops, or the real local Redis
 //! Cluster of `cluster`), `both_stores!`, and the `Authorization` header
 //! values. Below: the admin listener, metrics and the real binary (`ops`),
-//! certificates (`pki`), JWTs (`jwt`), and one module of helpers per dialect.
+//! certificates (`pki`), a real SMTP server (`smtp`), JWTs (`jwt`), a page
+//! server and headless Chromium (`browser`), and one module of helpers per
+//! dialect.
 
+pub mod browser;
 pub mod cluster;
 pub mod djoser;
 pub mod drf;
@@ -15,6 +18,7 @@ pub mod monta;
 pub mod ops;
 pub mod pki;
 pub mod simplejwt;
+pub mod smtp;
 
 /// Generates `memory`, `redis` and `cluster` test modules calling
 /// `async fn name(kind: StoreKind)`: every store-touching test runs on the
@@ -169,6 +173,8 @@ pub struct GwBuilder {
     /// (dialect, prefix, `[mount.settings]` TOML body).
     mounts: Vec<(String, String, String)>,
     extra: String,
+    /// TOML after the mounts (tables of the last mount, e.g. `[mount.mail.<kind>]`).
+    tail: String,
     dialects_dir: PathBuf,
     /// `[store] key_prefix`, when not the default (a Cluster test's own).
     key_prefix: Option<String>,
@@ -181,6 +187,7 @@ pub fn gateway(kind: StoreKind) -> GwBuilder {
         kind,
         mounts: Vec::new(),
         extra: String::new(),
+        tail: String::new(),
         dialects_dir: dialects_dir(),
         key_prefix: None,
         store_url: None,
@@ -204,6 +211,13 @@ impl GwBuilder {
     pub fn extra(mut self, toml: &str) -> Self {
         self.extra.push_str(toml);
         self.extra.push('\n');
+        self
+    }
+
+    /// TOML appended after the mounts: tables of the last mount (`[mount.mail.password_reset]`).
+    pub fn tail(mut self, toml: &str) -> Self {
+        self.tail.push_str(toml);
+        self.tail.push('\n');
         self
     }
 
@@ -238,6 +252,7 @@ impl GwBuilder {
                 t.push_str(&format!("[mount.settings]\n{settings}\n"));
             }
         }
+        t.push_str(&self.tail);
         t
     }
 
@@ -246,8 +261,16 @@ impl GwBuilder {
         if self.key_prefix.is_none() {
             self.key_prefix = Some(store.prefix);
         }
-        let (redis, url) = (store.redis, self.store_url.clone().unwrap_or(store.url));
-        let text = self.config_text(&url);
+        let url = self.store_url.clone().unwrap_or(store.url);
+        let mut gw = self.start_on(&url).await;
+        gw.redis = store.redis;
+        gw
+    }
+
+    /// Starts on a store that outlives the gateway (a Redis the test holds: restarts, replicas).
+    pub async fn start_on(self, url: &str) -> Gw {
+        let redis = None;
+        let text = self.config_text(url);
         let config = Config::from_toml_str(&text, std::path::Path::new(".")).expect("test config");
         let plan = app::plan(config).expect("plan");
         let running = app::start(plan).await.expect("start");

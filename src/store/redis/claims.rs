@@ -230,7 +230,12 @@ impl RedisStore {
         Err(StoreError::Changed)
     }
 
-    pub(super) async fn cluster_delete_user(&self, c: &mut Conn, id: u64) -> Result<bool, StoreError> {
+    pub(super) async fn cluster_delete_user(
+        &self,
+        c: &mut Conn,
+        id: u64,
+        if_password_hash: Option<&str>,
+    ) -> Result<bool, StoreError> {
         for _ in 0..ATTEMPTS {
             let Some(old) = self.stored_claims(c, id).await? else { return Ok(false) };
             let mut demoted = Vec::new();
@@ -252,6 +257,7 @@ impl RedisStore {
                 .arg(&old.1)
                 .arg(&self.prefix)
                 .arg(id)
+                .args(if_password_hash)
                 .run(c)
                 .await?;
             let gone: Vec<Held> =
@@ -260,6 +266,11 @@ impl RedisStore {
                 redis::Value::Int(-5) => {
                     self.restore(c, &demoted, id).await?;
                     continue;
+                }
+                redis::Value::Int(-4) => {
+                    // The password changed since the deletion was authorised: nothing deleted.
+                    self.restore(c, &demoted, id).await?;
+                    return Err(StoreError::Changed);
                 }
                 redis::Value::Int(_) => {
                     self.release(c, &gone).await;

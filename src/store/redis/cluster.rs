@@ -14,8 +14,8 @@ use std::time::Duration;
 use redis::AsyncCommands;
 
 use super::link::Conn;
-use super::RedisStore;
-use crate::store::{email_key, StoreError, TokenKind, UniqueField};
+use super::{call, scripts, RedisStore};
+use crate::store::{email_key, OneTimeRecord, Purpose, StoreError, TokenKind, TokenRecord, UniqueField};
 
 /// A claim's value, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +129,73 @@ impl RedisStore {
             c.set_ex::<_, _, ()>(key, value, ttl).await?;
         } else {
             index.set_ex(key, value, ttl).ignore().query_async::<()>(c).await?;
+        }
+        Ok(())
+    }
+
+    /// An auth token derived from a slot's value: listed in the user's set
+    /// while the slot still holds the value (one script, the user's slot), then
+    /// written with the slot's remaining lifetime (kept if it exists), then
+    /// the slot checked again: a logout that ended the slot in between makes
+    /// this login give up the token (false) and claim a new one.
+    pub(super) async fn cluster_create_slot_token(
+        &self,
+        c: &mut Conn,
+        digest: &str,
+        record: TokenRecord,
+        slot_name: &str,
+        slot_value: &str,
+    ) -> Result<bool, StoreError> {
+        let slot = self.user_key(record.user_id, &format!("slot:{slot_name}"));
+        let ttl: i64 = call(&scripts::CLUSTER_SLOT_TOKEN_INDEX)
+            .key(slot.clone())
+            .key(self.user_key(record.user_id, "tokens"))
+            .arg(slot_value)
+            .arg(digest)
+            .run(c)
+            .await?;
+        if ttl <= 0 {
+            return Ok(false);
+        }
+        let key = self.token_key(digest);
+        let value = format!("{}:{}", record.user_id, record.kind.as_str());
+        redis::cmd("SET").arg(&key).arg(value).arg("PX").arg(ttl).arg("NX").query_async::<()>(c).await?;
+        if c.get::<_, Option<String>>(&slot).await?.as_deref() != Some(slot_value) {
+            c.del::<_, ()>(&key).await?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// A one-time token: listed, written, then of the user's live tokens for
+    /// the purpose only the newest `keep` are kept (the others, nearest
+    /// expiry, deleted one key at a time; lapsed digests leave the set).
+    pub(super) async fn cluster_create_one_time(
+        &self,
+        c: &mut Conn,
+        purpose: Purpose,
+        digest: &str,
+        record: &OneTimeRecord,
+        ttl: Duration,
+        keep: usize,
+    ) -> Result<(), StoreError> {
+        let value = format!("{}:{}", record.user_id, record.stamp);
+        let set = self.user_key(record.user_id, &format!("ot:{}", purpose.as_str()));
+        self.add_indexed(c, &self.one_time_key(purpose, digest), &value, &set, digest, ttl).await?;
+        let mut live = Vec::new();
+        for d in c.smembers::<_, Vec<String>>(&set).await? {
+            let pttl: i64 = c.pttl(self.one_time_key(purpose, &d)).await?;
+            if pttl > 0 {
+                live.push((pttl, d));
+            } else {
+                c.srem::<_, _, ()>(&set, &d).await?;
+            }
+        }
+        live.sort();
+        let excess = live.len().saturating_sub(keep.max(1));
+        for (_, d) in live.into_iter().take(excess) {
+            c.del::<_, ()>(self.one_time_key(purpose, &d)).await?;
+            c.srem::<_, _, ()>(&set, &d).await?;
         }
         Ok(())
     }

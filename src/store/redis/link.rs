@@ -31,6 +31,23 @@ use tokio::sync::watch;
 const MAX_BACKOFF: Duration = Duration::from_millis(250);
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 
+/// A `redis+cluster://` / `rediss+cluster://` URL as the node URLs the cluster client takes:
+/// `redis+cluster://[user:password@]host1:port1,host2:port2[/]`.
+pub(super) fn cluster_nodes(url: &str) -> Option<Vec<String>> {
+    let (scheme, rest) = url.split_once("+cluster://")?;
+    if scheme != "redis" && scheme != "rediss" {
+        return None;
+    }
+    let rest = rest.trim_end_matches('/');
+    let (auth, hosts) = match rest.rsplit_once('@') {
+        Some((auth, hosts)) => (format!("{auth}@"), hosts),
+        None => (String::new(), rest),
+    };
+    let nodes: Vec<String> =
+        hosts.split(',').filter(|h| !h.is_empty()).map(|h| format!("{scheme}://{auth}{h}")).collect();
+    (!nodes.is_empty() && !hosts.contains('/')).then_some(nodes)
+}
+
 /// The shared link: cheap to clone.
 #[derive(Clone)]
 pub(super) enum Link {
@@ -176,6 +193,34 @@ pub(super) enum Conn {
 }
 
 impl Link {
+    /// Connects to the store a URL names: a Cluster (`redis+cluster://`,
+    /// `rediss+cluster://`) or one server; with `ca_pem`, TLS servers are
+    /// verified against that CA (a private one).
+    pub(super) async fn open(url: &str, timeout: Duration, ca_pem: Option<Vec<u8>>) -> Result<Link, RedisError> {
+        let certs = |root_cert| redis::TlsCertificates { client_tls: None, root_cert: Some(root_cert) };
+        if let Some(nodes) = cluster_nodes(url) {
+            let mut b = redis::cluster::ClusterClientBuilder::new(nodes)
+                .connection_timeout(timeout)
+                .response_timeout(timeout)
+                // Retries (MOVED/ASK, a node reconnecting, a failover) fit within the deadline.
+                .retries(3)
+                .min_retry_wait(50)
+                .max_retry_wait(500);
+            if let Some(ca) = ca_pem {
+                b = b.certs(certs(ca));
+            }
+            return Ok(Link::Cluster(b.build()?.get_async_connection().await?));
+        }
+        if url.contains("+cluster") {
+            return Err(RedisError::from((redis::ErrorKind::InvalidClientConfig, "not a cluster URL", url.to_owned())));
+        }
+        let client = match ca_pem {
+            None => redis::Client::open(url),
+            Some(ca) => redis::Client::build_with_tls(url, certs(ca)),
+        }?;
+        Ok(Link::Single(Single::connect(client, timeout).await?))
+    }
+
     pub(super) async fn conn(&self) -> Result<Conn, RedisError> {
         match self {
             Link::Single(s) => {
@@ -243,5 +288,23 @@ impl ConnectionLike for Conn {
             Conn::Single { conn, .. } => conn.get_db(),
             Conn::Cluster(c) => c.get_db(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cluster_nodes;
+
+    #[test]
+    fn cluster_urls_name_every_node() {
+        assert_eq!(cluster_nodes("redis+cluster://a:7000,b:7001/").unwrap(), ["redis://a:7000", "redis://b:7001"]);
+        assert_eq!(
+            cluster_nodes("rediss+cluster://u:p@a:7000,b:7001").unwrap(),
+            ["rediss://u:p@a:7000", "rediss://u:p@b:7001"]
+        );
+        assert!(cluster_nodes("redis://a:7000").is_none());
+        assert!(cluster_nodes("http+cluster://a:7000").is_none());
+        assert!(cluster_nodes("redis+cluster:///").is_none());
+        assert!(cluster_nodes("redis+cluster://a:1/0").is_none(), "a cluster has one database");
     }
 }

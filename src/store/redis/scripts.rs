@@ -17,7 +17,7 @@ pub(super) struct Lua {
 }
 
 impl Lua {
-    const fn new(src: &'static str) -> Self {
+    pub(super) const fn new(src: &'static str) -> Self {
         Lua { src, sha: OnceLock::new() }
     }
 
@@ -126,9 +126,11 @@ return redis.call('HGETALL', KEYS[1])
 
 pub(super) static DELETE_USER: Lua = Lua::new(
     r#"
--- KEYS: user hash, token set, slot-name set, reset set, verify set. ARGV: prefix, id.
+-- KEYS: user hash, token set, slot-name set, reset set, verify set.
+-- ARGV: prefix, id, [password hash the deletion was authorised with].
 -- The claims are those of the record as stored now.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[3] and redis.call('HGET', KEYS[1], 'password_hash') ~= ARGV[3] then return -4 end
 local prefix, id = ARGV[1], ARGV[2]
 local username = redis.call('HGET', KEYS[1], 'username')
 local ek = string.lower(redis.call('HGET', KEYS[1], 'email') or '')
@@ -184,6 +186,56 @@ return 1
 "#,
 );
 
+pub(super) static CREATE_SLOT_TOKEN: Lua = Lua::new(
+    r#"
+-- KEYS: slot, token, the user's token set. ARGV: slot value, token record, digest.
+-- Only while the slot still holds the value the token was derived from; a
+-- new token expires with its slot.
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 1 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ttl)
+redis.call('SADD', KEYS[3], ARGV[3])
+if redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
+return 1
+"#,
+);
+
+pub(super) static DELETE_SLOT_IF: Lua = Lua::new(
+    r#"
+-- KEYS: slot. ARGV: the value it must still hold.
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"#,
+);
+
+pub(super) static CREATE_ONE_TIME: Lua = Lua::new(
+    r#"
+-- KEYS: token, the user's set of digests for the purpose.
+-- ARGV: record, ttl seconds, digest, keep, prefix .. ':ot:' .. purpose.
+-- Newest wins: past `keep` live tokens, those nearest expiry (the oldest:
+-- every token gets the same lifetime) end now; lapsed digests leave the set.
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+local live = {}
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local ttl = redis.call('PTTL', ARGV[5] .. ':' .. d)
+  if ttl > 0 then live[#live + 1] = {ttl, d} else redis.call('SREM', KEYS[2], d) end
+end
+local keep = tonumber(ARGV[4])
+if #live > keep then
+  table.sort(live, function(a, b) return a[1] < b[1] end)
+  for i = 1, #live - keep do
+    redis.call('DEL', ARGV[5] .. ':' .. live[i][2])
+    redis.call('SREM', KEYS[2], live[i][2])
+  end
+end
+return 1
+"#,
+);
+
 // ---- The Cluster layout: every key a script touches is of one slot. ----
 
 pub(super) static CLAIM_CAS: Lua = Lua::new(
@@ -234,10 +286,13 @@ return redis.call('HGETALL', KEYS[1])
 pub(super) static CLUSTER_DELETE_USER: Lua = Lua::new(
     r#"
 -- KEYS: user hash, token set, slot-name set, reset set, verify set (one slot).
--- ARGV: username, email key (as read when the claims were released), prefix, id.
--- 0: no user; -5: its username or email changed meanwhile; else the digests
--- of its tokens, reset and verify tokens, whose keys (other slots) the caller deletes.
+-- ARGV: username, email key (as read when the claims were released), prefix, id,
+-- [password hash the deletion was authorised with].
+-- 0: no user; -4: the password changed; -5: its username or email changed
+-- meanwhile; else the digests of its tokens, reset and verify tokens, whose
+-- keys (other slots) the caller deletes.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[5] and redis.call('HGET', KEYS[1], 'password_hash') ~= ARGV[5] then return -4 end
 local u = redis.call('HGET', KEYS[1], 'username')
 local ek = string.lower(redis.call('HGET', KEYS[1], 'email') or '')
 if u ~= ARGV[1] or ek ~= ARGV[2] then return -5 end
@@ -247,5 +302,19 @@ end
 local out = {redis.call('SMEMBERS', KEYS[2]), redis.call('SMEMBERS', KEYS[4]), redis.call('SMEMBERS', KEYS[5])}
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 return out
+"#,
+);
+
+pub(super) static CLUSTER_SLOT_TOKEN_INDEX: Lua = Lua::new(
+    r#"
+-- KEYS: slot, the user's token set (one slot). ARGV: slot value, digest.
+-- The slot's remaining lifetime (ms) after listing the digest, while the slot
+-- still holds the value the token was derived from; else 0, nothing written.
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return 0 end
+redis.call('SADD', KEYS[2], ARGV[2])
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+return ttl
 "#,
 );

@@ -47,7 +47,12 @@ impl RedisStore {
         user_or_code(id, script.run(c).await?)
     }
 
-    pub(super) async fn single_delete_user(&self, c: &mut Conn, id: u64) -> Result<bool, StoreError> {
+    pub(super) async fn single_delete_user(
+        &self,
+        c: &mut Conn,
+        id: u64,
+        if_password_hash: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let n: i64 = call(&scripts::DELETE_USER)
             .key(self.user_key(id, "user"))
             .key(self.user_key(id, "tokens"))
@@ -56,9 +61,13 @@ impl RedisStore {
             .key(self.user_key(id, "ot:verify"))
             .arg(&self.prefix)
             .arg(id)
+            .args(if_password_hash)
             .run(c)
             .await?;
-        Ok(n == 1)
+        match n {
+            -4 => Err(StoreError::Changed),
+            n => Ok(n == 1),
+        }
     }
 
     pub(super) async fn single_delete_user_tokens(

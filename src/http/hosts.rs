@@ -1,0 +1,223 @@
+//! Which `Host` headers a mount answers (Django's `ALLOWED_HOSTS`, from the
+//! mount's settings) and where links in its mails point. A link is built from
+//! configured values first (`[[mount]] public_url`; Djoser's `DOMAIN`,
+//! `SITE_NAME`, `EMAIL_FRONTEND_*`); else from a Host that an `ALLOWED_HOSTS`
+//! entry named (not `"*"`); else from the listener's own address. A Host
+//! header that only `"*"` let in never reaches a mail.
+
+use crate::dialect::Settings;
+
+/// A mount's `ALLOWED_HOSTS`, lower-cased as Django compares them.
+#[derive(Debug, Clone, Default)]
+pub struct HostPolicy {
+    patterns: Vec<String>,
+}
+
+/// What the check made of a request's Host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostCheck {
+    /// Allowed by an entry naming it (`example.com`, `.example.com`): usable in links.
+    Named(String),
+    /// Allowed only by `"*"`: answered, never put in a link.
+    Wildcard,
+    /// Django's DisallowedHost: answered 400.
+    Refused,
+}
+
+impl HostPolicy {
+    pub fn from_settings(s: &Settings) -> Self {
+        let patterns = s.strings("ALLOWED_HOSTS").unwrap_or_else(|| vec!["*".into()]);
+        Self { patterns: patterns.into_iter().map(|p| p.to_ascii_lowercase()).collect() }
+    }
+
+    /// Whether the policy lets every host in (start-up warns when links then
+    /// have no configured origin).
+    pub fn is_wildcard(&self) -> bool {
+        self.patterns.iter().any(|p| p == "*")
+    }
+
+    /// Django's `HttpRequest.get_host` check: the Host must be a syntactically
+    /// valid name or IP literal (with an optional port) and match an entry.
+    pub fn check(&self, host: Option<&str>) -> HostCheck {
+        let Some(domain) = host.and_then(split_domain_port) else {
+            return HostCheck::Refused;
+        };
+        if self.patterns.iter().any(|p| p != "*" && is_same_domain(&domain, p)) {
+            return HostCheck::Named(host.unwrap_or_default().to_owned());
+        }
+        if self.is_wildcard() {
+            return HostCheck::Wildcard;
+        }
+        HostCheck::Refused
+    }
+}
+
+/// Django's `split_domain_port` (domain only): lower-cased, port and a
+/// trailing dot removed; None when the host is not of the accepted shape
+/// `^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(:[0-9]+)?$`.
+fn split_domain_port(host: &str) -> Option<String> {
+    let host = host.to_ascii_lowercase();
+    let (domain, port) = if let Some(rest) = host.strip_prefix('[') {
+        let (inside, after) = rest.split_once(']')?;
+        let ok = inside.contains(':') && inside.bytes().all(|b| b.is_ascii_hexdigit() || b".:".contains(&b));
+        let ok = ok && inside.split_once(':').is_some_and(|(a, _)| !a.contains('.'));
+        if !ok {
+            return None;
+        }
+        (format!("[{inside}]"), after)
+    } else {
+        let (d, p) = match host.split_once(':') {
+            Some((d, p)) => (d, &host[d.len()..][..p.len() + 1]),
+            None => (host.as_str(), ""),
+        };
+        if d.is_empty() || !d.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-".contains(&b)) {
+            return None;
+        }
+        (d.to_owned(), p)
+    };
+    let port_ok =
+        port.is_empty() || (port.len() > 1 && port.starts_with(':') && port[1..].bytes().all(|b| b.is_ascii_digit()));
+    if !port_ok {
+        return None;
+    }
+    let domain = domain.strip_suffix('.').map(str::to_owned).unwrap_or(domain);
+    (!domain.is_empty()).then_some(domain)
+}
+
+/// Django's `is_same_domain`: `.example.com` matches it and its subdomains.
+fn is_same_domain(host: &str, pattern: &str) -> bool {
+    match pattern.strip_prefix('.') {
+        Some(bare) => host.ends_with(pattern) || host == bare,
+        None => host == pattern,
+    }
+}
+
+/// Where a mount's mail links point: the template variables `base_url`,
+/// `origin` and `site`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Links {
+    /// `scheme://host[:port]` plus the mount's path.
+    pub base_url: String,
+    /// `scheme://host[:port]` (Djoser: `{protocol}://{domain}`).
+    pub origin: String,
+    /// The site's name (Djoser: `site_name`); the host by default.
+    pub site: String,
+}
+
+/// The configured parts of a mount's links, settled at start.
+#[derive(Debug, Clone, Default)]
+pub struct LinkConfig {
+    /// `[[mount]] public_url`, without a trailing slash.
+    pub public_url: Option<String>,
+    /// `scheme://address` of the listener, the last resort (never a header).
+    pub listener_origin: String,
+    domain: String,
+    site_name: String,
+    protocol: String,
+}
+
+impl LinkConfig {
+    pub fn new(public_url: Option<&str>, s: &Settings) -> Self {
+        let get = |names: &[&str]| {
+            names.iter().filter_map(|n| s.str(n)).find(|v| !v.is_empty()).unwrap_or_default().to_owned()
+        };
+        Self {
+            public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
+            listener_origin: String::new(),
+            domain: get(&["DJOSER.EMAIL_FRONTEND_DOMAIN", "DOMAIN"]),
+            site_name: get(&["DJOSER.EMAIL_FRONTEND_SITE_NAME", "SITE_NAME"]),
+            protocol: get(&["DJOSER.EMAIL_FRONTEND_PROTOCOL"]),
+        }
+    }
+
+    /// True when a link would fall back to the listener's address for lack
+    /// of a configured origin or a named host (start-up warns).
+    pub fn is_unconfigured(&self, hosts: &HostPolicy) -> bool {
+        self.public_url.is_none() && self.domain.is_empty() && hosts.patterns.iter().all(|p| p == "*")
+    }
+
+    /// The links of one request: `checked` is the Host check's verdict.
+    pub fn links(&self, checked: &HostCheck, scheme: &str, prefix: &str) -> Links {
+        let base_url = match (&self.public_url, checked) {
+            (Some(url), _) => url.clone(),
+            (None, HostCheck::Named(host)) => format!("{scheme}://{host}{prefix}"),
+            (None, _) => format!("{}{prefix}", self.listener_origin),
+        };
+        let (origin, host) = origin_and_site(&base_url);
+        let scheme = origin.split("://").next().unwrap_or(scheme);
+        let protocol = if self.protocol.is_empty() { scheme } else { &self.protocol };
+        let domain = if self.domain.is_empty() { host } else { &self.domain };
+        let site = if self.site_name.is_empty() { domain } else { &self.site_name };
+        Links { origin: format!("{protocol}://{domain}"), site: site.to_owned(), base_url: base_url.clone() }
+    }
+}
+
+/// `scheme://host[:port]` and `host[:port]` of a URL (`scheme://host[:port]/path`).
+pub fn origin_and_site(url: &str) -> (&str, &str) {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    let end = url[after_scheme..].find('/').map(|i| after_scheme + i).unwrap_or(url.len());
+    (&url[..end], &url[after_scheme..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(p: &[&str]) -> HostPolicy {
+        HostPolicy { patterns: p.iter().map(|s| s.to_string()).collect() }
+    }
+
+    #[test]
+    fn django_host_shapes() {
+        assert_eq!(split_domain_port("Example.COM:8000").as_deref(), Some("example.com"));
+        assert_eq!(split_domain_port("example.com.").as_deref(), Some("example.com"));
+        assert_eq!(split_domain_port("[::1]:8000").as_deref(), Some("[::1]"));
+        assert_eq!(split_domain_port("127.0.0.1").as_deref(), Some("127.0.0.1"));
+        for bad in ["", "evil.com/x", "a b", "example.com:", "example.com:80x", "ex@mple.com", "[zz::1]", ":80"] {
+            assert_eq!(split_domain_port(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn allowed_hosts_as_django() {
+        let p = policy(&[".example.com", "api.test"]);
+        assert_eq!(p.check(Some("example.com")), HostCheck::Named("example.com".into()));
+        assert_eq!(p.check(Some("a.b.EXAMPLE.com:443")), HostCheck::Named("a.b.EXAMPLE.com:443".into()));
+        assert_eq!(p.check(Some("api.test")), HostCheck::Named("api.test".into()));
+        assert_eq!(p.check(Some("notexample.com")), HostCheck::Refused);
+        assert_eq!(p.check(Some("attacker.example")), HostCheck::Refused);
+        assert_eq!(p.check(None), HostCheck::Refused);
+        assert_eq!(policy(&[]).check(Some("example.com")), HostCheck::Refused, "an empty list refuses all");
+        let any = policy(&["*"]);
+        assert_eq!(any.check(Some("attacker.example")), HostCheck::Wildcard);
+        assert_eq!(any.check(Some("bad/host")), HostCheck::Refused, "malformed even under *");
+    }
+
+    #[test]
+    fn links_never_follow_a_wildcard_host() {
+        let c = LinkConfig { listener_origin: "http://127.0.0.1:8001".into(), ..LinkConfig::default() };
+        let l = c.links(&HostCheck::Wildcard, "http", "/jwt");
+        assert_eq!(l.base_url, "http://127.0.0.1:8001/jwt");
+        let l = c.links(&HostCheck::Named("auth.example.com".into()), "https", "/jwt");
+        assert_eq!(
+            (l.base_url.as_str(), l.origin.as_str(), l.site.as_str()),
+            ("https://auth.example.com/jwt", "https://auth.example.com", "auth.example.com")
+        );
+        let c = LinkConfig { public_url: Some("https://id.example.org/auth".into()), ..c };
+        let l = c.links(&HostCheck::Named("other.example.com".into()), "http", "/jwt");
+        assert_eq!((l.base_url.as_str(), l.origin.as_str()), ("https://id.example.org/auth", "https://id.example.org"));
+    }
+
+    #[test]
+    fn djoser_domain_site_name_and_protocol() {
+        let c = LinkConfig {
+            listener_origin: "http://127.0.0.1:8002".into(),
+            domain: "app.example.com".into(),
+            site_name: "Example".into(),
+            protocol: "https".into(),
+            ..LinkConfig::default()
+        };
+        let l = c.links(&HostCheck::Wildcard, "http", "/");
+        assert_eq!((l.origin.as_str(), l.site.as_str()), ("https://app.example.com", "Example"));
+    }
+}

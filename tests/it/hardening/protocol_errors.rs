@@ -1,0 +1,63 @@
+//! Heads over the gateway's limits are refused in the dialect's format (431,
+//! 414), with a request id; only heads past hyper's own, larger limits (or
+//! not HTTP at all) get hyper's bare answer, as the README documents.
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::{gateway, StoreKind};
+
+async fn raw(addr: std::net::SocketAddr, head: String) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut out)).await.expect("answered").unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn many_headers(path: &str, n: usize) -> String {
+    let mut h = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n");
+    for i in 0..n {
+        h.push_str(&format!("X-Filler-{i}: v\r\n"));
+    }
+    h + "\r\n"
+}
+
+#[tokio::test]
+async fn over_the_limits_in_each_dialects_format() {
+    let g = gateway(StoreKind::Memory).mount("djoser", "/").mount("food2gether", "/").start().await;
+    let long_uri = format!("/auth/users/me/?q={}", "a".repeat(9000));
+    let big_header =
+        format!("GET /auth/users/me/ HTTP/1.1\r\nHost: localhost\r\nX-Big: {}\r\n\r\n", "b".repeat(20_000));
+    for (head, status) in [
+        (many_headers("/auth/users/me/", 150), "431"),
+        (big_header, "431"),
+        (format!("GET {long_uri} HTTP/1.1\r\nHost: localhost\r\n\r\n"), "414"),
+    ] {
+        let text = raw(g.addr("djoser"), head).await;
+        assert!(text.starts_with(&format!("HTTP/1.1 {status}")), "{text}");
+        let lower = text.to_ascii_lowercase();
+        assert!(lower.contains("content-type: text/html; charset=utf-8"), "{text}");
+        assert!(lower.contains("x-request-id: "), "{text}");
+        assert!(lower.contains("x-content-type-options: nosniff"), "{text}");
+        assert!(text.contains(&format!("({status})</h1>")), "{text}");
+    }
+    let text = raw(g.addr("food2gether"), many_headers("/api/v1/authentication/", 150)).await;
+    assert!(text.starts_with("HTTP/1.1 431"), "{text}");
+    assert!(
+        text.ends_with(r#"{"success":false,"error":{"code":431,"message_key":"request.headerstoolarge"}}"#),
+        "{text}"
+    );
+    let long = format!("GET /api/v1/authentication/?{} HTTP/1.1\r\nHost: x\r\n\r\n", "q".repeat(9000));
+    let text = raw(g.addr("food2gether"), long).await;
+    assert!(text.ends_with(r#"{"success":false,"error":{"code":414,"message_key":"request.uritoolong"}}"#), "{text}");
+}
+
+/// What hyper still answers itself (documented): a head past its buffer, or one that is not HTTP.
+#[tokio::test]
+async fn past_hypers_limits_the_answer_is_bare() {
+    let g = gateway(StoreKind::Memory).mount("food2gether", "/").start().await;
+    let huge = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Huge: {}\r\n\r\n", "h".repeat(70_000));
+    assert!(raw(g.addr("food2gether"), huge).await.starts_with("HTTP/1.1 431"));
+    assert!(raw(g.addr("food2gether"), "NOT HTTP\r\n\r\n".into()).await.starts_with("HTTP/1.1 400"));
+}
