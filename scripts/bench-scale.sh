@@ -118,12 +118,13 @@ LUA
 # wrk against each replica at once (the connections split between them); total req/s.
 load() {  # scenario access ports...
   local scenario=$1 access=$2; shift 2
-  local per=$(( CONN / $# )) outs=() port
+  # Two load threads in all, whatever the number of replicas (one would bound one replica's figure).
+  local per=$(( CONN / $# )) threads=$(( 2 / $# > 0 ? 2 / $# : 1 )) outs=() port
   for port in "$@"; do
     local out="$WORK/wrk-$scenario-$port.txt"; outs+=("$out")
     case $scenario in
-      getuser) wrk -t1 -c"$per" -d"${SECS}s" -H "Authorization: Bearer $access" "http://127.0.0.1:$port/auth/getuser" >"$out" & ;;
-      login) wrk -t1 -c"$per" -d"${SECS}s" -s "$WORK/login.lua" "http://127.0.0.1:$port/auth/token" >"$out" & ;;
+      getuser) wrk -t"$threads" -c"$per" -d"${SECS}s" -H "Authorization: Bearer $access" "http://127.0.0.1:$port/auth/getuser" >"$out" & ;;
+      login) wrk -t"$threads" -c"$per" -d"${SECS}s" -s "$WORK/login.lua" "http://127.0.0.1:$port/auth/token" >"$out" & ;;
     esac
   done
   wait $(jobs -p | tail -n $#) 2>/dev/null || true
