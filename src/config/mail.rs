@@ -54,7 +54,12 @@ impl MailConfig {
     pub(super) fn validate(&self) -> Result<(), String> {
         let m = self;
         if let Some(url) = &m.smtp_url {
-            crate::mail::SmtpEndpoint::parse(url.expose()).map_err(|e| format!("mail.smtp_url: {e}"))?;
+            let endpoint = crate::mail::SmtpEndpoint::parse(url.expose()).map_err(|e| format!("mail.smtp_url: {e}"))?;
+            // A password, when the URL has one, follows the rule of every secret:
+            // an empty or short one is refused rather than sent.
+            if let Some(password) = &endpoint.password {
+                super::check_secret("mail.smtp_url's password", password, super::MIN_SECRET_BYTES)?;
+            }
         }
         crate::mail::parse_mailbox(&m.from).map_err(|e| format!("mail.from: {e}"))?;
         if m.timeout_ms == 0 || m.retry_initial_ms == 0 || m.poll_interval_ms == 0 || m.concurrency == 0 {

@@ -134,19 +134,19 @@ async fn starttls_with_auth_and_a_private_ca() {
 /// `smtps://`: TLS from the first byte; a wrong password is a permanent refusal.
 #[tokio::test]
 async fn implicit_tls_and_a_refused_login() {
-    let smtp = SmtpServer::start_with(SmtpTls::Implicit, Some(("mailer", "right-password"))).await;
+    let smtp = SmtpServer::start_with(SmtpTls::Implicit, Some(("mailer", "right-password-0123"))).await;
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, &smtp.ca.as_ref().unwrap().pem).unwrap();
     let ca_line = format!("ca_file = {:?}\n", ca.display().to_string());
-    let good = format!("smtps://mailer:right-password@127.0.0.1:{}", smtp.port);
+    let good = format!("smtps://mailer:right-password-0123@127.0.0.1:{}", smtp.port);
     let g = gateway(StoreKind::Memory).mount(D, "/djoser/").extra(&(mail_config(&good) + &ca_line)).start().await;
     register(&g, "uma", "uma@example.com").await;
     assert_eq!(post(&g, "/auth/users/reset_password/", json!({"email": "uma@example.com"})).await.status, 204);
     let m = &smtp.wait_for(1, WAIT).await[0];
     assert!(m.tls && m.user.as_deref() == Some("mailer"));
 
-    let bad = format!("smtps://mailer:wrong-password@127.0.0.1:{}", smtp.port);
+    let bad = format!("smtps://mailer:wrong-password-0123@127.0.0.1:{}", smtp.port);
     let g = gateway(StoreKind::Memory).mount(D, "/djoser/").extra(&(mail_config(&bad) + &ca_line)).start().await;
     register(&g, "val", "val@example.com").await;
     assert_eq!(post(&g, "/auth/users/reset_password/", json!({"email": "val@example.com"})).await.status, 204);
@@ -199,6 +199,8 @@ async fn bad_mail_config_is_refused_at_load() {
         ("from = \"not an address\"", "mail.from"),
         ("smtp_url = \"smtp://h\"\nretry_initial_ms = 0", "positive"),
         ("smtp_url = \"smtp://h\"\nbogus = 1", "bogus"),
+        // Every secret is at least 16 bytes, the SMTP password too.
+        ("smtp_url = \"smtp://u:hunter2-pw@h\"", "at least 16"),
     ] {
         let text = gateway(StoreKind::Memory).mount(D, "/").extra(&format!("[mail]\n{mail}")).config_text("memory://");
         let err = polyauth::config::Config::from_toml_str(&text, std::path::Path::new(".")).expect_err(mail);
@@ -207,7 +209,7 @@ async fn bad_mail_config_is_refused_at_load() {
     }
     let text = gateway(StoreKind::Memory)
         .mount(D, "/")
-        .extra("[mail]\nsmtp_url = \"smtp://mailer:hunter2-pw@h:2525\"")
+        .extra("[mail]\nsmtp_url = \"smtp://mailer:hunter2-pw-0123456@h:2525\"")
         .config_text("memory://");
     let config = polyauth::config::Config::from_toml_str(&text, std::path::Path::new(".")).unwrap();
     assert!(!format!("{config:?}").contains("hunter2"));
