@@ -5,6 +5,12 @@ r"""Replay request sequences against the Django reference server and polyauth; d
         --reference http://127.0.0.1:18001/simplejwt --target http://127.0.0.1:8003 \
         [--admin-url http://127.0.0.1:9100 --admin-token T] [--target-secret KEY] [--record FILE]
     python3 scripts/compare-reference.py --dialect djoser --reference-only --record out.json
+    python3 scripts/compare-reference.py --dialect djoser-activation \
+        --reference http://127.0.0.1:18000/djoser --target http://127.0.0.1:8170 \
+        --admin-url http://127.0.0.1:9170 --admin-token dev-admin-token-0123456789
+
+`djoser-activation` needs the reference started with ORACLE_DJOSER_ACTIVATION=1 and polyauth
+configured the same way (scripts/compare-djoser-activation.toml).
 
 The sequences live in reference-sequences.json (next to this script). Each server keeps its own
 captured variables (tokens, ids), so the two servers never share state; only the random
@@ -16,6 +22,7 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_REFERENCE = {"djoser": "http://127.0.0.1:18000/djoser",
+                     "djoser-activation": "http://127.0.0.1:18000/djoser",
                      "simplejwt": "http://127.0.0.1:18001/simplejwt",
                      "jwt-email": "http://127.0.0.1:18002/jwtemail"}
 ORACLE_SECRET = "oracle-insecure-secret-key-for-local-comparison-only"  # reference default SECRET_KEY
@@ -27,6 +34,9 @@ NOT_RECORDED = {"date", "server", "connection"}  # differ per run / per deployme
 JWT_RE = re.compile(r"^eyJ[\w-]*\.eyJ[\w-]*\.[\w-]*$")  # "alg: none" tokens have an empty signature
 VAR_RE = re.compile(r"\$\{([^}]+)\}")
 BOUNDARY = "polyauthcompareboundary"
+# Djoser's links: .../activate/<uid>/<token>, .../reset/confirm/<uid>/<token> (the reference's
+# outbox extracts only the second kind).
+LINK_RE = re.compile(r"/(?:activate|reset/confirm)/(?P<uid>[^/\s]+)/(?P<token>[^/\s]+)")
 
 
 class ReferenceDown(Exception):
@@ -91,7 +101,20 @@ class Server:
         r = srv.raw("GET", u.path + "?" + urllib.parse.urlencode({"to": to}), self.outbox_headers, None)
         if r["status"] != 200:
             raise Skip("outbox of %s answered %s" % (self.label, r["status"]))
-        return json.loads(r["raw"].decode())
+        mails = json.loads(r["raw"].decode())
+        for m in mails:
+            hit = LINK_RE.search(m.get("body", ""))
+            if hit and not m.get("token"):
+                m.update(hit.groupdict())
+        return mails
+
+    def mail_text(self, mail):
+        """Subject and body with this server's host, uid and token replaced, to compare mails."""
+        text = "Subject: %s\n\n%s" % (mail.get("subject", ""), mail.get("body", ""))
+        for key in ("token", "uid"):
+            if mail.get(key):
+                text = text.replace(mail[key], "{%s}" % key)
+        return text.replace(self.netloc, "{host}")
 
 
 class Runner:
@@ -296,7 +319,7 @@ class Runner:
 
     def outbox_step(self, step, rec):
         """Read the newest mail to an address on each side; compare only the count of mails."""
-        label, counts = step["name"], []
+        label, counts, texts = step["name"], [], []
         for srv in filter(None, (self.ref, self.tgt)):
             try:
                 mails = srv.outbox(self.expand(step["outbox"], srv))
@@ -308,9 +331,14 @@ class Runner:
                 rec["steps"].append({"name": label, "outbox_to": self.expand(step["outbox"], srv), "mails": mails})
             if mails:
                 self.capture(step.get("capture"), srv, obj=mails[-1])
+                texts.append(srv.mail_text(mails[-1]))
         ok = ("count" not in step or counts[0] == step["count"]) and len(set(counts)) == 1
-        self.tally(ok, label, [] if ok else ["  mails to the address: reference %s, target %s, data file expects %s"
-                                             % (counts[0], counts[1:] or "-", step.get("count", "any"))])
+        lines = [] if ok else ["  mails to the address: reference %s, target %s, data file expects %s"
+                               % (counts[0], counts[1:] or "-", step.get("count", "any"))]
+        if step.get("compare_mail") and len(texts) == 2 and texts[0] != texts[1]:  # "mail contents as real Djoser"
+            lines.extend("  " + l for l in list(difflib.unified_diff(
+                texts[0].splitlines(), texts[1].splitlines(), "reference", "target", n=0, lineterm=""))[2:12])
+        self.tally(not lines, label, lines)
 
     def skip(self, label, why):
         self.skipped += 1
@@ -429,7 +457,8 @@ def short(v):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dialect", required=True, choices=sorted(DEFAULT_REFERENCE))
+    ap.add_argument("--dialect", required=True, choices=sorted(DEFAULT_REFERENCE),
+                    help="djoser-activation: the djoser sequences that need ORACLE_DJOSER_ACTIVATION=1")
     ap.add_argument("--reference", help="reference base URL incl. prefix (default per dialect, ports 18000-18002)")
     ap.add_argument("--target", help="polyauth base URL for the same dialect (root or prefix)")
     ap.add_argument("--reference-only", action="store_true", help="only query the reference (use with --record)")

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::engine::{Engine, EngineError, TokenError, User};
+use crate::engine::{Engine, EngineError, JwtPolicy, Rotation, TokenError, User};
 use crate::secret::Secret;
 use crate::template::{vars, MailTemplate};
 
@@ -48,6 +48,15 @@ registry! {
     password_reset_confirm::PasswordResetConfirm,
     email_verify_request::EmailVerifyRequest,
     email_verify_confirm::EmailVerifyConfirm,
+    list_users::ListUsers,
+    activate::Activate,
+    resend_activation::ResendActivation,
+    set_password::SetPassword,
+    set_username::SetUsername,
+    username_reset_request::UsernameResetRequest,
+    username_reset_confirm::UsernameResetConfirm,
+    jwt_blacklist::JwtBlacklist,
+    respond::Respond,
 }
 
 /// What an action returns: template variables, or the failures to render.
@@ -114,8 +123,8 @@ pub trait Action: Send + Sync + std::fmt::Debug + 'static {
 pub struct BindContext<'a> {
     /// The dialect's mail templates by purpose.
     pub mail: &'a BTreeMap<String, MailTemplate>,
-    /// SimpleJWT `ROTATE_REFRESH_TOKENS`: the default of `jwt_refresh`'s `rotate`.
-    pub rotate_refresh: bool,
+    /// SimpleJWT `ROTATE_REFRESH_TOKENS` and `BLACKLIST_AFTER_ROTATION`: `jwt_refresh`'s defaults.
+    pub rotation: Rotation,
 }
 
 impl BindContext<'_> {
@@ -203,6 +212,8 @@ pub struct Call<'a> {
     /// `scheme://host` plus the mount prefix, for links in mails: from
     /// configuration or a Host that ALLOWED_HOSTS named (`http::hosts`).
     pub base_url: &'a str,
+    /// The mount's JWT policy (its `SIMPLE_JWT` settings), compiled at load.
+    pub jwt: &'a JwtPolicy,
     /// `scheme://host` of mail links (Djoser: `{protocol}://{domain}`).
     pub origin: &'a str,
     /// The site's name in mails (Djoser: `site_name`).
@@ -218,6 +229,7 @@ pub fn engine_failure(e: EngineError) -> Failure {
         EngineError::Token(t) => Failure::new(token_key(t)),
         EngineError::UserNotFound => Failure::new(ErrorKey::UserNotFound),
         EngineError::UserInactive => Failure::new(ErrorKey::UserInactive),
+        EngineError::PasswordChanged => Failure::new(ErrorKey::PasswordChanged),
         EngineError::OpaqueTokenInvalid => Failure::new(ErrorKey::OpaqueTokenInvalid),
         EngineError::OneTimeInvalid => Failure::field(ErrorKey::OneTimeInvalid, "token"),
         // A compare-and-set lost to a concurrent change: the client may retry.

@@ -351,6 +351,9 @@ struct SeedUser {
     password: Secret,
     #[serde(default)]
     email_verified: bool,
+    /// Django's `is_staff` (Djoser shows staff every user).
+    #[serde(default)]
+    is_staff: bool,
 }
 
 /// Creates the seed file's users that do not exist yet (idempotent across restarts and replicas).
@@ -368,8 +371,12 @@ async fn seed_users(engine: &Engine, path: &Path) -> Result<(), StartError> {
         }
         match engine.create_user(&u.username, &u.email, &u.password).await {
             Ok(user) => {
-                if u.email_verified {
-                    let update = crate::engine::UserUpdate { email_verified: Some(true), ..Default::default() };
+                if u.email_verified || u.is_staff {
+                    let update = crate::engine::UserUpdate {
+                        email_verified: u.email_verified.then_some(true),
+                        is_staff: u.is_staff.then_some(true),
+                        ..Default::default()
+                    };
                     engine.update_user(user.id, update).await?;
                 }
                 created.insert(&u.username, true);

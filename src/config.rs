@@ -245,7 +245,7 @@ pub struct UsersConfig {
     pub seed_file: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MountConfig {
     /// Name of `dialects/<name>.toml`.
@@ -270,6 +270,20 @@ pub struct MountConfig {
     /// `[mount.mail.<kind>]`: this mount's own wording of a mail the dialect sends.
     #[serde(default)]
     pub mail: std::collections::BTreeMap<String, crate::template::MailOverride>,
+}
+
+impl std::fmt::Debug for MountConfig {
+    // Settings values are left out: `SIMPLE_JWT.SIGNING_KEY` is a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MountConfig")
+            .field("dialect", &self.dialect)
+            .field("listen", &self.listen)
+            .field("prefix", &self.prefix)
+            .field("tls", &self.tls)
+            .field("public_url", &self.public_url)
+            .field("settings", &self.settings.as_ref().map(|t| t.keys().collect::<Vec<_>>()))
+            .finish()
+    }
 }
 
 /// The shortest secret accepted (admin token, passwords of outside services):

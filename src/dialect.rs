@@ -10,14 +10,20 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::actions::{self, Action, BindContext, Wire};
+use crate::engine::{JwtPolicy, Rotation};
 use crate::failure::ErrorKey;
 use crate::template::{self, vars, MailOverride};
 
+mod checks;
 pub mod cors;
 mod mail;
+mod merge;
 pub mod router;
 pub mod settings;
 pub mod spec;
+
+use checks::{check_error, check_view, jwt_policy};
+use merge::merge;
 
 use router::Pattern;
 pub use settings::Settings;
@@ -71,6 +77,12 @@ pub struct Dialect {
     pub messages: BTreeMap<String, String>,
     /// The mount's settings, resolved (declared defaults under its overrides).
     pub settings: Settings,
+    /// How this mount signs, checks and dates JWTs (its `SIMPLE_JWT` settings).
+    pub jwt: JwtPolicy,
+    /// DRF's `OPTIONS` answer: renderers, parsers, serializers.
+    pub metadata: MetadataSpec,
+    /// Path shape → the DRF view declared on one of its routes.
+    pub views: BTreeMap<String, ViewSpec>,
     /// The mount's CORS policy (django-cors-headers' settings), when it lets some origin in.
     pub cors: Option<cors::Cors>,
     pub redirect_omits_headers: Vec<String>,
@@ -153,63 +165,6 @@ pub fn load_mount(
     compile(path, top, resolved, cors)
 }
 
-/// Fills what `top` leaves unset from `base` (top wins key by key).
-fn merge(top: &mut DialectFile, base: &DialectFile) {
-    let (t, b) = (&mut top.dialect, &base.dialect);
-    t.error_style = t.error_style.or(b.error_style);
-    t.trailing_slash = t.trailing_slash.or(b.trailing_slash);
-    t.www_authenticate = t.www_authenticate.clone().or_else(|| b.www_authenticate.clone());
-    t.drf_views = t.drf_views.or(b.drf_views);
-    t.rotate_refresh = t.rotate_refresh.or(b.rotate_refresh);
-    t.redirect_omits_headers = t.redirect_omits_headers.clone().or_else(|| b.redirect_omits_headers.clone());
-    t.default_authenticators = t.default_authenticators.clone().or_else(|| b.default_authenticators.clone());
-    for (k, v) in &b.headers {
-        t.headers.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    for (k, v) in &base.authenticators {
-        top.authenticators.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    for (k, v) in &base.errors {
-        top.errors.entry(*k).or_insert_with(|| v.clone());
-    }
-    for (k, v) in &base.messages {
-        top.messages.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    for (k, v) in &base.mail {
-        top.mail.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    if !base.routes.is_empty() {
-        let mut routes = base.routes.clone();
-        routes.append(&mut top.routes);
-        top.routes = routes;
-    }
-}
-
-fn check_error(key: ErrorKey, spec: &ErrorSpec) -> Result<(), String> {
-    if let Some(s) = spec.status {
-        if !(100..=599).contains(&s) {
-            return Err(format!("error {key}: status {s} out of range"));
-        }
-    }
-    let mut names = Vec::new();
-    for text in [&spec.detail, &spec.message, &spec.code, &spec.message_key, &spec.raw].into_iter().flatten() {
-        names.extend(template::placeholders(text).map_err(|e| format!("error {key}: {e}"))?);
-    }
-    if let Some(body) = &spec.body {
-        template::value_placeholders(&template::from_toml(body), &mut names)
-            .map_err(|e| format!("error {key}: {e}"))?;
-    }
-    for v in spec.headers.values() {
-        names.extend(template::placeholders(v).map_err(|e| format!("error {key}: {e}"))?);
-    }
-    if let Some(bad) =
-        names.iter().find(|n| !vars::ERRORS.contains(&n.as_str()) && !n.starts_with(vars::MESSAGE_PREFIX))
-    {
-        return Err(format!("error {key}: unknown placeholder {{{bad}}}"));
-    }
-    Ok(())
-}
-
 fn compile(
     path: PathBuf,
     f: DialectFile,
@@ -227,9 +182,9 @@ fn compile(
         let missing: Vec<&str> = ErrorKey::ALL
             .iter()
             .filter(|k| {
-                f.errors
-                    .get(*k)
-                    .is_none_or(|e| e.detail.is_none() && e.message.is_none() && e.body.is_none() && e.raw.is_none())
+                f.errors.get(*k).is_none_or(|e| {
+                    e.detail.is_none() && e.message.is_none() && e.body.is_none() && e.raw.is_none() && !e.empty
+                })
             })
             .map(|k| k.as_str())
             .collect();
@@ -241,7 +196,12 @@ fn compile(
         if a.scheme.is_none() == a.body_field.is_none() {
             return Err(ferr(format!("authenticator {name}: set exactly one of scheme and body_field")));
         }
+        if a.scheme.as_ref().is_some_and(|s| s.is_empty() || s.iter().any(|k| k.is_empty() || k.contains(' '))) {
+            return Err(ferr(format!("authenticator {name}: scheme must name one or more keywords without spaces")));
+        }
     }
+    let jwt = jwt_policy(f.dialect.jwt.clone().unwrap_or_default()).map_err(&ferr)?;
+    let metadata = f.metadata.clone().unwrap_or_default();
     let default_auth = f.dialect.default_authenticators.clone().unwrap_or_default();
     for a in &default_auth {
         if !f.authenticators.contains_key(a) {
@@ -252,7 +212,12 @@ fn compile(
         mail::check_mail(k, m).map_err(ferr)?;
     }
 
-    let bind = BindContext { mail: &f.mail, rotate_refresh: f.dialect.rotate_refresh.unwrap_or(false) };
+    let rotation = Rotation {
+        rotate: f.dialect.rotate_refresh.unwrap_or(false),
+        blacklist: f.dialect.blacklist_after_rotation.unwrap_or(true),
+    };
+    let bind = BindContext { mail: &f.mail, rotation };
+    let mut views: BTreeMap<String, ViewSpec> = BTreeMap::new();
     let mut routes = Vec::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut names: HashSet<String> = HashSet::new();
@@ -312,8 +277,15 @@ fn compile(
                 spec.action
             )));
         }
-        // Response templates may only use what the action provides.
+        // Response templates may only use what the action provides (with
+        // `each`, what each item of its list provides).
         let mut allowed: Vec<&str> = action.outputs();
+        if let Some(list) = &spec.response.each {
+            if !allowed.contains(&list.as_str()) || !vars::LISTS.contains(&list.as_str()) {
+                return Err(rerr(format!("response each = {list:?}: action {} provides no such list", spec.action)));
+            }
+            allowed = vars::USER.to_vec();
+        }
         allowed.extend(vars::ALWAYS);
         let body = spec.response.body.as_ref().map(template::from_toml);
         let mut used = Vec::new();
@@ -344,6 +316,14 @@ fn compile(
             }
             route_www_authenticate(&mut errors, www);
         }
+        if let Some(view) = &spec.view {
+            check_view(view, &metadata, &params).map_err(rerr)?;
+            let mut view = view.clone();
+            view.permission = Some(view.permission.unwrap_or(spec.permission));
+            if views.insert(shape.clone(), view).is_some() {
+                return Err(rerr(format!("another route at {} already declares its view", spec.path)));
+            }
+        }
         routes.push(Route { action, wire, pattern, shape, method, body, errors, authenticators, spec });
     }
     if routes.is_empty() {
@@ -362,6 +342,9 @@ fn compile(
         errors: f.errors,
         messages: f.messages,
         settings,
+        jwt,
+        metadata,
+        views,
         cors,
         redirect_omits_headers: f.dialect.redirect_omits_headers.unwrap_or_default(),
         routes,

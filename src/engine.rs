@@ -21,7 +21,8 @@ pub mod outbox;
 pub mod passwords;
 pub mod validators;
 
-pub use jwt::{TokenError, TokenType};
+pub use jwt::{JwtOptions, JwtPolicy, TokenError, TokenType};
+pub use jwt_ops::Rotation;
 pub use store::UserRecord as User;
 pub use store::UserUpdate;
 
@@ -47,6 +48,9 @@ pub enum EngineError {
     /// A one-time token that is unknown, used, expired or outdated by a password change.
     #[error("invalid one-time token")]
     OneTimeInvalid,
+    /// An access token issued under another password (SimpleJWT's `CHECK_REVOKE_TOKEN`).
+    #[error("password changed since the token was issued")]
+    PasswordChanged,
     /// A compare-and-set lost: the record changed since it was read.
     #[error("changed meanwhile")]
     Changed,
@@ -102,6 +106,8 @@ struct Inner {
     store: SharedStore,
     hasher: passwords::Hasher,
     jwt: jwt::JwtCodec,
+    /// The policy of callers that name none: `[jwt]` alone, SimpleJWT's defaults.
+    default_jwt: JwtPolicy,
     outbox: outbox::Outbox,
     /// Key for deriving auth tokens; separate from the JWT key by domain separation.
     derive_key: Vec<u8>,
@@ -123,8 +129,17 @@ pub fn now() -> i64 {
 
 /// Changes whenever the password does: one-time tokens carry it, so a reset
 /// token dies once the password changes (as Django's token generator).
-fn password_stamp(user: &User) -> String {
-    hex::encode(&Sha256::digest(user.password_hash.as_bytes())[..8])
+/// Activation and username-reset tokens are Django's own: they also die with a
+/// login or an email change (the generator hashes `last_login` and the email),
+/// which is what makes a used activation link "stale" rather than unknown.
+fn one_time_stamp(user: &User, purpose: Purpose) -> String {
+    let material = match purpose {
+        Purpose::PasswordReset | Purpose::EmailVerification => user.password_hash.clone(),
+        Purpose::Activation | Purpose::UsernameReset => {
+            format!("{}\0{}\0{}", user.password_hash, user.last_login.unwrap_or_default(), user.email)
+        }
+    };
+    hex::encode(&Sha256::digest(material.as_bytes())[..8])
 }
 
 impl Engine {
@@ -135,6 +150,7 @@ impl Engine {
                 store,
                 hasher: passwords::Hasher::new(s.bcrypt_cost, s.max_concurrent_hashes, s.metrics.clone())?,
                 jwt: jwt::JwtCodec::new(&s.signing_key, s.access_lifetime_secs as i64, s.refresh_lifetime_secs as i64),
+                default_jwt: JwtPolicy::default(),
                 outbox: outbox::Outbox::new(s.outbox_capacity, s.outbox_per_recipient),
                 derive_key,
                 opaque_ttl: s.opaque_ttl,
@@ -169,14 +185,26 @@ impl Engine {
 
     /// Creates an active user. Uniqueness is decided atomically by the store.
     pub async fn create_user(&self, username: &str, email: &str, password: &Secret) -> Result<User, EngineError> {
+        self.create_user_as(username, email, password, true).await
+    }
+
+    /// Creates a user, active or waiting for activation (Djoser's `SEND_ACTIVATION_EMAIL`).
+    pub async fn create_user_as(
+        &self,
+        username: &str,
+        email: &str,
+        password: &Secret,
+        is_active: bool,
+    ) -> Result<User, EngineError> {
         let password_hash = self.inner.hasher.hash(password).await?;
         let user = User {
             id: 0,
             username: username.to_owned(),
             email: store::normalize_email(email),
             password_hash,
-            is_active: true,
+            is_active,
             email_verified: false,
+            is_staff: false,
             date_joined: now(),
             last_login: None,
         };
@@ -215,15 +243,31 @@ impl Engine {
         Ok(self.inner.store.find_user_id_by_email(&store::email_key(email)).await?.is_some())
     }
 
-    /// Checks a password. Unknown users cost one dummy verification, so timing
-    /// does not tell whether a name exists. Inactive users fail like Django's ModelBackend.
+    /// Checks a password and records the login. Unknown users cost one dummy
+    /// verification, so timing does not tell whether a name exists. Inactive
+    /// users fail like Django's ModelBackend.
     pub async fn authenticate(&self, by: IdentifyBy, identifier: &str, password: &Secret) -> Result<User, EngineError> {
+        self.authenticate_with(by, identifier, password, true).await
+    }
+
+    /// `authenticate`; `record_login` false leaves `last_login` as it was
+    /// (SimpleJWT's token views without `UPDATE_LAST_LOGIN`).
+    pub async fn authenticate_with(
+        &self,
+        by: IdentifyBy,
+        identifier: &str,
+        password: &Secret,
+        record_login: bool,
+    ) -> Result<User, EngineError> {
         let Some(user) = self.find_user_by(by, identifier).await? else {
             self.inner.hasher.verify_dummy(password).await?;
             return Err(EngineError::InvalidCredentials);
         };
         if !self.inner.hasher.verify(password, &user.password_hash).await? || !user.is_active {
             return Err(EngineError::InvalidCredentials);
+        }
+        if !record_login {
+            return Ok(user);
         }
         // Only `last_login` is written: a reset or profile change that landed
         // while bcrypt ran is kept, not overwritten by this stale copy. And
@@ -274,6 +318,11 @@ impl Engine {
             Err(StoreError::Changed) => Err(EngineError::Changed),
             Err(other) => Err(other.into()),
         }
+    }
+
+    /// Every user, by id.
+    pub async fn list_users(&self) -> Result<Vec<User>, EngineError> {
+        Ok(self.inner.store.list_users().await?)
     }
 
     /// Deletes the user as read: `Changed` when its password was replaced

@@ -73,7 +73,11 @@ error_keys! {
     OpaqueTokenInvalid = ("opaque_token_invalid", 401),
     BasicInvalid = ("basic_invalid", 401),
     UserInactive = ("user_inactive", 401),
+    /// DRF's TokenAuthentication: the token's user is inactive (or gone).
+    TokenUserInactive = ("token_user_inactive", 401),
     UserNotFound = ("user_not_found", 401),
+    /// SimpleJWT's `CHECK_REVOKE_TOKEN`: the access token predates a password change.
+    PasswordChanged = ("password_changed", 401),
     // engine refusals
     InvalidCredentials = ("invalid_credentials", 401),
     UsernameTaken = ("username_taken", 400),
@@ -95,6 +99,17 @@ error_keys! {
     UnknownEmail = ("unknown_email", 400),
     UidInvalid = ("uid_invalid", 400),
     OneTimeInvalid = ("one_time_invalid", 400),
+    /// Djoser: an activation link for a user already active.
+    StaleToken = ("stale_token", 403),
+    UsernameMismatch = ("username_mismatch", 400),
+    /// Djoser's `resend_activation` while `SEND_ACTIVATION_EMAIL` is off: a bare 400.
+    ActivationDisabled = ("activation_disabled", 400),
+    /// An object (a user by id) that does not exist (DRF's `Http404`).
+    ObjectNotFound = ("object_not_found", 404),
+    /// Another user's object under Djoser's `HIDE_USERS` (a plain `NotFound`).
+    ObjectHidden = ("object_hidden", 404),
+    /// DRF's `PermissionDenied`.
+    PermissionDenied = ("permission_denied", 403),
     // infrastructure
     Unavailable = ("unavailable", 503),
     Internal = ("internal", 500),

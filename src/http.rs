@@ -9,4 +9,5 @@ pub mod cors;
 pub mod handle;
 pub mod hosts;
 pub mod inputs;
+pub mod metadata;
 pub mod render;

@@ -71,7 +71,7 @@ fn scheme_name(name: &str) -> String {
 }
 
 fn security_scheme(a: &AuthenticatorSpec) -> Option<Value> {
-    let scheme = a.scheme.as_deref()?;
+    let scheme = a.scheme.as_ref()?.first()?.as_str();
     Some(match (scheme.to_ascii_lowercase().as_str(), a.credential) {
         ("bearer", Credential::Jwt) => json!({"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}),
         ("bearer", _) => json!({"type": "http", "scheme": "bearer"}),
@@ -153,7 +153,11 @@ fn parameters(r: &Route) -> Vec<Value> {
 fn success(r: &Route, vars: &Map<String, Value>) -> Value {
     let mut res = json!({"description": r.spec.summary.clone().unwrap_or_else(|| "Success".into())});
     if let Some(body) = &r.body {
-        let example = template::render(body, vars);
+        let mut example = template::render(body, vars);
+        // `each`: the template renders once per item of a list.
+        if r.spec.response.each.is_some() {
+            example = Value::Array(vec![example]);
+        }
         res["content"] = json!({"application/json": {"schema": schema_of(&example), "example": example}});
     }
     if !r.spec.response.headers.is_empty() {

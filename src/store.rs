@@ -45,6 +45,8 @@ pub struct UserRecord {
     pub password_hash: String,
     pub is_active: bool,
     pub email_verified: bool,
+    /// Django's `is_staff`: Djoser lets staff see and change other users.
+    pub is_staff: bool,
     /// Unix seconds.
     pub date_joined: i64,
     pub last_login: Option<i64>,
@@ -71,6 +73,7 @@ pub struct UserUpdate {
     pub password_hash: Option<String>,
     pub is_active: Option<bool>,
     pub email_verified: Option<bool>,
+    pub is_staff: Option<bool>,
     pub last_login: Option<i64>,
     /// Compare-and-set: apply only while the stored password hash is still this
     /// one (else `StoreError::Changed`), so of concurrent password changes that
@@ -87,6 +90,7 @@ impl std::fmt::Debug for UserUpdate {
             .field("password_hash", &self.password_hash.as_ref().map(|_| "…"))
             .field("is_active", &self.is_active)
             .field("email_verified", &self.email_verified)
+            .field("is_staff", &self.is_staff)
             .field("last_login", &self.last_login)
             .field("if_password_hash", &self.if_password_hash.as_ref().map(|_| "…"))
             .finish()
@@ -112,6 +116,9 @@ impl UserUpdate {
         if let Some(v) = self.email_verified {
             out.push(("email_verified", (v as u8).to_string()));
         }
+        if let Some(v) = self.is_staff {
+            out.push(("is_staff", (v as u8).to_string()));
+        }
         if let Some(v) = self.last_login {
             out.push(("last_login", v.to_string()));
         }
@@ -134,6 +141,9 @@ impl UserUpdate {
         }
         if let Some(v) = self.email_verified {
             user.email_verified = v;
+        }
+        if let Some(v) = self.is_staff {
+            user.is_staff = v;
         }
         if let Some(v) = self.last_login {
             user.last_login = Some(v);
@@ -200,6 +210,10 @@ pub struct TokenRecord {
 pub enum Purpose {
     PasswordReset,
     EmailVerification,
+    /// Djoser's account activation (`SEND_ACTIVATION_EMAIL`).
+    Activation,
+    /// Djoser's username reset.
+    UsernameReset,
 }
 
 impl Purpose {
@@ -207,8 +221,14 @@ impl Purpose {
         match self {
             Purpose::PasswordReset => "reset",
             Purpose::EmailVerification => "verify",
+            Purpose::Activation => "activate",
+            Purpose::UsernameReset => "username",
         }
     }
+
+    /// Every purpose (a deleted user's tokens of each are removed).
+    pub const ALL: [Purpose; 4] =
+        [Purpose::PasswordReset, Purpose::EmailVerification, Purpose::Activation, Purpose::UsernameReset];
 }
 
 /// A redeemed one-time token: who it was for and the password stamp when it was issued.
@@ -231,6 +251,8 @@ pub trait Store: Send + Sync + 'static {
     async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError>;
     async fn find_user_id_by_username(&self, username: &str) -> Result<Option<u64>, StoreError>;
     async fn find_user_id_by_email(&self, email_key: &str) -> Result<Option<u64>, StoreError>;
+    /// Every user, by ascending id (Djoser's user list for staff or with `HIDE_USERS` off).
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError>;
     /// Writes the update's fields (and only those), moving the username/email
     /// claims atomically; returns the record as stored afterwards, or None when
     /// the user does not exist. `Conflict` when a new username/email is taken,

@@ -42,6 +42,11 @@ pub mod vars {
     pub const SITE_NAME: &str = "site_name";
     pub const URL: &str = "url";
 
+    /// A list of users, each item with the `USER` variables (a response with `each = "users"`).
+    pub const USERS: &str = "users";
+    /// The list variables a response may iterate with `each`.
+    pub const LISTS: &[&str] = &[USERS];
+
     /// Every template may use these, whatever the action.
     pub const ALWAYS: &[&str] = &[BASE_URL, DIALECT];
     /// What an action that knows its user provides.

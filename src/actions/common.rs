@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{engine_failure, uid_of, user_vars, Call, ErrorKey, Failure};
 use crate::engine::validators::{self, PasswordProblem};
-use crate::engine::{mailq::Letter, EngineError, User};
+use crate::engine::{mailq::Letter, EngineError, IdentifyBy, User};
 use crate::secret::Secret;
 use crate::store::Purpose;
 use crate::template::{vars, MailTemplate};
@@ -48,14 +48,37 @@ impl Issue {
     }
 }
 
-/// For a request naming an email nobody has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// For a request naming an email nobody has. Read from `"ignore"`/`"error"`,
+/// or from booleans (true: error), or a list of booleans (error when any is
+/// true: Djoser fails on either of its two `*_SHOW_EMAIL_NOT_FOUND` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UnknownEmail {
     /// Succeed without sending anything (no account enumeration).
     #[default]
     Ignore,
     Error,
+}
+
+impl<'de> Deserialize<'de> for UnknownEmail {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Given {
+            Name(String),
+            Flag(bool),
+            Flags(Vec<bool>),
+        }
+        let error = match Given::deserialize(d)? {
+            Given::Name(n) if n == "ignore" => false,
+            Given::Name(n) if n == "error" => true,
+            Given::Name(n) => {
+                return Err(serde::de::Error::custom(format!("unknown_email: {n:?} is not ignore or error")))
+            }
+            Given::Flag(b) => b,
+            Given::Flags(v) => v.into_iter().any(|b| b),
+        };
+        Ok(if error { UnknownEmail::Error } else { UnknownEmail::Ignore })
+    }
 }
 
 impl Call<'_> {
@@ -91,7 +114,7 @@ impl Call<'_> {
         match issue {
             Issue::Nothing => {}
             Issue::JwtPair => {
-                let (access, refresh) = self.engine.issue_jwt_pair(user).map_err(fail)?;
+                let (access, refresh) = self.engine.issue_jwt_pair_with(user, self.jwt).map_err(fail)?;
                 out.insert(vars::ACCESS.into(), access.into());
                 out.insert(vars::REFRESH.into(), refresh.into());
             }
@@ -134,6 +157,18 @@ impl Call<'_> {
         }
     }
 
+    /// Issues a one-time token for `purpose` and mails it with `template`.
+    pub(super) async fn issue_and_send(
+        &self,
+        user: &User,
+        purpose: Purpose,
+        kind: &str,
+        template: &MailTemplate,
+    ) -> Result<(), Vec<Failure>> {
+        let token = self.engine.issue_one_time(user, purpose).await.map_err(fail)?;
+        self.send(user, token, purpose, kind, template).await
+    }
+
     /// Mails an issued one-time token for `purpose` with `template`.
     pub(super) async fn send(
         &self,
@@ -142,6 +177,24 @@ impl Call<'_> {
         purpose: Purpose,
         kind: &str,
         template: &MailTemplate,
+    ) -> Result<(), Vec<Failure>> {
+        // Djoser's links carry the uid; the other dialects' one-time links do not.
+        let uid = (purpose != Purpose::EmailVerification).then(|| uid_of(user.id));
+        self.mail(user, kind, template, token, uid).await
+    }
+
+    /// Mails a notice without a token (Djoser's confirmations).
+    pub(super) async fn notify(&self, user: &User, kind: &str, template: &MailTemplate) -> Result<(), Vec<Failure>> {
+        self.mail(user, kind, template, String::new(), None).await
+    }
+
+    async fn mail(
+        &self,
+        user: &User,
+        kind: &str,
+        template: &MailTemplate,
+        token: String,
+        uid: Option<String>,
     ) -> Result<(), Vec<Failure>> {
         let mut v = Map::new();
         v.insert(vars::TOKEN.into(), token.clone().into());
@@ -158,7 +211,7 @@ impl Call<'_> {
             text: rendered.text,
             html: rendered.html,
             token,
-            uid: (purpose == Purpose::PasswordReset).then(|| uid_of(user.id)),
+            uid,
             kind: kind.to_owned(),
             dialect: self.dialect.to_owned(),
         };
@@ -185,6 +238,100 @@ impl Call<'_> {
             None => self.engine.mail_decoy().await.map_err(fail)?,
         }
         Ok(Map::new())
+    }
+
+    /// The user with the `email` input that is active (or, with `active`
+    /// false, waiting for activation); with `UnknownEmail::Error`, none is a failure.
+    pub(super) async fn user_by_email(
+        &self,
+        active: bool,
+        unknown: UnknownEmail,
+    ) -> Result<Option<User>, Vec<Failure>> {
+        let email = self.get("email").unwrap_or_default();
+        let user = self.engine.find_user_by(IdentifyBy::Email, email).await.map_err(fail)?;
+        match user.filter(|u| u.is_active == active) {
+            Some(user) => Ok(Some(user)),
+            None if unknown == UnknownEmail::Error => {
+                Err(one(Failure::field(ErrorKey::UnknownEmail, self.wire("email"))))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The user a mailed uid and token name (Djoser's `UidAndTokenSerializer`):
+    /// a bad uid fails on `uid`, a bad token on `token`. The token is not spent.
+    pub(super) async fn uid_and_token(&self, purpose: Purpose) -> Result<User, Vec<Failure>> {
+        let uid_failure = || one(Failure::field(ErrorKey::UidInvalid, self.wire("uid")));
+        let id = decode_uid(self.get("uid").unwrap_or_default()).ok_or_else(uid_failure)?;
+        if self.engine.find_user(id).await.map_err(fail)?.is_none() {
+            return Err(uid_failure());
+        }
+        let token = self.get("token").unwrap_or_default();
+        self.engine.check_one_time(purpose, token, Some(id)).await.map_err(|e| self.token_failure(e))
+    }
+
+    /// A token spent by another request, or outdated by a change another request
+    /// made first (a lost compare-and-set), is an invalid token.
+    pub(super) fn token_failure(&self, e: EngineError) -> Vec<Failure> {
+        match e {
+            EngineError::OneTimeInvalid | EngineError::Changed => {
+                one(Failure::field(ErrorKey::OneTimeInvalid, self.wire("token")))
+            }
+            other => fail(other),
+        }
+    }
+
+    /// The caller, or with an `id` input the user it names, as Djoser's viewset
+    /// finds it: an id that is no number, or another user under `HIDE_USERS`
+    /// (except for deletion), is "not found"; another user otherwise is
+    /// forbidden, unless the caller is staff.
+    pub(super) async fn target_user(&self, hide_users: bool, access: Access) -> Result<User, Vec<Failure>> {
+        let me = self.principal_user()?;
+        let Some(raw) = self.get("id") else {
+            return Ok(me.clone());
+        };
+        let id: u64 = raw.parse().map_err(|_| one(Failure::new(ErrorKey::ObjectHidden)))?;
+        let user = self
+            .engine
+            .find_user(id)
+            .await
+            .map_err(fail)?
+            .ok_or_else(|| one(Failure::new(ErrorKey::ObjectNotFound)))?;
+        if user.id == me.id || me.is_staff {
+            return Ok(user);
+        }
+        Err(one(Failure::new(if hide_users && access != Access::Delete {
+            ErrorKey::ObjectHidden
+        } else {
+            ErrorKey::PermissionDenied
+        })))
+    }
+
+    /// A required input the route leaves optional so that the object is found
+    /// first (DRF's `get_object` runs before the serializer): absent or blank fails here.
+    pub(super) fn required(&self, input: &str) -> Result<&str, Vec<Failure>> {
+        match self.get(input) {
+            None => Err(one(Failure::field(ErrorKey::FieldRequired, self.wire(input)))),
+            Some("") => Err(one(Failure::field(ErrorKey::FieldBlank, self.wire(input)))),
+            Some(v) => Ok(v),
+        }
+    }
+}
+
+/// What a request does to a user named by id (Djoser hides others from all but deletion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    Read,
+    Write,
+    Delete,
+}
+
+/// A mail an option turns on: its template, bound at load when the option is set.
+pub(super) fn bind_optional(ctx: &super::BindContext<'_>, on: bool, purpose: &str) -> Result<BoundMail, String> {
+    if on {
+        ctx.mail(purpose).map(Some)
+    } else {
+        Ok(None)
     }
 }
 

@@ -1,10 +1,12 @@
-//! `delete_user`: deletes the caller's account after checking its current password.
+//! `delete_user`: deletes the caller's account, or with an `id` input the
+//! account it names (itself, or anyone for staff), after checking the
+//! caller's current password.
 
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Map;
 
-use super::common::{fail, one};
+use super::common::{fail, one, Access};
 use super::{Action, Call, ErrorKey, Failure, Input, Outcome, Wire};
 use crate::engine::EngineError;
 
@@ -13,7 +15,8 @@ use crate::engine::EngineError;
 pub struct DeleteUser {}
 
 const INPUTS: &[Input] = &[
-    Input::required("current_password"),
+    Input::optional("current_password"),
+    Input::optional("id"),
 ];
 
 #[async_trait]
@@ -27,16 +30,24 @@ impl Action for DeleteUser {
     }
 
     fn failures(&self, wire: &Wire) -> Vec<Vec<Failure>> {
-        vec![vec![Failure::field(ErrorKey::CurrentPasswordInvalid, wire.name("current_password"))]]
+        let mut out = vec![vec![Failure::field(ErrorKey::CurrentPasswordInvalid, wire.name("current_password"))]];
+        if wire.has("id") {
+            out.push(vec![Failure::new(ErrorKey::ObjectNotFound)]);
+            out.push(vec![Failure::new(ErrorKey::PermissionDenied)]);
+        }
+        out
     }
 
     async fn run(&self, call: &Call<'_>) -> Outcome {
-        let user = call.principal_user()?;
-        if !call.engine.check_password(user, &call.secret("current_password")).await.map_err(fail)? {
+        // Djoser finds the object before it validates the body.
+        let target = call.target_user(true, Access::Delete).await?;
+        let password = call.required("current_password")?;
+        let me = call.principal_user()?;
+        if !call.engine.check_password(me, &crate::secret::Secret::new(password)).await.map_err(fail)? {
             return Err(one(Failure::field(ErrorKey::CurrentPasswordInvalid, call.wire("current_password"))));
         }
         // A password a reset replaced since the check above no longer authorises it.
-        call.engine.delete_user(user).await.map_err(|e| match e {
+        call.engine.delete_user(&target).await.map_err(|e| match e {
             EngineError::Changed => one(Failure::field(ErrorKey::CurrentPasswordInvalid, call.wire("current_password"))),
             other => fail(other),
         })?;

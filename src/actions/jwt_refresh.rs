@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::common::fail;
 use super::{Action, BindContext, Call, ErrorKey, Failure, Input, Outcome, Wire};
+use crate::engine::Rotation;
 use crate::template::vars;
 
 #[derive(Debug, Deserialize)]
@@ -14,6 +15,10 @@ use crate::template::vars;
 pub struct JwtRefresh {
     /// Absent: the dialect's `rotate_refresh`.
     rotate: Option<bool>,
+    /// With rotation, blacklist the used token. Absent: the dialect's `blacklist_after_rotation`.
+    blacklist: Option<bool>,
+    #[serde(skip)]
+    rotation: Rotation,
 }
 
 const INPUTS: &[Input] = &[
@@ -38,14 +43,16 @@ impl Action for JwtRefresh {
     }
 
     fn bind(&mut self, ctx: &BindContext<'_>) -> Result<(), String> {
-        self.rotate = Some(self.rotate.unwrap_or(ctx.rotate_refresh));
+        self.rotation = Rotation {
+            rotate: self.rotate.unwrap_or(ctx.rotation.rotate),
+            blacklist: self.blacklist.unwrap_or(ctx.rotation.blacklist),
+        };
         Ok(())
     }
 
     async fn run(&self, call: &Call<'_>) -> Outcome {
-        let rotate = self.rotate.unwrap_or(false);
-        let (access, refresh) =
-            call.engine.refresh_jwt(call.get("refresh").unwrap_or_default(), rotate).await.map_err(fail)?;
+        let refresh = call.get("refresh").unwrap_or_default();
+        let (access, refresh) = call.engine.refresh_jwt_with(refresh, call.jwt, self.rotation).await.map_err(fail)?;
         let mut out = Map::new();
         out.insert(vars::ACCESS.into(), access.into());
         out.insert(vars::REFRESH.into(), refresh.map(Value::from).unwrap_or(Value::Null));

@@ -26,7 +26,7 @@ impl Action for JwtVerify {
     }
 
     async fn run(&self, call: &Call<'_>) -> Outcome {
-        call.engine.verify_jwt(call.get("token").unwrap_or_default()).await.map_err(fail)?;
+        call.engine.verify_jwt_with(call.get("token").unwrap_or_default(), call.jwt).await.map_err(fail)?;
         Ok(Map::new())
     }
 }

@@ -15,6 +15,13 @@ pub struct Login {
     identify_by: IdentifyBy,
     #[serde(default)]
     issue: Issue,
+    /// Record `last_login` (Django's `user_logged_in`; SimpleJWT's views only with `UPDATE_LAST_LOGIN`).
+    #[serde(default = "yes")]
+    update_last_login: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn by_username() -> IdentifyBy {
@@ -51,7 +58,10 @@ impl Action for Login {
 
     async fn run(&self, call: &Call<'_>) -> Outcome {
         let login = IDENTIFIERS.iter().find_map(|k| call.get(k)).unwrap_or_default();
-        let verdict = call.engine.authenticate(self.identify_by, login, &call.secret("password")).await;
+        let verdict = call
+            .engine
+            .authenticate_with(self.identify_by, login, &call.secret("password"), self.update_last_login)
+            .await;
         // Only a verdict on the credentials counts; store faults show in the store metrics.
         if matches!(verdict, Ok(_) | Err(EngineError::InvalidCredentials)) {
             call.engine.metrics().login(call.dialect, verdict.is_ok());

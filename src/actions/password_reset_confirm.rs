@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Map;
 
-use super::common::{decode_uid, fail, one};
-use super::{Action, Call, ErrorKey, Failure, Input, Outcome, Wire};
+use super::common::{bind_optional, decode_uid, fail, one, BoundMail};
+use super::{Action, BindContext, Call, ErrorKey, Failure, Input, Outcome, Wire};
 use crate::engine::EngineError;
 use crate::store::Purpose;
 
@@ -23,7 +23,14 @@ pub struct PasswordResetConfirm {
     /// without the user (so no similarity rule): a weak password wins over a bad token.
     #[serde(default)]
     password_before_token: bool,
+    /// Djoser's `PASSWORD_CHANGED_EMAIL_CONFIRMATION`: mail `password_changed_confirmation`.
+    #[serde(default)]
+    confirmation_mail: bool,
+    #[serde(skip)]
+    mail: BoundMail,
 }
+
+const CONFIRMATION: &str = "password_changed_confirmation";
 
 const INPUTS: &[Input] = &[
     Input::required("token"),
@@ -46,12 +53,21 @@ impl Action for PasswordResetConfirm {
         out
     }
 
+    fn bind(&mut self, ctx: &BindContext<'_>) -> Result<(), String> {
+        self.mail = bind_optional(ctx, self.confirmation_mail, CONFIRMATION)?;
+        Ok(())
+    }
+
     async fn run(&self, call: &Call<'_>) -> Outcome {
-        if self.validate_password && self.password_before_token {
-            let problems = call.password_failures("new_password", "", "");
-            if !problems.is_empty() {
-                return Err(problems);
+        if self.password_before_token {
+            // Djoser's retype serializer validates the passwords before uid and token.
+            if self.validate_password {
+                let problems = call.password_failures("new_password", "", "");
+                if !problems.is_empty() {
+                    return Err(problems);
+                }
             }
+            call.check_retype("new_password", "re_new_password")?;
         }
         let expected = match call.get("uid") {
             None => None,
@@ -89,6 +105,9 @@ impl Action for PasswordResetConfirm {
         call.engine.replace_password(&user, &call.secret("new_password")).await.map_err(token_failure)?;
         if self.revoke_tokens {
             call.engine.revoke_all_tokens(&user, None).await.map_err(fail)?;
+        }
+        if let Some(template) = &self.mail {
+            call.notify(&user, CONFIRMATION, template).await?;
         }
         Ok(Map::new())
     }

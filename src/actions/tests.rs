@@ -9,7 +9,7 @@ fn options(pairs: &[(&str, &str)]) -> BTreeMap<String, toml::Value> {
 
 fn ctx() -> BindContext<'static> {
     static NO_MAIL: BTreeMap<String, crate::template::MailTemplate> = BTreeMap::new();
-    BindContext { mail: &NO_MAIL, rotate_refresh: false }
+    BindContext { mail: &NO_MAIL, rotation: crate::engine::Rotation::default() }
 }
 
 #[test]
@@ -45,7 +45,9 @@ fn every_registered_action_builds_from_its_defaults_or_says_why() {
     for name in super::names() {
         let built = parse(name, &options(&[]), &ctx());
         match name {
-            "login_authenticated" | "password_reset_request" | "email_verify_request" => assert!(built.is_err()),
+            "login_authenticated" | "password_reset_request" | "email_verify_request" | "username_reset_request" => {
+                assert!(built.is_err())
+            }
             _ => assert!(built.is_ok(), "{name}: {:?}", built.err()),
         }
     }

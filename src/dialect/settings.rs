@@ -16,10 +16,14 @@
 //! The rest of the dialect file uses settings as `${NAME}` or `${LIB.NAME}`: a
 //! string that is exactly one reference takes the setting's typed value (a
 //! boolean stays a boolean), `"!${LIB.FLAG}"` negates a boolean, and a reference
-//! inside a longer string is spliced in as text. Routes and inputs with
-//! `when = false` (typically `when = "${LIB.FLAG}"`) are left out.
+//! inside a longer string is spliced in as text; `${LIB.LIST[0]}` is an
+//! element of an array. A table value that is exactly `"${?LIB.NAME}"` takes
+//! the setting only when the mount sets it, and is left out otherwise, so the
+//! gateway's own default stays in force (the `[jwt]` key and lifetimes).
+//! Routes and inputs with `when = false` (typically `when = "${LIB.FLAG}"`)
+//! are left out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What a declared setting holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +126,7 @@ impl Declared {
     /// Resolves the defaults under a mount's overrides. Errors name the key.
     pub fn resolve(&self, overrides: Option<&toml::Table>) -> Result<Settings, SettingError> {
         let mut values: BTreeMap<String, toml::Value> = BTreeMap::new();
+        let mut overridden = BTreeSet::new();
         for (name, (kind, default)) in &self.entries {
             values.insert(name.clone(), normalise(*kind, default).unwrap_or_else(|| default.clone()));
         }
@@ -130,13 +135,18 @@ impl Declared {
             match v {
                 toml::Value::Table(lib) if namespace => {
                     for (key, value) in lib {
-                        self.set(&mut values, &format!("{name}.{key}"), value)?;
+                        let key = format!("{name}.{key}");
+                        self.set(&mut values, &key, value)?;
+                        overridden.insert(key);
                     }
                 }
-                value => self.set(&mut values, name, value)?,
+                value => {
+                    self.set(&mut values, name, value)?;
+                    overridden.insert(name.clone());
+                }
             }
         }
-        Ok(Settings { values })
+        Ok(Settings { values, overridden })
     }
 
     fn set(
@@ -198,12 +208,26 @@ pub struct SettingError {
 }
 
 /// A mount's resolved settings: dotted name → value (durations in seconds).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Settings {
     values: BTreeMap<String, toml::Value>,
+    /// The names the mount set itself (the rest hold the dialect's defaults).
+    overridden: BTreeSet<String>,
+}
+
+impl std::fmt::Debug for Settings {
+    // Values are left out: `SIMPLE_JWT.SIGNING_KEY` is a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings").field("names", &self.values.keys()).field("overridden", &self.overridden).finish()
+    }
 }
 
 impl Settings {
+    /// Whether the mount set the name itself.
+    pub fn is_overridden(&self, name: &str) -> bool {
+        self.overridden.contains(name)
+    }
+
     pub fn get(&self, name: &str) -> Option<&toml::Value> {
         self.values.get(name)
     }
@@ -244,7 +268,24 @@ impl Settings {
                 }
             }
             toml::Value::Table(t) => {
+                // `"${?NAME}"`: only what the mount set; otherwise the key goes.
+                let unset: Vec<String> = t
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        let name = v.as_str()?.strip_prefix("${?")?.strip_suffix('}')?;
+                        // An undeclared name stays, to fail in `lookup` below.
+                        (self.values.contains_key(name) && !self.is_overridden(name)).then(|| k.clone())
+                    })
+                    .collect();
+                for k in unset {
+                    t.remove(&k);
+                }
                 for (_, i) in t.iter_mut() {
+                    if let Some(name) = i.as_str().and_then(|s| s.strip_prefix("${?")).and_then(|r| r.strip_suffix('}'))
+                    {
+                        *i = self.lookup(name)?.clone();
+                        continue;
+                    }
                     self.substitute(i)?;
                 }
             }
@@ -257,8 +298,16 @@ impl Settings {
         s.strip_prefix("${").and_then(|r| r.strip_suffix('}')).filter(|n| !n.contains('}'))
     }
 
+    /// A setting's value; `NAME[i]` is an element of an array setting.
     fn lookup(&self, name: &str) -> Result<&toml::Value, String> {
-        self.values.get(name).ok_or_else(|| format!("${{{name}}}: the dialect declares no such setting in [settings]"))
+        let missing = || format!("${{{name}}}: the dialect declares no such setting in [settings]");
+        if let Some((base, index)) = name.strip_suffix(']').and_then(|n| n.split_once('[')) {
+            let i: usize = index.parse().map_err(|_| format!("${{{name}}}: bad index"))?;
+            let list = self.values.get(base).ok_or_else(missing)?;
+            let list = list.as_array().ok_or_else(|| format!("${{{name}}}: {base} is not an array"))?;
+            return list.get(i).ok_or_else(|| format!("${{{name}}}: {base} has no element {i}"));
+        }
+        self.values.get(name).ok_or_else(missing)
     }
 
     fn substitute_str(&self, s: &str) -> Result<Option<toml::Value>, String> {

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::engine::IdentifyBy;
 use crate::failure::ErrorKey;
+use crate::secret::Secret;
 use crate::template::MailTemplate;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -26,8 +27,68 @@ pub struct DialectFile {
     /// Mail templates by purpose (`password_reset`, `email_verification`).
     #[serde(default)]
     pub mail: BTreeMap<String, MailTemplate>,
+    /// DRF's SimpleMetadata (the `OPTIONS` answer): media types and serializer field descriptions.
+    pub metadata: Option<MetadataSpec>,
     #[serde(default, rename = "route")]
     pub routes: Vec<RouteSpec>,
+}
+
+/// What DRF's `OPTIONS` answer says besides the view's name: the renderers and
+/// parsers, and each serializer's fields as `SimpleMetadata.get_field_info`
+/// describes them (`type`, `required`, `read_only`, `label`, `max_length`, …,
+/// in that order), named so views can list them under `actions`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataSpec {
+    #[serde(default)]
+    pub renders: Option<Vec<String>>,
+    #[serde(default)]
+    pub parses: Option<Vec<String>>,
+    /// Serializer name → field name → field description (a JSON object, kept in order).
+    #[serde(default)]
+    pub serializers: IndexMap<String, IndexMap<String, toml::Value>>,
+}
+
+/// A path's DRF view, as its `OPTIONS` answer describes it. Declared on one of
+/// the routes that share the path.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewSpec {
+    /// DRF's `get_view_name()`.
+    pub name: String,
+    /// DRF's `get_view_description()` (the view's docstring, dedented).
+    #[serde(default)]
+    pub description: String,
+    /// Who may ask `OPTIONS` (DRF checks the view's permissions first: Djoser's
+    /// viewset wants a user even where its `POST` does not). Default: the
+    /// declaring route's.
+    pub permission: Option<Permission>,
+    /// Method (`POST`, `PUT`) → serializer name in `[metadata.serializers]`.
+    #[serde(default)]
+    pub actions: IndexMap<String, String>,
+    /// The path parameter naming the object a `PUT` changes: its action is
+    /// listed only when the caller may change that object (itself, or staff),
+    /// as DRF's `determine_actions` checks object permissions.
+    pub object_param: Option<String>,
+}
+
+/// The SimpleJWT settings of a dialect (typically `${SIMPLE_JWT.…}` references);
+/// what is left out keeps the gateway's `[jwt]` key and lifetimes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtSpec {
+    /// HS256 key; absent or empty: `[jwt] signing_key`.
+    pub signing_key: Option<Secret>,
+    /// Seconds.
+    pub access_lifetime: Option<i64>,
+    /// Seconds.
+    pub refresh_lifetime: Option<i64>,
+    /// Seconds of clock skew allowed on `exp`.
+    pub leeway: Option<i64>,
+    pub user_id_claim: Option<String>,
+    /// Tokens carry a digest of the password hash; authentication refuses them after a password change.
+    pub check_revoke: Option<bool>,
+    pub revoke_claim: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -52,8 +113,12 @@ pub struct DialectSettings {
     pub headers: IndexMap<String, String>,
     #[serde(default)]
     pub default_authenticators: Option<Vec<String>>,
-    /// SimpleJWT `ROTATE_REFRESH_TOKENS` + `BLACKLIST_AFTER_ROTATION`.
+    /// SimpleJWT `ROTATE_REFRESH_TOKENS`.
     pub rotate_refresh: Option<bool>,
+    /// SimpleJWT `BLACKLIST_AFTER_ROTATION` (with rotation: the used refresh token is blacklisted).
+    pub blacklist_after_rotation: Option<bool>,
+    /// How JWTs are signed, how long they live and which claims they carry.
+    pub jwt: Option<JwtSpec>,
     /// Dialect headers left off APPEND_SLASH redirects and CORS preflights (Django's
     /// CommonMiddleware and django-cors-headers answer them before
     /// XFrameOptionsMiddleware runs).
@@ -107,8 +172,10 @@ pub enum Credential {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthenticatorSpec {
-    /// Authorization header keyword (`Bearer`, `Token`, `Basic`).
-    pub scheme: Option<String>,
+    /// Authorization header keyword (`Bearer`, `Token`, `Basic`), or a list of
+    /// them (SimpleJWT's `AUTH_HEADER_TYPES`).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub scheme: Option<Vec<String>>,
     /// Read the credential from this body field instead of the header.
     pub body_field: Option<String>,
     pub credential: Credential,
@@ -128,6 +195,19 @@ pub struct AuthenticatorSpec {
     pub invalid_error: Option<ErrorKey>,
 }
 
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Some(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    }))
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorSpec {
@@ -144,6 +224,9 @@ pub struct ErrorSpec {
     pub body: Option<toml::Value>,
     /// A literal non-JSON body (e.g. Django's HTML 404 page).
     pub raw: Option<String>,
+    /// Status and headers only, no body (DRF's `Response(status=400)`).
+    #[serde(default)]
+    pub empty: bool,
     pub content_type: Option<String>,
     #[serde(default)]
     pub headers: IndexMap<String, String>,
@@ -247,6 +330,8 @@ pub struct RouteSpec {
     /// Per-route overrides of the dialect's error renderings.
     #[serde(default)]
     pub errors: BTreeMap<ErrorKey, ErrorSpec>,
+    /// The DRF view behind the route's path, for `OPTIONS`.
+    pub view: Option<ViewSpec>,
 }
 
 fn default_slash() -> SlashMatch {
@@ -267,6 +352,9 @@ pub struct ResponseSpec {
     pub status: u16,
     /// JSON body template; absent: no body.
     pub body: Option<toml::Value>,
+    /// A list variable of the action (`users`): the body is an array, the
+    /// template rendered once per item with the item's variables.
+    pub each: Option<String>,
     #[serde(default)]
     pub headers: IndexMap<String, String>,
 }

@@ -35,6 +35,14 @@ pub fn derive_auth_token(key: &[u8], user_id: u64, seed: &str) -> String {
     hex::encode(&mac.finalize().into_bytes()[..20])
 }
 
+/// SimpleJWT's `get_md5_hash_password`: upper-case hex MD5 of the stored
+/// password hash (the `CHECK_REVOKE_TOKEN` claim; not a password digest, only a
+/// change detector, and the same string Django computes from the same hash).
+pub fn md5_upper_hex(s: &str) -> String {
+    use md5::Digest as _;
+    hex::encode_upper(md5::Md5::digest(s.as_bytes()))
+}
+
 /// Constant-time equality for secrets compared outside the store.
 pub fn ct_eq(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;
@@ -55,5 +63,7 @@ mod tests {
         assert_eq!(t, derive_auth_token(b"key", 1, "seed"));
         assert_ne!(t, derive_auth_token(b"key", 2, "seed"));
         assert!(ct_eq("abc", "abc") && !ct_eq("abc", "abd") && !ct_eq("abc", "ab"));
+        // hashlib.md5(b"md5$salt$hash").hexdigest().upper()
+        assert_eq!(md5_upper_hex("md5$salt$hash"), "6CB8FEA8712AC65D22EC1C68BAA248BF");
     }
 }

@@ -1,12 +1,16 @@
 //! JWTs as SimpleJWT makes them: HS256 (pinned: a token claiming any other
 //! algorithm is invalid), claims `token_type, exp, iat, jti, user_id` with
-//! `user_id` a string, access and refresh lifetimes from config.
+//! `user_id` a string. The engine's `JwtCodec` holds the `[jwt]` key and
+//! lifetimes; a `JwtPolicy` (one per mount, built when its dialect loads from
+//! the legacy project's `SIMPLE_JWT` settings) may override them and names the
+//! claims, the leeway and the revocation check.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
-use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::secret::Secret;
 
@@ -35,36 +39,23 @@ pub enum TokenError {
     NoType,
     NoId,
     Blacklisted,
-    /// No `user_id` claim.
+    /// No user id claim.
     NoUser,
     /// No `exp` claim.
     NoExp,
 }
 
-/// Claims in SimpleJWT's order.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The claims SimpleJWT reads, taken from a verified token.
+#[derive(Debug, Clone)]
 pub struct Claims {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
-    /// Defaulted only so a token without it reaches the required-claim check
-    /// ("Token has no 'exp' claim") instead of failing as malformed.
-    #[serde(default)]
     pub exp: i64,
-    #[serde(default)]
     pub iat: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_or_number")]
+    /// The `USER_ID_CLAIM` (a string; older SimpleJWT versions wrote a number).
     pub user_id: Option<String>,
-}
-
-/// Older SimpleJWT versions wrote `user_id` as a number; accept both.
-fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::String(s) => Some(s),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    })
+    /// The `REVOKE_TOKEN_CLAIM`, when the policy checks it.
+    pub revoke: Option<String>,
 }
 
 impl Claims {
@@ -85,58 +76,156 @@ fn b64(bytes: &[u8]) -> String {
     base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
 }
 
-pub struct JwtCodec {
+/// An HS256 key, both ways.
+pub struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+}
+
+impl Keys {
+    pub fn new(key: &Secret) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(key.expose().as_bytes()),
+            decoding: DecodingKey::from_secret(key.expose().as_bytes()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(…)")
+    }
+}
+
+/// What a mount's `SIMPLE_JWT` settings say, as the dialect file maps them.
+/// `None` leaves the engine's `[jwt]` value in force.
+#[derive(Debug, Clone, Default)]
+pub struct JwtOptions {
+    /// `SIGNING_KEY`.
+    pub signing_key: Option<Secret>,
+    /// `ACCESS_TOKEN_LIFETIME`, seconds.
+    pub access_lifetime: Option<i64>,
+    /// `REFRESH_TOKEN_LIFETIME`, seconds.
+    pub refresh_lifetime: Option<i64>,
+    /// `LEEWAY`, seconds.
+    pub leeway: u64,
+    /// `USER_ID_CLAIM`; default `user_id`.
+    pub user_id_claim: Option<String>,
+    /// `REVOKE_TOKEN_CLAIM` when `CHECK_REVOKE_TOKEN` is on.
+    pub revoke_claim: Option<String>,
+}
+
+/// One mount's way with JWTs, compiled once when its dialect loads.
+#[derive(Debug, Clone)]
+pub struct JwtPolicy {
+    keys: Option<Arc<Keys>>,
+    access_lifetime: Option<i64>,
+    refresh_lifetime: Option<i64>,
     validation: Validation,
+    user_id_claim: String,
+    revoke_claim: Option<String>,
+}
+
+impl Default for JwtPolicy {
+    /// The engine's key and lifetimes, SimpleJWT's defaults otherwise.
+    fn default() -> Self {
+        JwtPolicy::new(JwtOptions::default())
+    }
+}
+
+impl JwtPolicy {
+    pub fn new(o: JwtOptions) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = o.leeway;
+        validation.set_required_spec_claims(&["exp"]);
+        Self {
+            keys: o.signing_key.as_ref().map(|k| Arc::new(Keys::new(k))),
+            access_lifetime: o.access_lifetime,
+            refresh_lifetime: o.refresh_lifetime,
+            validation,
+            user_id_claim: o.user_id_claim.unwrap_or_else(|| "user_id".to_owned()),
+            revoke_claim: o.revoke_claim,
+        }
+    }
+
+    /// Whether tokens carry (and authentication checks) the password-hash claim.
+    pub fn checks_revocation(&self) -> bool {
+        self.revoke_claim.is_some()
+    }
+}
+
+/// The engine's `[jwt]` key and lifetimes.
+pub struct JwtCodec {
+    keys: Keys,
     pub access_lifetime: i64,
     pub refresh_lifetime: i64,
 }
 
 impl JwtCodec {
     pub fn new(key: &Secret, access_lifetime: i64, refresh_lifetime: i64) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp"]);
-        Self {
-            encoding: EncodingKey::from_secret(key.expose().as_bytes()),
-            decoding: DecodingKey::from_secret(key.expose().as_bytes()),
-            validation,
-            access_lifetime,
-            refresh_lifetime,
-        }
+        Self { keys: Keys::new(key), access_lifetime, refresh_lifetime }
     }
 
-    pub fn issue(&self, user_id: u64, kind: TokenType, now: i64) -> Result<String, TokenError> {
+    fn keys<'a>(&'a self, p: &'a JwtPolicy) -> &'a Keys {
+        p.keys.as_deref().unwrap_or(&self.keys)
+    }
+
+    /// A token for a user; `revoke` is the password-hash claim (policies that check it).
+    pub fn issue(
+        &self,
+        p: &JwtPolicy,
+        user_id: u64,
+        kind: TokenType,
+        now: i64,
+        revoke: Option<&str>,
+    ) -> Result<String, TokenError> {
         let lifetime = match kind {
-            TokenType::Access => self.access_lifetime,
-            TokenType::Refresh => self.refresh_lifetime,
+            TokenType::Access => p.access_lifetime.unwrap_or(self.access_lifetime),
+            TokenType::Refresh => p.refresh_lifetime.unwrap_or(self.refresh_lifetime),
         };
-        let claims = Claims {
-            token_type: Some(kind.as_str().to_owned()),
-            exp: now + lifetime,
-            iat: now,
-            jti: Some(super::crypto::random_hex(16)),
-            user_id: Some(user_id.to_string()),
-        };
+        // SimpleJWT's claim order: the token's own claims, then the user's.
+        let mut claims = Map::new();
+        claims.insert("token_type".into(), kind.as_str().into());
+        claims.insert("exp".into(), (now + lifetime).into());
+        claims.insert("iat".into(), now.into());
+        claims.insert("jti".into(), super::crypto::random_hex(16).into());
+        claims.insert(p.user_id_claim.clone(), user_id.to_string().into());
+        if let (Some(name), Some(value)) = (&p.revoke_claim, revoke) {
+            claims.insert(name.clone(), value.into());
+        }
         // Built by hand so the header is byte-for-byte PyJWT's (`alg` before `typ`).
         let payload = serde_json::to_vec(&claims).map_err(|_| TokenError::Invalid)?;
         let message = format!("{HEADER_B64}.{}", b64(&payload));
-        let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, Algorithm::HS256)
+        let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &self.keys(p).encoding, Algorithm::HS256)
             .map_err(|_| TokenError::Invalid)?;
         Ok(format!("{message}.{signature}"))
     }
 
-    /// Verifies signature and expiry, then the claims SimpleJWT checks, in its order.
-    /// `expected: None` is SimpleJWT's `UntypedToken` (any type).
-    pub fn decode(&self, token: &str, expected: Option<TokenType>) -> Result<Claims, TokenError> {
+    /// Verifies signature and expiry (with the policy's leeway), then the claims
+    /// SimpleJWT checks, in its order. `expected: None` is SimpleJWT's `UntypedToken` (any type).
+    pub fn decode(&self, p: &JwtPolicy, token: &str, expected: Option<TokenType>) -> Result<Claims, TokenError> {
         let data =
-            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                ErrorKind::MissingRequiredClaim(c) if c == "exp" => TokenError::NoExp,
-                _ => TokenError::Invalid,
+            jsonwebtoken::decode::<Map<String, Value>>(token, &self.keys(p).decoding, &p.validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => TokenError::Expired,
+                    ErrorKind::MissingRequiredClaim(c) if c == "exp" => TokenError::NoExp,
+                    _ => TokenError::Invalid,
+                }
             })?;
-        let claims = data.claims;
+        let c = data.claims;
+        let text = |v: Option<&Value>| match v {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let claims = Claims {
+            token_type: c.get("token_type").and_then(Value::as_str).map(str::to_owned),
+            exp: c.get("exp").and_then(Value::as_i64).unwrap_or_default(),
+            iat: c.get("iat").and_then(Value::as_i64).unwrap_or_default(),
+            jti: c.get("jti").and_then(Value::as_str).map(str::to_owned),
+            user_id: text(c.get(&p.user_id_claim)),
+            revoke: p.revoke_claim.as_ref().and_then(|n| text(c.get(n))),
+        };
         if let Some(expected) = expected {
             match claims.token_type.as_deref() {
                 None => return Err(TokenError::NoType),
@@ -152,54 +241,4 @@ impl JwtCodec {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn codec() -> JwtCodec {
-        JwtCodec::new(&Secret::new("k".repeat(40)), 300, 86_400)
-    }
-
-    #[test]
-    fn header_is_pyjwt_s() {
-        assert_eq!(b64(br#"{"alg":"HS256","typ":"JWT"}"#), HEADER_B64);
-    }
-
-    #[test]
-    fn round_trip_and_type_checks() {
-        let c = codec();
-        let now = jsonwebtoken::get_current_timestamp() as i64;
-        let t = c.issue(7, TokenType::Refresh, now).unwrap();
-        let claims = c.decode(&t, Some(TokenType::Refresh)).unwrap();
-        assert_eq!(claims.user_id.as_deref(), Some("7"));
-        assert_eq!(claims.exp - claims.iat, 86_400);
-        assert_eq!(c.decode(&t, Some(TokenType::Access)).unwrap_err(), TokenError::WrongType);
-        assert!(c.decode(&t, None).is_ok());
-    }
-
-    #[test]
-    fn a_token_without_exp_says_so() {
-        let c = codec();
-        let key = jsonwebtoken::EncodingKey::from_secret("k".repeat(40).as_bytes());
-        let claims = serde_json::json!({"token_type": "access", "jti": "x", "user_id": "1"});
-        let t = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
-        assert_eq!(c.decode(&t, None).unwrap_err(), TokenError::NoExp);
-    }
-
-    #[test]
-    fn expired_forged_and_other_algorithms_are_refused() {
-        let c = codec();
-        let now = jsonwebtoken::get_current_timestamp() as i64;
-        let old = c.issue(1, TokenType::Access, now - 1000).unwrap();
-        assert_eq!(c.decode(&old, None).unwrap_err(), TokenError::Expired);
-        let other = JwtCodec::new(&Secret::new("z".repeat(40)), 300, 300);
-        let forged = other.issue(1, TokenType::Access, now).unwrap();
-        assert_eq!(c.decode(&forged, None).unwrap_err(), TokenError::Invalid);
-        // alg=none with the same claims must not pass.
-        let parts: Vec<&str> = forged.split('.').collect();
-        let none_header =
-            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, br#"{"alg":"none","typ":"JWT"}"#);
-        let unsigned = format!("{none_header}.{}.", parts[1]);
-        assert_eq!(c.decode(&unsigned, None).unwrap_err(), TokenError::Invalid);
-        assert_eq!(c.decode("garbage", None).unwrap_err(), TokenError::Invalid);
-    }
-}
+mod tests;

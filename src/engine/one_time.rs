@@ -9,12 +9,14 @@ const NOBODY: u64 = 0;
 impl Engine {
     pub async fn issue_one_time(&self, user: &User, purpose: Purpose) -> Result<String, EngineError> {
         let token = crypto::random_urlsafe();
-        let record = OneTimeRecord { user_id: user.id, stamp: password_stamp(user) };
+        let record = OneTimeRecord { user_id: user.id, stamp: one_time_stamp(user, purpose) };
         let (ttl, keep) = (self.inner.one_time_ttl, self.inner.one_time_per_user);
         self.inner.store.create_one_time(purpose, &crypto::digest(&token), record, ttl, keep).await?;
         self.inner.metrics.token_issued(match purpose {
             Purpose::PasswordReset => "password_reset",
             Purpose::EmailVerification => "email_verification",
+            Purpose::Activation => "activation",
+            Purpose::UsernameReset => "username_reset",
         });
         Ok(token)
     }
@@ -54,11 +56,12 @@ impl Engine {
         expected_user: Option<u64>,
     ) -> Result<User, EngineError> {
         let record = self.inner.store.find_one_time(purpose, &crypto::digest(token)).await?;
-        self.one_time_user(record, expected_user).await
+        self.one_time_user(purpose, record, expected_user).await
     }
 
     async fn one_time_user(
         &self,
+        purpose: Purpose,
         record: Option<OneTimeRecord>,
         expected_user: Option<u64>,
     ) -> Result<User, EngineError> {
@@ -67,7 +70,7 @@ impl Engine {
             return Err(EngineError::OneTimeInvalid);
         }
         let user = self.find_user(record.user_id).await?.ok_or(EngineError::OneTimeInvalid)?;
-        if !crypto::ct_eq(&password_stamp(&user), &record.stamp) {
+        if !crypto::ct_eq(&one_time_stamp(&user, purpose), &record.stamp) {
             return Err(EngineError::OneTimeInvalid);
         }
         Ok(user)
@@ -82,7 +85,7 @@ impl Engine {
         expected_user: Option<u64>,
     ) -> Result<User, EngineError> {
         let record = self.inner.store.take_one_time(purpose, &crypto::digest(token)).await?;
-        let user = self.one_time_user(record, expected_user).await?;
+        let user = self.one_time_user(purpose, record, expected_user).await?;
         // Other outstanding tokens of this purpose die with this one (single use per request wave).
         self.inner.store.delete_user_one_time(user.id, purpose).await?;
         Ok(user)

@@ -25,10 +25,14 @@ pub struct Mail {
     /// The text/html part, when the template has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub html: Option<String>,
+    /// The one-time token the mail carries; empty (and left out) for a notice
+    /// such as Djoser's confirmations.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
-    /// The mail's kind: `password_reset`, `email_verification`, …
+    /// The mail's kind: `password_reset`, `email_verification`, `activation`,
+    /// `confirmation`, `password_changed_confirmation`, …
     pub purpose: String,
     /// The dialect whose route sent it.
     pub dialect: String,

@@ -26,7 +26,7 @@ pub async fn authenticate(
             continue;
         };
         let credential = match (&spec.scheme, &spec.body_field) {
-            (Some(scheme), _) => match header_credential(spec, scheme, headers)? {
+            (Some(schemes), _) => match header_credential(spec, schemes, headers)? {
                 Some(c) => c,
                 None => continue,
             },
@@ -36,12 +36,16 @@ pub async fn authenticate(
             },
             (None, None) => continue,
         };
-        return resolve(engine, spec, credential).await.map(Some);
+        return resolve(engine, dialect, spec, credential).await.map(Some);
     }
     Ok(None)
 }
 
-fn header_credential(spec: &AuthenticatorSpec, scheme: &str, headers: &HeaderMap) -> Result<Option<Secret>, Failure> {
+fn header_credential(
+    spec: &AuthenticatorSpec,
+    schemes: &[String],
+    headers: &HeaderMap,
+) -> Result<Option<Secret>, Failure> {
     let Some(raw) = headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
@@ -51,7 +55,13 @@ fn header_credential(spec: &AuthenticatorSpec, scheme: &str, headers: &HeaderMap
     let Some(keyword) = parts.first() else {
         return Ok(None);
     };
-    let same = if spec.case_insensitive { keyword.eq_ignore_ascii_case(scheme) } else { *keyword == scheme };
+    let same = schemes.iter().any(|scheme| {
+        if spec.case_insensitive {
+            keyword.eq_ignore_ascii_case(scheme)
+        } else {
+            keyword == scheme
+        }
+    });
     if !same {
         return Ok(None);
     }
@@ -70,10 +80,15 @@ fn header_credential(spec: &AuthenticatorSpec, scheme: &str, headers: &HeaderMap
     }
 }
 
-async fn resolve(engine: &Engine, spec: &AuthenticatorSpec, credential: Secret) -> Result<Principal, Failure> {
+async fn resolve(
+    engine: &Engine,
+    dialect: &Dialect,
+    spec: &AuthenticatorSpec,
+    credential: Secret,
+) -> Result<Principal, Failure> {
     let invalid = |default: ErrorKey| Failure::new(spec.invalid_error.unwrap_or(default));
     match spec.credential {
-        Credential::Jwt => match engine.user_for_access_token(credential.expose()).await {
+        Credential::Jwt => match engine.user_for_access_token_with(credential.expose(), &dialect.jwt).await {
             Ok(user) => Ok(Principal { user, opaque_token: None }),
             // SimpleJWT's get_user raises this one bare, outside "not valid for any token type".
             Err(EngineError::Token(TokenError::NoUser)) => Err(Failure::new(ErrorKey::TokenNoUser)),
@@ -87,6 +102,7 @@ async fn resolve(engine: &Engine, spec: &AuthenticatorSpec, credential: Secret) 
             match engine.user_for_opaque_token(credential.expose(), Some(kind)).await {
                 Ok(user) => Ok(Principal { user, opaque_token: Some(credential) }),
                 Err(EngineError::OpaqueTokenInvalid) => Err(invalid(ErrorKey::OpaqueTokenInvalid)),
+                Err(EngineError::UserInactive) => Err(Failure::new(ErrorKey::TokenUserInactive)),
                 Err(e) => Err(engine_failure(e)),
             }
         }

@@ -15,7 +15,7 @@ use super::body::{self, Fields};
 use super::cors::CorsRequest;
 use super::hosts::{HostCheck, HostPolicy, LinkConfig, Links};
 use super::render::{self, Body, Reply};
-use super::{accept, auth, inputs};
+use super::{accept, auth, inputs, metadata};
 use crate::actions::{Call, Principal};
 use crate::dialect::{Dialect, Match, Permission, Route, Source};
 use crate::engine::{crypto, Engine};
@@ -238,6 +238,15 @@ async fn dispatch(
             let first = routes[0];
             let allow = allow_header(d, &routes);
             let name = Some(first.spec.name.clone());
+            // DRF answers OPTIONS itself, with the view's metadata.
+            if let Some(view) = d.views.get(&first.shape).filter(|_| d.drf_views && method == Method::OPTIONS) {
+                let params = first.pattern.matches(rel).unwrap_or_default();
+                let reply = match metadata::answer(&gw.engine, d, view, &routes, &params, req.headers()).await {
+                    Ok(r) => r,
+                    Err(f) => render::failures(d, &first.errors, &[f], method.as_str()),
+                };
+                return (with_drf_headers(d, reply, &allow), name);
+            }
             if d.drf_views || routes.iter().any(|r| r.spec.auth_before_method) {
                 let who = auth::authenticate(&gw.engine, d, &first.authenticators, req.headers(), None).await;
                 let refused = match who {
@@ -340,14 +349,29 @@ async fn run_route(
         base_url: &links.base_url,
         origin: &links.origin,
         site: &links.site,
+        jwt: &d.jwt,
     };
     let mut out = route.action.run(&call).await?;
     out.insert(vars::BASE_URL.into(), links.base_url.as_str().into());
     out.insert(vars::DIALECT.into(), d.name.as_str().into());
     let status = route.spec.response.status;
-    let mut reply = match &route.body {
-        Some(t) => Reply::json(status, &template::render(t, &out)),
-        None => Reply::empty(status),
+    let mut reply = match (&route.body, &route.spec.response.each) {
+        // One rendering per item of the list, each with the item's variables.
+        (Some(t), Some(list)) => {
+            let items = out.get(list.as_str()).and_then(|v| v.as_array()).cloned().unwrap_or_default();
+            let rendered = items
+                .into_iter()
+                .map(|item| {
+                    let mut v = item.as_object().cloned().unwrap_or_default();
+                    v.insert(vars::BASE_URL.into(), links.base_url.as_str().into());
+                    v.insert(vars::DIALECT.into(), d.name.as_str().into());
+                    template::render(t, &v)
+                })
+                .collect();
+            Reply::json(status, &serde_json::Value::Array(rendered))
+        }
+        (Some(t), None) => Reply::json(status, &template::render(t, &out)),
+        (None, _) => Reply::empty(status),
     };
     // A response carrying a credential is never stored by a cache (RFC 6749 §5.1).
     if [vars::TOKEN, vars::ACCESS, vars::REFRESH].iter().any(|k| out.contains_key(*k)) {

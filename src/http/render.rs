@@ -140,7 +140,9 @@ pub fn failures(d: &Dialect, errors: &BTreeMap<ErrorKey, ErrorSpec>, list: &[Fai
     let status = spec.status.unwrap_or_else(|| first.key.default_status());
     let mut values = error_vars(d, first, status);
     values.insert(vars::METHOD.into(), Value::from(method));
-    let mut reply = if let Some(raw) = &spec.raw {
+    let mut reply = if spec.empty {
+        Reply::empty(status)
+    } else if let Some(raw) = &spec.raw {
         let ct = spec.content_type.clone().unwrap_or_else(|| "text/plain; charset=utf-8".into());
         Reply { status, headers: Vec::new(), body: Some((ct, template::render_str(raw, &values).into_bytes())) }
     } else if let Some(body) = &spec.body {

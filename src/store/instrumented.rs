@@ -62,6 +62,10 @@ impl Store for InstrumentedStore {
         self.timed("find_user_id_by_email", self.inner.find_user_id_by_email(email_key)).await
     }
 
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.timed("list_users", self.inner.list_users()).await
+    }
+
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {
         self.timed("update_user", self.inner.update_user(id, update)).await
     }

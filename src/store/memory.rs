@@ -107,6 +107,12 @@ impl Store for MemoryStore {
         Ok(self.lock().by_email.get(email_key).copied())
     }
 
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let mut users: Vec<UserRecord> = self.lock().users.values().cloned().collect();
+        users.sort_by_key(|u| u.id);
+        Ok(users)
+    }
+
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {
         let mut m = self.lock();
         let Some(current) = m.users.get(&id).cloned() else {

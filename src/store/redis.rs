@@ -194,6 +194,41 @@ impl Store for RedisStore {
         .await
     }
 
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let counter = format!("{}:next_user_id", self.prefix);
+        let last: Option<u64> = self.op(async { Ok(self.conn().await?.get(counter).await?) }).await?;
+        let mut users = Vec::new();
+        // Ids are never reused: read them all, in batches (each one store
+        // operation under the deadline); deleted ones are empty hashes.
+        let ids: Vec<u64> = (1..=last.unwrap_or(0)).collect();
+        for batch in ids.chunks(500) {
+            let hashes: Vec<HashMap<String, String>> = self
+                .op(async {
+                    let mut c = self.conn().await?;
+                    if self.cluster {
+                        // One slot per user: no pipeline spans them.
+                        let mut out = Vec::with_capacity(batch.len());
+                        for id in batch {
+                            out.push(c.hgetall(self.user_key(*id, "user")).await?);
+                        }
+                        return Ok(out);
+                    }
+                    let mut pipe = redis::pipe();
+                    for id in batch {
+                        pipe.hgetall(self.user_key(*id, "user"));
+                    }
+                    Ok(pipe.query_async(&mut c).await?)
+                })
+                .await?;
+            for (id, h) in batch.iter().zip(hashes) {
+                if !h.is_empty() {
+                    users.push(parse_user(*id, h)?);
+                }
+            }
+        }
+        Ok(users)
+    }
+
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {
         self.op(async {
             let mut c = self.conn().await?;

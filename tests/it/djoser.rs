@@ -2,9 +2,12 @@
 //! logout, users/me. Expected answers are those of the reference server
 //! (Djoser 2.3.5, DRF 3.18; see scripts/reference-recordings/djoser.json).
 
+mod account;
+mod activation;
 mod jwt;
 mod reset;
 mod routing;
+mod users;
 
 use crate::support::djoser::*;
 use crate::support::StoreKind;

@@ -26,6 +26,7 @@ mod mail;
 mod metrics;
 mod monta;
 mod openapi;
+mod options;
 mod probes;
 mod settings;
 mod shutdown;

@@ -84,3 +84,31 @@ e = "plain"
     let mut bad = toml::Value::String("${DJOSER.NOPE}".into());
     assert!(s.substitute(&mut bad).unwrap_err().contains("no such setting"));
 }
+
+#[test]
+fn optional_references_and_array_elements() {
+    let d = declared();
+    let plain = d.resolve(None).unwrap();
+    let set = d.resolve(Some(&table("[SIMPLE_JWT]\nACCESS_TOKEN_LIFETIME = \"1h\"\n"))).unwrap();
+    assert!(!plain.is_overridden("SIMPLE_JWT.ACCESS_TOKEN_LIFETIME"));
+    assert!(set.is_overridden("SIMPLE_JWT.ACCESS_TOKEN_LIFETIME"));
+    let template = || {
+        toml::Value::Table(table(
+            "ttl = \"${?SIMPLE_JWT.ACCESS_TOKEN_LIFETIME}\"\nhost = \"${ALLOWED_HOSTS[0]}\"\nfirst = \"x ${ALLOWED_HOSTS[0]}\"\n",
+        ))
+    };
+    let mut v = template();
+    plain.substitute(&mut v).unwrap();
+    assert!(v.get("ttl").is_none(), "left out when the mount does not set it: {v:?}");
+    assert_eq!(v["host"].as_str(), Some("*"));
+    assert_eq!(v["first"].as_str(), Some("x *"));
+    let mut v = template();
+    set.substitute(&mut v).unwrap();
+    assert_eq!(v["ttl"].as_integer(), Some(3600));
+    let mut bad = toml::Value::Table(table("x = \"${?SIMPLE_JWT.NOPE}\"\n"));
+    assert!(plain.substitute(&mut bad).unwrap_err().contains("no such setting"));
+    let mut bad = toml::Value::Table(table("x = \"${ALLOWED_HOSTS[3]}\"\n"));
+    assert!(plain.substitute(&mut bad).unwrap_err().contains("no element 3"));
+    let shown = format!("{plain:?}");
+    assert!(!shown.contains("username") && shown.contains("DJOSER.LOGIN_FIELD"), "{shown}");
+}

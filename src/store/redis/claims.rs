@@ -19,7 +19,7 @@ use super::cluster::now_ms;
 use super::link::Conn;
 use super::single::user_or_code;
 use super::{call, scripts, user_fields, RedisStore};
-use crate::store::{email_key, StoreError, UniqueField, UserRecord, UserUpdate};
+use crate::store::{email_key, Purpose, StoreError, UniqueField, UserRecord, UserUpdate};
 
 /// Attempts at a rename or delete that a concurrent change of the same user keeps invalidating.
 const ATTEMPTS: usize = 3;
@@ -247,19 +247,19 @@ impl RedisStore {
                     demoted.push((field, value.clone(), h));
                 }
             }
-            let answer: redis::Value = call(&scripts::CLUSTER_DELETE_USER)
+            let mut script = call(&scripts::CLUSTER_DELETE_USER)
                 .key(self.user_key(id, "user"))
                 .key(self.user_key(id, "tokens"))
                 .key(self.user_key(id, "slots"))
-                .key(self.user_key(id, "ot:reset"))
-                .key(self.user_key(id, "ot:verify"))
                 .arg(&old.0)
                 .arg(&old.1)
                 .arg(&self.prefix)
                 .arg(id)
-                .args(if_password_hash)
-                .run(c)
-                .await?;
+                .arg(if_password_hash.unwrap_or_default());
+            for p in Purpose::ALL {
+                script = script.key(self.user_key(id, &format!("ot:{}", p.as_str())));
+            }
+            let answer: redis::Value = script.run(c).await?;
             let gone: Vec<Held> =
                 demoted.iter().map(|(_, _, h)| Held { key: h.key.clone(), value: h.value.clone() }).collect();
             match answer {
@@ -277,13 +277,14 @@ impl RedisStore {
                     return Ok(false);
                 }
                 v => {
-                    let (tokens, resets, verifies): (Vec<String>, Vec<String>, Vec<String>) =
+                    let sets: Vec<Vec<String>> =
                         redis::from_redis_value(&v).map_err(|e| StoreError::Corrupt(format!("user {id}: {e}")))?;
-                    let keys = tokens
-                        .iter()
-                        .map(|d| self.token_key(d))
-                        .chain(resets.iter().map(|d| format!("{}:ot:reset:{d}", self.prefix)))
-                        .chain(verifies.iter().map(|d| format!("{}:ot:verify:{d}", self.prefix)));
+                    let mut sets = sets.into_iter();
+                    let tokens = sets.next().unwrap_or_default();
+                    let mut keys: Vec<String> = tokens.iter().map(|d| self.token_key(d)).collect();
+                    for (p, digests) in Purpose::ALL.into_iter().zip(sets) {
+                        keys.extend(digests.iter().map(|d| self.one_time_key(p, d)));
+                    }
                     for key in keys {
                         c.del::<_, ()>(key).await?;
                     }

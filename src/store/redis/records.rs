@@ -17,6 +17,8 @@ pub(super) fn user_fields(u: &UserRecord) -> Vec<String> {
         (u.is_active as u8).to_string(),
         "email_verified".into(),
         (u.email_verified as u8).to_string(),
+        "is_staff".into(),
+        (u.is_staff as u8).to_string(),
         "date_joined".into(),
         u.date_joined.to_string(),
         "last_login".into(),
@@ -25,6 +27,7 @@ pub(super) fn user_fields(u: &UserRecord) -> Vec<String> {
 }
 
 pub(super) fn parse_user(id: u64, mut h: HashMap<String, String>) -> Result<UserRecord, StoreError> {
+    let h_is_staff = h.remove("is_staff").unwrap_or_default();
     let mut take = |k: &str| h.remove(k).ok_or_else(|| StoreError::Corrupt(format!("user {id}: no {k}")));
     let num = |s: String| s.parse::<i64>().map_err(|_| StoreError::Corrupt(format!("user {id}: bad number")));
     Ok(UserRecord {
@@ -34,6 +37,8 @@ pub(super) fn parse_user(id: u64, mut h: HashMap<String, String>) -> Result<User
         password_hash: take("password_hash")?,
         is_active: take("is_active")? == "1",
         email_verified: take("email_verified")? == "1",
+        // Records written before the field existed are not staff.
+        is_staff: h_is_staff == "1",
         date_joined: num(take("date_joined")?)?,
         last_login: match take("last_login")? {
             s if s.is_empty() => None,

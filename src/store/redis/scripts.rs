@@ -126,19 +126,22 @@ return redis.call('HGETALL', KEYS[1])
 
 pub(super) static DELETE_USER: Lua = Lua::new(
     r#"
--- KEYS: user hash, token set, slot-name set, reset set, verify set.
--- ARGV: prefix, id, [password hash the deletion was authorised with].
+-- KEYS: user hash, token set, slot-name set, then one set of one-time digests per
+-- purpose. ARGV: prefix, id, the password hash the deletion was authorised with
+-- ('' for none), then the purposes' names (in KEYS order, from KEYS[4]).
 -- The claims are those of the record as stored now.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if ARGV[3] and redis.call('HGET', KEYS[1], 'password_hash') ~= ARGV[3] then return -4 end
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'password_hash') ~= ARGV[3] then return -4 end
 local prefix, id = ARGV[1], ARGV[2]
 local username = redis.call('HGET', KEYS[1], 'username')
 local ek = string.lower(redis.call('HGET', KEYS[1], 'email') or '')
 for _, d in ipairs(redis.call('SMEMBERS', KEYS[2])) do redis.call('DEL', prefix .. ':tok:' .. d) end
 for _, n in ipairs(redis.call('SMEMBERS', KEYS[3])) do redis.call('DEL', prefix .. ':{u:' .. id .. '}:slot:' .. n) end
-for _, d in ipairs(redis.call('SMEMBERS', KEYS[4])) do redis.call('DEL', prefix .. ':ot:reset:' .. d) end
-for _, d in ipairs(redis.call('SMEMBERS', KEYS[5])) do redis.call('DEL', prefix .. ':ot:verify:' .. d) end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+for i = 4, #KEYS do
+  local purpose = ARGV[i]
+  for _, d in ipairs(redis.call('SMEMBERS', KEYS[i])) do redis.call('DEL', prefix .. ':ot:' .. purpose .. ':' .. d) end
+end
+redis.call('DEL', unpack(KEYS))
 if username and redis.call('GET', prefix .. ':username:' .. username) == id then
   redis.call('DEL', prefix .. ':username:' .. username)
 end
@@ -285,22 +288,24 @@ return redis.call('HGETALL', KEYS[1])
 
 pub(super) static CLUSTER_DELETE_USER: Lua = Lua::new(
     r#"
--- KEYS: user hash, token set, slot-name set, reset set, verify set (one slot).
--- ARGV: username, email key (as read when the claims were released), prefix, id,
--- [password hash the deletion was authorised with].
+-- KEYS: user hash, token set, slot-name set, then one set of one-time digests
+-- per purpose (one slot). ARGV: username, email key (as read when the claims
+-- were released), prefix, id, the password hash the deletion was authorised
+-- with ('' for none).
 -- 0: no user; -4: the password changed; -5: its username or email changed
--- meanwhile; else the digests of its tokens, reset and verify tokens, whose
--- keys (other slots) the caller deletes.
+-- meanwhile; else the digests of its tokens, then of each purpose's one-time
+-- tokens (KEYS order), whose keys (other slots) the caller deletes.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if ARGV[5] and redis.call('HGET', KEYS[1], 'password_hash') ~= ARGV[5] then return -4 end
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'password_hash') ~= ARGV[5] then return -4 end
 local u = redis.call('HGET', KEYS[1], 'username')
 local ek = string.lower(redis.call('HGET', KEYS[1], 'email') or '')
 if u ~= ARGV[1] or ek ~= ARGV[2] then return -5 end
 for _, n in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   redis.call('DEL', ARGV[3] .. ':{u:' .. ARGV[4] .. '}:slot:' .. n)
 end
-local out = {redis.call('SMEMBERS', KEYS[2]), redis.call('SMEMBERS', KEYS[4]), redis.call('SMEMBERS', KEYS[5])}
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+local out = {redis.call('SMEMBERS', KEYS[2])}
+for i = 4, #KEYS do out[#out + 1] = redis.call('SMEMBERS', KEYS[i]) end
+redis.call('DEL', unpack(KEYS))
 return out
 "#,
 );

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::link::Conn;
 use super::{call, conflict, parse_user, scripts, user_fields, RedisStore};
-use crate::store::{email_key, StoreError, TokenKind, UserRecord, UserUpdate};
+use crate::store::{email_key, Purpose, StoreError, TokenKind, UserRecord, UserUpdate};
 
 impl RedisStore {
     pub(super) async fn single_create_user(
@@ -53,17 +53,18 @@ impl RedisStore {
         id: u64,
         if_password_hash: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let n: i64 = call(&scripts::DELETE_USER)
+        let mut script = call(&scripts::DELETE_USER)
             .key(self.user_key(id, "user"))
             .key(self.user_key(id, "tokens"))
             .key(self.user_key(id, "slots"))
-            .key(self.user_key(id, "ot:reset"))
-            .key(self.user_key(id, "ot:verify"))
             .arg(&self.prefix)
             .arg(id)
-            .args(if_password_hash)
-            .run(c)
-            .await?;
+            // ARGV[3]: the compare-and-set hash ('' for none); then one purpose per one-time set.
+            .arg(if_password_hash.unwrap_or_default());
+        for p in Purpose::ALL {
+            script = script.key(self.user_key(id, &format!("ot:{}", p.as_str()))).arg(p.as_str());
+        }
+        let n: i64 = script.run(c).await?;
         match n {
             -4 => Err(StoreError::Changed),
             n => Ok(n == 1),

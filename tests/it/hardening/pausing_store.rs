@@ -48,6 +48,9 @@ impl Store for PausingStore {
     async fn find_user_id_by_email(&self, email_key: &str) -> Result<Option<u64>, StoreError> {
         self.inner.find_user_id_by_email(email_key).await
     }
+    async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.inner.list_users().await
+    }
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {
         self.inner.update_user(id, update).await
     }

@@ -82,3 +82,26 @@ pub fn bad_credentials() -> Value {
 pub const ALLOW_USERS: &str = "GET, POST, HEAD, OPTIONS";
 pub const ALLOW_ME: &str = "GET, PUT, PATCH, DELETE, HEAD, OPTIONS";
 pub const ALLOW_POST: &str = "POST, OPTIONS";
+
+/// The dialect at `/djoser/` with `[mount.settings]`, written as a settings file
+/// of its own (`[DJOSER]` tables stand for `[mount.settings.DJOSER]`).
+pub async fn gw_with(kind: StoreKind, settings: &str) -> Gw {
+    let nested = settings.replace("\n[", "\n[mount.settings.");
+    let nested = nested.strip_prefix('[').map(|r| format!("[mount.settings.{r}")).unwrap_or(nested);
+    super::gateway(kind).mount_with_settings(D, "/djoser/", &nested).start().await
+}
+
+/// Djoser's activation flow and mails, as the reference server runs with ORACLE_DJOSER_ACTIVATION=1.
+pub const ACTIVATION: &str = "[DJOSER]\nSEND_ACTIVATION_EMAIL = true\nSEND_CONFIRMATION_EMAIL = true\n\
+PASSWORD_CHANGED_EMAIL_CONFIRMATION = true\nUSERNAME_CHANGED_EMAIL_CONFIRMATION = true\nSET_PASSWORD_RETYPE = true\n";
+
+/// The newest mail to an address, with its purpose, uid and token.
+pub async fn last_mail(g: &Gw, to: &str) -> Value {
+    g.outbox(to).await.pop().unwrap_or_else(|| panic!("no mail to {to}"))
+}
+
+/// (uid, token) of the newest mail to an address.
+pub async fn mailed_link(g: &Gw, to: &str) -> (String, String) {
+    let m = last_mail(g, to).await;
+    (m["uid"].as_str().expect("uid").to_owned(), m["token"].as_str().expect("token").to_owned())
+}
