@@ -7,7 +7,11 @@
    claim. The schemas ship inside the kubernetes-validate package: no network.
 2. The manifests agree with polyauth's config and image: ports, probe paths,
    mounts of the config and TLS files, Secret references, shutdown timing.
-3. The Dockerfile is multi-stage, ends on a non-root user without a shell,
+3. The Cluster overlay (deploy/kubernetes/cluster/): its resources validate,
+   the Deployment as its patches render it validates, its deletions name
+   base resources, and the store URL names pods of the Redis Cluster
+   StatefulSet that the create Job joins (3+ masters).
+4. The Dockerfile is multi-stage, ends on a non-root user without a shell,
    and copies only paths that exist.
 
 Run from anywhere: `python3 scripts/check-deploy.py` (needs kubernetes-validate,
@@ -141,7 +145,90 @@ for env in polyauth.get("env", []):
 check(pod.get("securityContext", {}).get("runAsNonRoot") is True, "pod must set runAsNonRoot")
 check(polyauth.get("securityContext", {}).get("readOnlyRootFilesystem") is True, "polyauth needs no writable root")
 
-# ---- 3. Dockerfile ----------------------------------------------------------
+# ---- 3. the Cluster overlay -------------------------------------------------
+OVERLAY = K8S / "cluster"
+over = yaml.safe_load((OVERLAY / "kustomization.yaml").read_text())
+check("../" in over["resources"] or ".." in over["resources"], "cluster overlay: must build on the base (../)")
+over_resources = {}
+for r in over["resources"]:
+    if r.strip("/") == "..":
+        continue
+    check((OVERLAY / r).is_file(), f"cluster overlay: resource {r} missing")
+    for doc in load_all(OVERLAY / r):
+        over_resources[(doc["kind"], doc["metadata"]["name"])] = (f"cluster/{r}", doc)
+
+
+def merge(base, patch):
+    """A strategic merge patch as kustomize applies ours: maps merge, lists of named items merge by name."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for k, v in patch.items():
+            out[k] = merge(base[k], v) if k in base else v
+        return out
+    if isinstance(base, list) and isinstance(patch, list) and all(isinstance(x, dict) and "name" in x for x in base + patch):
+        out = [dict(x) for x in base]
+        for item in patch:
+            hit = [i for i, x in enumerate(out) if x["name"] == item["name"]]
+            if hit:
+                out[hit[0]] = merge(out[hit[0]], item)
+            else:
+                out.append(item)
+        return out
+    return patch
+
+
+rendered = {}
+for p in over.get("patches", []):
+    check((OVERLAY / p["path"]).is_file(), f"cluster overlay: patch {p['path']} missing")
+    for doc in load_all(OVERLAY / p["path"]):
+        key = (doc["kind"], doc["metadata"]["name"])
+        check(key in resources, f"cluster/{p['path']}: patches {key}, which the base does not have")
+        if doc.get("$patch") == "delete" or key not in resources:
+            continue
+        body = {k: v for k, v in doc.items() if k not in ("apiVersion", "kind", "metadata")}
+        rendered[key] = (f"cluster/{p['path']} on {resources[key][0]}", merge(resources[key][1], body))
+for (kind, name), (file, doc) in {**over_resources, **rendered}.items():
+    for version in VERSIONS:
+        try:
+            kv.validate(doc, version, strict=True)
+        except kv.ValidationError as e:
+            path = "/".join(str(p) for p in e.path)
+            problems.append(f"{file}: {kind}/{name} invalid for Kubernetes {version} at {path}: {e.message}")
+        except (kv.SchemaNotFoundError, kv.InvalidSchemaError) as e:
+            problems.append(f"{file}: {kind}/{name}: {e}")
+report_and_exit_if_problems()
+
+app = rendered[("Deployment", "legacy-app")][1]
+sidecar = {c["name"]: c for c in app["spec"]["template"]["spec"]["containers"]}["polyauth"]
+env = {e["name"]: e.get("value") for e in sidecar.get("env", [])}
+url = env.get("POLYAUTH_STORE__URL") or ""
+check(url.startswith(("redis+cluster://", "rediss+cluster://")), f"cluster overlay: store URL {url!r} is not a Cluster URL")
+check(app["spec"].get("replicas", 1) >= 2, "cluster overlay: the point is several replicas")
+sts = [doc for (kind, _), (_, doc) in over_resources.items() if kind == "StatefulSet"]
+check(len(sts) == 1, "cluster overlay: one StatefulSet of Redis nodes expected")
+if sts and url:
+    sts = sts[0]
+    n, svc = sts["spec"]["replicas"], sts["spec"]["serviceName"]
+    redis_port = {p["name"]: p["containerPort"] for p in sts["spec"]["template"]["spec"]["containers"][0]["ports"]}
+    check(redis_port.get("bus") == redis_port.get("redis", 0) + 10000, "cluster overlay: the bus port is the port + 10000")
+    headless = over_resources.get(("Service", svc), (None, {}))[1]
+    check(headless.get("spec", {}).get("clusterIP") == "None", f"cluster overlay: Service {svc} must be headless")
+    pods = {f"{sts['metadata']['name']}-{i}.{svc}:{redis_port.get('redis')}" for i in range(n)}
+    hosts = url.split("://", 1)[1].rsplit("@", 1)[-1].split(",")
+    for h in hosts:
+        check(h in pods, f"cluster overlay: store URL names {h}, not a node of StatefulSet {sts['metadata']['name']}")
+    job = [doc for (kind, _), (_, doc) in over_resources.items() if kind == "Job"]
+    script = job[0]["spec"]["template"]["spec"]["containers"][0]["args"][0] if job else ""
+    m = re.search(r"--cluster-replicas (\d+)", script)
+    check(m is not None, "cluster overlay: the create Job must run redis-cli --cluster create --cluster-replicas R")
+    if m:
+        per = 1 + int(m.group(1))
+        check(n % per == 0 and n // per >= 3, f"cluster overlay: {n} nodes do not make 3+ masters with {per - 1} replica(s) each")
+    for pod in pods:
+        check(pod in script, f"cluster overlay: the create Job does not join {pod}")
+report_and_exit_if_problems()
+
+# ---- 4. Dockerfile ----------------------------------------------------------
 lines = [l.strip() for l in (ROOT / "Dockerfile").read_text().splitlines() if l.strip() and not l.startswith("#")]
 stages = [i for i, l in enumerate(lines) if l.upper().startswith("FROM ")]
 check(len(stages) >= 2, "Dockerfile must be multi-stage")
@@ -162,5 +249,5 @@ for l in lines:
             check((ROOT / src).exists(), f"Dockerfile copies {src}, which does not exist")
 
 report_and_exit_if_problems()
-print(f"deploy check: {len(resources)} resources valid for Kubernetes {', '.join(VERSIONS)}; "
-      "manifests, config and Dockerfile agree")
+print(f"deploy check: {len(resources)} resources (+{len(over_resources) + len(rendered)} in the Cluster overlay) "
+      f"valid for Kubernetes {', '.join(VERSIONS)}; manifests, config and Dockerfile agree")

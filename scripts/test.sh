@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The test command: installs the pinned toolchain (rust-toolchain.toml) and the
-# Debian packages the suite runs when they are missing — redis-server (the
-# Redis-store tests start their own on a free port) and chromium (the CORS
-# browser tests run it headless) — then runs the whole suite with the
-# dependencies of Cargo.lock.
+# Debian packages the suite runs when they are missing — redis-server and
+# redis-cli (the Redis-store tests start their own server on a free port, and
+# a local Redis Cluster joined with redis-cli; Debian's redis-server brings
+# redis-cli in redis-tools) and chromium (the CORS browser tests run it
+# headless) — then runs the whole suite with the dependencies of Cargo.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustc --version >/dev/null 2>&1 || rustup toolchain install
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]} (apt-get)" >&2

@@ -144,7 +144,8 @@ impl TlsConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
-    /// `memory://`, `redis://host:port/db` or `rediss://…` (TLS via rustls).
+    /// `memory://`, `redis://host:port/db`, `rediss://…` (TLS via rustls), or a
+    /// Redis Cluster: `redis+cluster://host1:port1,host2:port2` (`rediss+cluster://` with TLS).
     pub url: Secret,
     /// Prefix of every Redis key, so several gateways can share one database.
     pub key_prefix: String,
@@ -419,8 +420,15 @@ impl Config {
         }
         let url = self.store.url.expose();
         let is_memory = url == "memory://";
-        if !is_memory && !url.starts_with("redis://") && !url.starts_with("rediss://") {
-            return Err("store.url must be memory://, redis://… or rediss://…".into());
+        let schemes = ["redis://", "rediss://", "redis+cluster://", "rediss+cluster://"];
+        if !is_memory && !schemes.iter().any(|s| url.starts_with(s)) {
+            return Err(
+                "store.url must be memory://, redis://…, rediss://…, redis+cluster://… or rediss+cluster://…".into()
+            );
+        }
+        if url.contains("+cluster://") && self.store.key_prefix.contains(['{', '}']) {
+            // On a Cluster the braces would choose the slot of every key: one master for all.
+            return Err("store.key_prefix must not contain '{' or '}' with a Redis Cluster".into());
         }
         if !is_memory && self.jwt.signing_key.is_none() {
             return Err(

@@ -374,12 +374,13 @@ pub trait Store: Send + Sync + 'static {
     async fn mail_queue_depth(&self) -> Result<u64, StoreError>;
 }
 
-/// Opens the store named by a URL (`memory://`, `redis://`, `rediss://`).
+/// Opens the store named by a URL (`memory://`, `redis://`, `rediss://`,
+/// `redis+cluster://host:port,…`, `rediss+cluster://…`).
 pub async fn open(url: &str, key_prefix: &str, timeout: Duration) -> Result<SharedStore, StoreError> {
     open_with_ca(url, key_prefix, timeout, None).await
 }
 
-/// `open`, trusting `ca_pem` (PEM) for a `rediss://` server instead of the system roots.
+/// `open`, trusting `ca_pem` (PEM) for `rediss://` servers instead of the system roots.
 pub async fn open_with_ca(
     url: &str,
     key_prefix: &str,

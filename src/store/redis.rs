@@ -1,41 +1,55 @@
-//! Redis store: one multiplexed, auto-reconnecting connection
-//! (`ConnectionManager`) shared by every request. Multi-key invariants
-//! (unique username/email, single redemption) are Lua scripts or single
-//! atomic commands, so concurrent gateways cannot race each other.
+//! Redis store, on one server or on a Cluster, over one shared link
+//! (`link`: reconnects, fail-fast while down) that every request uses.
+//! Every operation runs under one deadline (`[store] timeout_ms`) that covers
+//! all of it: waiting for a connection, each round trip, script loading.
 //!
-//! Key layout (prefix `pa` by default; `{u:ID}` is a hash tag, so one user's
-//! own keys share a Cluster slot): see README "Redis key layout".
+//! Two key layouts (see README "Redis key layout"): on one server, multi-key
+//! invariants (unique username/email, single redemption) are Lua scripts or
+//! single atomic commands (`single`); on a Cluster, where a script may only
+//! touch keys of one slot, a user's own keys share the `{u:ID}` hash tag and
+//! the username/email claims, which cannot, follow a claim protocol
+//! (`claims`, `cluster`). Both pass the same conformance suite.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Script};
+use redis::{AsyncCommands, RedisError};
 
+mod claims;
+mod cluster;
 mod limits;
+mod link;
 mod mailq;
+mod records;
 mod scripts;
+mod single;
 
 use super::{
     AttemptEnd, AttemptStart, ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, Store, StoreError, ThrottleHit,
     TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
 };
-use scripts::{
-    CLAIM_SLOT, CREATE_ONE_TIME, CREATE_SLOT_TOKEN, CREATE_USER, DELETE_SLOT_IF, DELETE_USER, DELETE_USER_ONE_TIME,
-    DELETE_USER_TOKENS, UPDATE_USER,
-};
+use link::{cluster_nodes, Conn, Link};
+use records::{conflict, parse_one_time, parse_user, user_fields};
+use scripts::call;
 
 pub struct RedisStore {
-    conn: ConnectionManager,
+    link: Link,
     prefix: String,
-    /// Bound on one round trip, so a stalled Redis fails requests instead of hanging them.
+    /// Bound on one whole store operation, so a stalled Redis fails requests instead of hanging them.
     timeout: Duration,
+    /// Which key layout: the Cluster one (claim protocol) or the single-server one (scripts).
+    cluster: bool,
+    /// How old a claim that no user backs must be before another may take it
+    /// over: longer than any claim protocol can run (it runs under `timeout`).
+    orphan_grace: Duration,
 }
 
-fn unavailable(e: redis::RedisError) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+impl From<RedisError> for StoreError {
+    fn from(e: RedisError) -> Self {
+        StoreError::Unavailable(e.to_string())
+    }
 }
 
 fn secs(ttl: Duration) -> u64 {
@@ -54,23 +68,17 @@ impl RedisStore {
         timeout: Duration,
         ca_pem: Option<Vec<u8>>,
     ) -> Result<Self, StoreError> {
-        let client = match ca_pem {
-            None => redis::Client::open(url),
-            Some(root_cert) => redis::Client::build_with_tls(
-                url,
-                redis::TlsCertificates { client_tls: None, root_cert: Some(root_cert) },
-            ),
+        if cluster_nodes(url).is_some() && prefix.contains(['{', '}']) {
+            return Err(StoreError::Unavailable(
+                "store.key_prefix must not contain '{' or '}' on a Cluster (they pick the slot)".into(),
+            ));
         }
-        .map_err(unavailable)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(timeout)
-            .set_response_timeout(timeout)
-            .set_number_of_retries(2);
-        let conn = tokio::time::timeout(timeout * 2, ConnectionManager::new_with_config(client, config))
+        let link = tokio::time::timeout(timeout * 2, Link::open(url, timeout, ca_pem))
             .await
-            .map_err(|_| StoreError::Unavailable("connect timed out".into()))?
-            .map_err(unavailable)?;
-        Ok(Self { conn, prefix: prefix.to_owned(), timeout })
+            .map_err(|_| StoreError::Unavailable("connect timed out".into()))??;
+        let cluster = matches!(link, Link::Cluster(_));
+        let orphan_grace = (timeout * 3).max(Duration::from_secs(30));
+        Ok(Self { link, prefix: prefix.to_owned(), timeout, cluster, orphan_grace })
     }
 
     fn user_key(&self, id: u64, what: &str) -> String {
@@ -93,137 +101,126 @@ impl RedisStore {
         format!("{}:ot:{}:{digest}", self.prefix, purpose.as_str())
     }
 
-    async fn run<T>(&self, fut: impl Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
-        tokio::time::timeout(self.timeout, fut)
-            .await
-            .map_err(|_| StoreError::Unavailable("store operation timed out".into()))?
-            .map_err(unavailable)
+    fn claim_key(&self, field: UniqueField, value: &str) -> String {
+        match field {
+            UniqueField::Username => self.username_key(value),
+            UniqueField::Email => self.email_claim(value),
+        }
     }
-}
 
-fn user_fields(u: &UserRecord) -> Vec<String> {
-    vec![
-        "username".into(),
-        u.username.clone(),
-        "email".into(),
-        u.email.clone(),
-        "password_hash".into(),
-        u.password_hash.clone(),
-        "is_active".into(),
-        (u.is_active as u8).to_string(),
-        "email_verified".into(),
-        (u.email_verified as u8).to_string(),
-        "is_staff".into(),
-        (u.is_staff as u8).to_string(),
-        "date_joined".into(),
-        u.date_joined.to_string(),
-        "last_login".into(),
-        u.last_login.map(|t| t.to_string()).unwrap_or_default(),
-        "tokens_revoked_at".into(),
-        u.tokens_revoked_at.map(|t| t.to_string()).unwrap_or_default(),
-    ]
-}
+    /// Runs one whole store operation under the deadline.
+    async fn op<T>(&self, fut: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => {
+                self.link.timed_out();
+                Err(StoreError::Unavailable("store operation timed out".into()))
+            }
+        }
+    }
 
-fn parse_user(id: u64, mut h: HashMap<String, String>) -> Result<UserRecord, StoreError> {
-    // Optional: records written before the field existed lack it.
-    let revoked = h.remove("tokens_revoked_at").filter(|s| !s.is_empty());
-    let h_is_staff = h.remove("is_staff").unwrap_or_default();
-    let mut take = |k: &str| h.remove(k).ok_or_else(|| StoreError::Corrupt(format!("user {id}: no {k}")));
-    let num = |s: String| s.parse::<i64>().map_err(|_| StoreError::Corrupt(format!("user {id}: bad number")));
-    Ok(UserRecord {
-        id,
-        username: take("username")?,
-        email: take("email")?,
-        password_hash: take("password_hash")?,
-        is_active: take("is_active")? == "1",
-        email_verified: take("email_verified")? == "1",
-        // Records written before the field existed are not staff.
-        is_staff: h_is_staff == "1",
-        date_joined: num(take("date_joined")?)?,
-        last_login: match take("last_login")? {
-            s if s.is_empty() => None,
-            s => Some(num(s)?),
-        },
-        tokens_revoked_at: revoked.map(num).transpose()?,
-    })
-}
-
-fn parse_one_time(v: Option<String>) -> Result<Option<OneTimeRecord>, StoreError> {
-    let Some(v) = v else { return Ok(None) };
-    let (uid, stamp) = v.split_once(':').ok_or_else(|| StoreError::Corrupt("one-time record".into()))?;
-    let user_id = uid.parse().map_err(|_| StoreError::Corrupt("one-time user id".into()))?;
-    Ok(Some(OneTimeRecord { user_id, stamp: stamp.to_owned() }))
-}
-
-fn conflict(code: i64) -> StoreError {
-    match code {
-        -1 => StoreError::Conflict(UniqueField::Username),
-        _ => StoreError::Conflict(UniqueField::Email),
+    async fn conn(&self) -> Result<Conn, StoreError> {
+        Ok(self.link.conn().await?)
     }
 }
 
 #[async_trait]
 impl Store for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        self.run(redis::cmd("PING").query_async::<String>(&mut c)).await.map(drop)
+        self.op(async {
+            match self.conn().await? {
+                // Any node answering is a reachable store: a master that is down
+                // fails only its slots, and failing every replica's readiness
+                // over it would turn a partial outage into a whole one.
+                Conn::Cluster(mut c) => {
+                    let random = redis::cluster_routing::RoutingInfo::SingleNode(
+                        redis::cluster_routing::SingleNodeRoutingInfo::Random,
+                    );
+                    c.route_command(&redis::cmd("PING"), random).await.map(drop)?;
+                }
+                mut c => redis::cmd("PING").query_async::<String>(&mut c).await.map(drop)?,
+            }
+            Ok(())
+        })
+        .await
     }
 
-    async fn create_user(&self, mut user: UserRecord) -> Result<UserRecord, StoreError> {
-        let mut c = self.conn.clone();
-        let email = super::email_key(&user.email);
-        let script = Script::new(CREATE_USER);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.username_key(&user.username))
-            .key(self.email_claim(&email))
-            .key(format!("{}:next_user_id", self.prefix))
-            .arg(&self.prefix)
-            .arg(if email.is_empty() { "0" } else { "1" });
-        for f in user_fields(&user) {
-            inv.arg(f);
-        }
-        let id: i64 = self.run(inv.invoke_async(&mut c)).await?;
-        if id < 0 {
-            return Err(conflict(id));
-        }
-        user.id = id as u64;
-        Ok(user)
+    async fn create_user(&self, user: UserRecord) -> Result<UserRecord, StoreError> {
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.cluster_create_user(&mut c, user).await
+            } else {
+                self.single_create_user(&mut c, user).await
+            }
+        })
+        .await
     }
 
     async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {
-        let mut c = self.conn.clone();
-        let h: HashMap<String, String> = self.run(c.hgetall(self.user_key(id, "user"))).await?;
-        if h.is_empty() {
-            return Ok(None);
-        }
-        parse_user(id, h).map(Some)
+        self.op(async {
+            let h: HashMap<String, String> = self.conn().await?.hgetall(self.user_key(id, "user")).await?;
+            if h.is_empty() {
+                return Ok(None);
+            }
+            parse_user(id, h).map(Some)
+        })
+        .await
     }
 
     async fn find_user_id_by_username(&self, username: &str) -> Result<Option<u64>, StoreError> {
-        let mut c = self.conn.clone();
-        self.run(c.get(self.username_key(username))).await
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.find_claim(&mut c, UniqueField::Username, username).await
+            } else {
+                Ok(c.get(self.username_key(username)).await?)
+            }
+        })
+        .await
     }
 
     async fn find_user_id_by_email(&self, email_key: &str) -> Result<Option<u64>, StoreError> {
         if email_key.is_empty() {
             return Ok(None);
         }
-        let mut c = self.conn.clone();
-        self.run(c.get(self.email_claim(email_key))).await
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.find_claim(&mut c, UniqueField::Email, email_key).await
+            } else {
+                Ok(c.get(self.email_claim(email_key)).await?)
+            }
+        })
+        .await
     }
 
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        let mut c = self.conn.clone();
-        let last: Option<u64> = self.run(c.get(format!("{}:next_user_id", self.prefix))).await?;
+        let counter = format!("{}:next_user_id", self.prefix);
+        let last: Option<u64> = self.op(async { Ok(self.conn().await?.get(counter).await?) }).await?;
         let mut users = Vec::new();
-        // Ids are never reused: read them all, in pipelined batches; deleted ones are empty hashes.
+        // Ids are never reused: read them all, in batches (each one store
+        // operation under the deadline); deleted ones are empty hashes.
         let ids: Vec<u64> = (1..=last.unwrap_or(0)).collect();
         for batch in ids.chunks(500) {
-            let mut pipe = redis::pipe();
-            for id in batch {
-                pipe.hgetall(self.user_key(*id, "user"));
-            }
-            let hashes: Vec<HashMap<String, String>> = self.run(pipe.query_async(&mut c)).await?;
+            let hashes: Vec<HashMap<String, String>> = self
+                .op(async {
+                    let mut c = self.conn().await?;
+                    if self.cluster {
+                        // One slot per user: no pipeline spans them.
+                        let mut out = Vec::with_capacity(batch.len());
+                        for id in batch {
+                            out.push(c.hgetall(self.user_key(*id, "user")).await?);
+                        }
+                        return Ok(out);
+                    }
+                    let mut pipe = redis::pipe();
+                    for id in batch {
+                        pipe.hgetall(self.user_key(*id, "user"));
+                    }
+                    Ok(pipe.query_async(&mut c).await?)
+                })
+                .await?;
             for (id, h) in batch.iter().zip(hashes) {
                 if !h.is_empty() {
                     users.push(parse_user(*id, h)?);
@@ -234,66 +231,37 @@ impl Store for RedisStore {
     }
 
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {
-        let mut c = self.conn.clone();
-        let script = Script::new(UPDATE_USER);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.user_key(id, "user")).arg(&self.prefix).arg(id);
-        for (f, v) in update.fields() {
-            inv.arg(f).arg(v);
-        }
-        if let Some(h) = &update.if_password_hash {
-            inv.arg("if_password_hash").arg(h);
-        }
-        match self.run(inv.invoke_async::<redis::Value>(&mut c)).await? {
-            redis::Value::Int(-3) => Ok(None),
-            redis::Value::Int(-4) => Err(StoreError::Changed),
-            redis::Value::Int(code) => Err(conflict(code)),
-            v => {
-                let h: HashMap<String, String> =
-                    redis::from_redis_value(&v).map_err(|e| StoreError::Corrupt(format!("user {id}: {e}")))?;
-                parse_user(id, h).map(Some)
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.cluster_update_user(&mut c, id, update).await
+            } else {
+                self.single_update_user(&mut c, id, update).await
             }
-        }
+        })
+        .await
     }
 
     async fn delete_user(&self, id: u64, if_password_hash: Option<&str>) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
-        let script = Script::new(DELETE_USER);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.user_key(id, "user"))
-            .key(self.user_key(id, "tokens"))
-            .key(self.user_key(id, "slots"))
-            .arg(&self.prefix)
-            .arg(id);
-        // ARGV[3]: the compare-and-set hash ('' for none); then one purpose per one-time set.
-        inv.arg(if_password_hash.unwrap_or_default());
-        for p in Purpose::ALL {
-            inv.key(self.user_key(id, &format!("ot:{}", p.as_str()))).arg(p.as_str());
-        }
-        match self.run(inv.invoke_async::<i64>(&mut c)).await? {
-            -4 => Err(StoreError::Changed),
-            n => Ok(n == 1),
-        }
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.cluster_delete_user(&mut c, id, if_password_hash).await
+            } else {
+                self.single_delete_user(&mut c, id, if_password_hash).await
+            }
+        })
+        .await
     }
 
     async fn create_token(&self, digest: &str, record: TokenRecord, ttl: Duration) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        let set = self.user_key(record.user_id, "tokens");
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .set_ex(self.token_key(digest), format!("{}:{}", record.user_id, record.kind.as_str()), secs(ttl))
-            .ignore()
-            .sadd(&set, digest)
-            .ignore()
-            // The set outlives no token it lists by more than one token lifetime.
-            .expire(&set, secs(ttl) as i64)
-            .ignore();
-        self.run(pipe.query_async::<()>(&mut c)).await
+        let value = format!("{}:{}", record.user_id, record.kind.as_str());
+        let (key, set) = (self.token_key(digest), self.user_key(record.user_id, "tokens"));
+        self.op(async { self.add_indexed(&mut self.conn().await?, &key, &value, &set, digest, ttl).await }).await
     }
 
     async fn find_token(&self, digest: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let mut c = self.conn.clone();
-        let v: Option<String> = self.run(c.get(self.token_key(digest))).await?;
+        let v: Option<String> = self.op(async { Ok(self.conn().await?.get(self.token_key(digest)).await?) }).await?;
         let Some(v) = v else { return Ok(None) };
         let (uid, kind) = v.split_once(':').ok_or_else(|| StoreError::Corrupt("token record".into()))?;
         let user_id = uid.parse().map_err(|_| StoreError::Corrupt("token user id".into()))?;
@@ -302,32 +270,32 @@ impl Store for RedisStore {
     }
 
     async fn delete_token(&self, digest: &str) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
-        // The user's digest set is cleaned lazily by DELETE_USER_TOKENS.
-        let n: i64 = self.run(c.del(self.token_key(digest))).await?;
+        // The user's digest set is cleaned lazily by delete_user_tokens.
+        let n: i64 = self.op(async { Ok(self.conn().await?.del(self.token_key(digest)).await?) }).await?;
         Ok(n == 1)
     }
 
     async fn delete_user_tokens(&self, user_id: u64, kind: Option<TokenKind>) -> Result<u64, StoreError> {
-        let mut c = self.conn.clone();
-        let script = Script::new(DELETE_USER_TOKENS);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.user_key(user_id, "tokens"))
-            .arg(&self.prefix)
-            .arg(kind.map(|k| format!(":{}", k.as_str())).unwrap_or_default());
-        self.run(inv.invoke_async(&mut c)).await
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.cluster_delete_user_tokens(&mut c, user_id, kind).await
+            } else {
+                self.single_delete_user_tokens(&mut c, user_id, kind).await
+            }
+        })
+        .await
     }
 
     async fn claim_slot(&self, user_id: u64, name: &str, value: &str, ttl: Duration) -> Result<String, StoreError> {
-        let mut c = self.conn.clone();
-        let script = Script::new(CLAIM_SLOT);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.user_key(user_id, &format!("slot:{name}")))
+        // Both keys carry the user's hash tag: one slot, so one script on a Cluster too.
+        let script = call(&scripts::CLAIM_SLOT)
+            .key(self.user_key(user_id, &format!("slot:{name}")))
             .key(self.user_key(user_id, "slots"))
             .arg(value)
             .arg(secs(ttl))
             .arg(name);
-        self.run(inv.invoke_async(&mut c)).await
+        self.op(async { Ok(script.run(&mut self.conn().await?).await?) }).await
     }
 
     async fn create_slot_token(
@@ -337,35 +305,38 @@ impl Store for RedisStore {
         slot_name: &str,
         slot_value: &str,
     ) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
-        let script = Script::new(CREATE_SLOT_TOKEN);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.user_key(record.user_id, &format!("slot:{slot_name}")))
-            .key(self.token_key(digest))
-            .key(self.user_key(record.user_id, "tokens"))
-            .arg(slot_value)
-            .arg(format!("{}:{}", record.user_id, record.kind.as_str()))
-            .arg(digest);
-        let n: i64 = self.run(inv.invoke_async(&mut c)).await?;
-        Ok(n == 1)
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                return self.cluster_create_slot_token(&mut c, digest, record, slot_name, slot_value).await;
+            }
+            let n: i64 = call(&scripts::CREATE_SLOT_TOKEN)
+                .key(self.user_key(record.user_id, &format!("slot:{slot_name}")))
+                .key(self.token_key(digest))
+                .key(self.user_key(record.user_id, "tokens"))
+                .arg(slot_value)
+                .arg(format!("{}:{}", record.user_id, record.kind.as_str()))
+                .arg(digest)
+                .run(&mut c)
+                .await?;
+            Ok(n == 1)
+        })
+        .await
     }
 
     async fn find_slot(&self, user_id: u64, name: &str) -> Result<Option<String>, StoreError> {
-        let mut c = self.conn.clone();
-        self.run(c.get(self.user_key(user_id, &format!("slot:{name}")))).await
+        let key = self.user_key(user_id, &format!("slot:{name}"));
+        self.op(async { Ok(self.conn().await?.get(key).await?) }).await
     }
 
     async fn delete_slot(&self, user_id: u64, name: &str) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        self.run(c.del::<_, ()>(self.user_key(user_id, &format!("slot:{name}")))).await
+        let key = self.user_key(user_id, &format!("slot:{name}"));
+        self.op(async { Ok(self.conn().await?.del::<_, ()>(key).await?) }).await
     }
 
     async fn delete_slot_if(&self, user_id: u64, name: &str, value: &str) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
-        let script = Script::new(DELETE_SLOT_IF);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.user_key(user_id, &format!("slot:{name}"))).arg(value);
-        let n: i64 = self.run(inv.invoke_async(&mut c)).await?;
+        let script = call(&scripts::DELETE_SLOT_IF).key(self.user_key(user_id, &format!("slot:{name}"))).arg(value);
+        let n: i64 = self.op(async { Ok(script.run(&mut self.conn().await?).await?) }).await?;
         Ok(n == 1)
     }
 
@@ -377,62 +348,86 @@ impl Store for RedisStore {
         ttl: Duration,
         keep: usize,
     ) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        let script = Script::new(CREATE_ONE_TIME);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.one_time_key(purpose, digest))
-            .key(self.user_key(record.user_id, &format!("ot:{}", purpose.as_str())))
-            .arg(format!("{}:{}", record.user_id, record.stamp))
-            .arg(secs(ttl))
-            .arg(digest)
-            .arg(keep.max(1))
-            .arg(format!("{}:ot:{}", self.prefix, purpose.as_str()));
-        self.run(inv.invoke_async::<i64>(&mut c)).await.map(drop)
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.cluster_create_one_time(&mut c, purpose, digest, &record, ttl, keep).await
+            } else {
+                let value = format!("{}:{}", record.user_id, record.stamp);
+                let script = call(&scripts::CREATE_ONE_TIME)
+                    .key(self.one_time_key(purpose, digest))
+                    .key(self.user_key(record.user_id, &format!("ot:{}", purpose.as_str())))
+                    .arg(&value)
+                    .arg(secs(ttl))
+                    .arg(digest)
+                    .arg(keep.max(1))
+                    .arg(format!("{}:ot:{}", self.prefix, purpose.as_str()));
+                Ok(script.run::<i64>(&mut c).await.map(drop)?)
+            }
+        })
+        .await
     }
 
     async fn find_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
-        let mut c = self.conn.clone();
-        let v: Option<String> = self.run(c.get(self.one_time_key(purpose, digest))).await?;
-        parse_one_time(v)
+        let key = self.one_time_key(purpose, digest);
+        parse_one_time(self.op(async { Ok(self.conn().await?.get(key).await?) }).await?)
     }
 
     async fn take_one_time(&self, purpose: Purpose, digest: &str) -> Result<Option<OneTimeRecord>, StoreError> {
-        let mut c = self.conn.clone();
-        let v: Option<String> = self.run(c.get_del(self.one_time_key(purpose, digest))).await?;
-        parse_one_time(v)
+        let key = self.one_time_key(purpose, digest);
+        parse_one_time(self.op(async { Ok(self.conn().await?.get_del(key).await?) }).await?)
     }
 
     async fn delete_user_one_time(&self, user_id: u64, purpose: Purpose) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        let script = Script::new(DELETE_USER_ONE_TIME);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.user_key(user_id, &format!("ot:{}", purpose.as_str()))).arg(format!(
-            "{}:ot:{}",
-            self.prefix,
-            purpose.as_str()
-        ));
-        self.run(inv.invoke_async::<i64>(&mut c)).await.map(drop)
+        let set = self.user_key(user_id, &format!("ot:{}", purpose.as_str()));
+        let prefix = format!("{}:ot:{}:", self.prefix, purpose.as_str());
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.cluster_delete_indexed(&mut c, &set, &prefix).await
+            } else {
+                Ok(call(&scripts::DELETE_INDEXED).key(set.clone()).arg(&prefix).run::<i64>(&mut c).await.map(drop)?)
+            }
+        })
+        .await
     }
 
     async fn blacklist_jti(&self, jti: &str, ttl: Duration) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
-        let set: Option<String> = self
-            .run(
-                redis::cmd("SET")
-                    .arg(format!("{}:bl:{jti}", self.prefix))
-                    .arg("1")
-                    .arg("NX")
-                    .arg("EX")
-                    .arg(secs(ttl))
-                    .query_async(&mut c),
-            )
-            .await?;
-        Ok(set.is_some())
+        let mut set = redis::cmd("SET");
+        set.arg(format!("{}:bl:{jti}", self.prefix)).arg("1").arg("NX").arg("EX").arg(secs(ttl));
+        let done: Option<String> = self.op(async { Ok(set.query_async(&mut self.conn().await?).await?) }).await?;
+        Ok(done.is_some())
     }
 
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
-        self.run(c.exists(format!("{}:bl:{jti}", self.prefix))).await
+        let key = format!("{}:bl:{jti}", self.prefix);
+        self.op(async { Ok(self.conn().await?.exists(key).await?) }).await
+    }
+
+    async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError> {
+        self.mq_enqueue(id, payload).await
+    }
+
+    async fn claim_mail(&self, lease: Duration, lease_id: &str) -> Result<Option<ClaimedMail>, StoreError> {
+        self.mq_claim(lease, lease_id).await
+    }
+
+    async fn settle_mail(
+        &self,
+        id: &str,
+        lease_id: &str,
+        outcome: &Settle,
+        keep: Duration,
+    ) -> Result<bool, StoreError> {
+        self.mq_settle(id, lease_id, outcome, keep).await
+    }
+
+    async fn find_mail_status(&self, ids: &[String]) -> Result<Vec<Option<MailStatus>>, StoreError> {
+        self.mq_status(ids).await
+    }
+
+    async fn mail_queue_depth(&self) -> Result<u64, StoreError> {
+        self.mq_depth().await
     }
 
     async fn begin_attempt(
@@ -465,31 +460,5 @@ impl Store for RedisStore {
         member: &str,
     ) -> Result<ThrottleHit, StoreError> {
         self.throttle_hit_impl(key, limit, window, member).await
-    }
-
-    async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError> {
-        self.mq_enqueue(id, payload).await
-    }
-
-    async fn claim_mail(&self, lease: Duration, lease_id: &str) -> Result<Option<ClaimedMail>, StoreError> {
-        self.mq_claim(lease, lease_id).await
-    }
-
-    async fn settle_mail(
-        &self,
-        id: &str,
-        lease_id: &str,
-        outcome: &Settle,
-        keep: Duration,
-    ) -> Result<bool, StoreError> {
-        self.mq_settle(id, lease_id, outcome, keep).await
-    }
-
-    async fn find_mail_status(&self, ids: &[String]) -> Result<Vec<Option<MailStatus>>, StoreError> {
-        self.mq_status(ids).await
-    }
-
-    async fn mail_queue_depth(&self) -> Result<u64, StoreError> {
-        self.mq_depth().await
     }
 }

@@ -1,7 +1,8 @@
 //! The shipped configs load: the Kubernetes example's gateway.toml with the
 //! environment its Deployment sets, and the image's default config, each
 //! through the real binary's `check-config` (paths under /etc/polyauth are
-//! mapped to this checkout and to a test certificate). Schema validation of
+//! mapped to this checkout and to a test certificate), and the Cluster
+//! overlay's store URL with it. Schema validation of
 //! the manifests is `scripts/check-deploy.py`, run by `.ci/run`.
 
 use std::path::{Path, PathBuf};
@@ -79,4 +80,30 @@ fn the_images_default_config_loads() {
     let dir = tempfile::tempdir().unwrap();
     let (code, text) = check_config(&mapped("deploy/container.toml", dir.path()), &[]);
     assert_eq!(code, 0, "{text}");
+}
+
+/// The Cluster overlay's store URL (deploy/kubernetes/cluster/replicas.yaml)
+/// with the base's config: a Cluster URL the real binary accepts.
+#[test]
+fn the_cluster_overlay_config_loads() {
+    let patch = std::fs::read_to_string(repo("deploy/kubernetes/cluster/replicas.yaml")).unwrap();
+    let url = patch
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("value: redis+cluster://"))
+        .map(|hosts| format!("redis+cluster://{hosts}"))
+        .expect("a redis+cluster:// store URL in the overlay");
+    let dir = tempfile::tempdir().unwrap();
+    let file = mapped("deploy/kubernetes/gateway.toml", dir.path());
+    let env: Vec<_> = deployment_env()
+        .into_iter()
+        .map(|(k, v)| if k == "POLYAUTH_STORE__URL" { (k, url.clone()) } else { (k, v) })
+        .collect();
+    let (code, text) = check_config(&file, &env);
+    assert_eq!(code, 0, "{text}");
+    // A key prefix with braces would put every key in one slot: refused on a Cluster.
+    let braces: Vec<_> = env.iter().cloned().chain([("POLYAUTH_STORE__KEY_PREFIX".into(), "{pa}".into())]).collect();
+    let (code, text) = check_config(&file, &braces);
+    assert_eq!(code, 64, "{text}");
+    assert!(text.contains("key_prefix"), "{text}");
 }

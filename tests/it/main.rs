@@ -1,14 +1,16 @@
 //! The integration tests: one test binary (a test binary per file cost a
 //! link of the whole crate each). Every test speaks to the gateway over HTTP,
 //! in process or as the real `polyauth` binary; `support` holds every shared
-//! helper, once. Tests named `memory::…` and `redis::…` run on each store
-//! (`both_stores!`); the Redis ones start a private `redis-server`.
+//! helper, once. Tests named `memory::…`, `redis::…` and `cluster::…` run on
+//! each store (`both_stores!`); the Redis ones start a private `redis-server`,
+//! the Cluster ones share one local Redis Cluster, each under its own key prefix.
 
 #[macro_use]
 mod support;
 
 mod abuse;
 mod browser;
+mod cluster;
 mod contract;
 mod cors;
 mod cross_dialect;
@@ -31,6 +33,7 @@ mod settings;
 mod shutdown;
 mod simplejwt;
 mod store_conformance;
+mod store_outage;
 mod tls;
 mod users;
 

@@ -1,10 +1,10 @@
-//! One behaviour, two stores: the same checks run against the memory store
-//! and a real redis-server, through the engine (no HTTP).
+//! One behaviour, three stores: the same checks run against the memory store,
+//! a real redis-server and a real Redis Cluster, through the engine (no HTTP).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{Redis, StoreKind};
+use crate::support::{Redis, StoreKind, TestStore};
 use polyauth::audit::Origin;
 use polyauth::engine::{Engine, EngineError, EngineSettings, IdentifyBy, LockoutSettings, TokenError, UserUpdate};
 use polyauth::secret::Secret;
@@ -14,7 +14,7 @@ mod limits;
 
 struct Fixture {
     engine: Engine,
-    _redis: Option<Redis>,
+    _store: TestStore,
 }
 
 async fn engine(kind: StoreKind) -> Fixture {
@@ -26,26 +26,30 @@ async fn engine_with(kind: StoreKind, opaque_ttl: Duration) -> Fixture {
 }
 
 async fn engine_full(kind: StoreKind, opaque_ttl: Duration, lockout: LockoutSettings) -> Fixture {
-    let redis = (kind == StoreKind::Redis).then(Redis::start);
-    let url = redis.as_ref().map(|r| r.url()).unwrap_or_else(|| "memory://".into());
-    let s = store::open(&url, "pa", Duration::from_secs(2)).await.expect("store");
-    let settings = EngineSettings {
+    let test_store = TestStore::start(kind);
+    let s = store::open(&test_store.url, &test_store.prefix, Duration::from_secs(2)).await.expect("store");
+    let settings = EngineSettings { opaque_ttl, lockout, ..settings() };
+    Fixture { engine: Engine::new(s, settings).expect("engine"), _store: test_store }
+}
+
+/// Engine settings for tests: cheap hashing, the test signing key, no lockout.
+pub(crate) fn settings() -> EngineSettings {
+    EngineSettings {
         bcrypt_cost: 4,
         max_concurrent_hashes: 4,
         max_queued_hashes: 64,
-        lockout,
+        lockout: LockoutSettings::OFF,
         signing_key: Secret::new(crate::support::SIGNING_KEY),
         access_lifetime_secs: 300,
         refresh_lifetime_secs: 86_400,
-        opaque_ttl,
+        opaque_ttl: Duration::from_secs(3600),
         one_time_ttl: Duration::from_secs(3600),
         one_time_per_user: 5,
         outbox_capacity: 10,
         outbox_per_recipient: 10,
         mail_delivery: true,
         metrics: polyauth::metrics::Metrics::new(),
-    };
-    Fixture { engine: Engine::new(s, settings).expect("engine"), _redis: redis }
+    }
 }
 
 fn pw(s: &str) -> Secret {
@@ -192,6 +196,91 @@ async fn futures_join(e: &Engine, token: &str) -> Vec<bool> {
     out
 }
 
+/// Field-level updates, claims moved from the record as stored, and the
+/// password compare-and-set, under concurrency.
+async fn concurrent_user_writes(kind: StoreKind) {
+    let f = engine(kind).await;
+    let e = Arc::new(f.engine.clone());
+    let a = e.create_user("a", "a@example.com", &pw("p")).await.unwrap();
+    let b = e.create_user("b", "b@example.com", &pw("p")).await.unwrap();
+
+    // Two users renamed to one name at once: one wins, the other keeps its name.
+    let rename = |id: u64, name: &str| {
+        let (e, name) = (e.clone(), name.to_owned());
+        tokio::spawn(async move { e.update_user(id, UserUpdate { username: Some(name), ..Default::default() }).await })
+    };
+    let (ra, rb) = (rename(a.id, "x"), rename(b.id, "x"));
+    let (ra, rb) = (ra.await.unwrap(), rb.await.unwrap());
+    assert_eq!(ra.is_ok() as u8 + rb.is_ok() as u8, 1, "{ra:?} {rb:?}");
+    let (winner, loser) = if ra.is_ok() { (&a, &b) } else { (&b, &a) };
+    assert!(matches!(if ra.is_ok() { &rb } else { &ra }, Err(EngineError::UsernameTaken)));
+    let by = |name: &str| {
+        let (e, name) = (e.clone(), name.to_owned());
+        async move { e.find_user_by(IdentifyBy::Username, &name).await.unwrap().map(|u| u.id) }
+    };
+    assert_eq!(by("x").await, Some(winner.id));
+    assert_eq!(by(&loser.username).await, Some(loser.id));
+    assert_eq!(by(&winner.username).await, None, "the old name is free");
+
+    // One user renamed ten ways at once: it ends with one of them, and only that one is claimed.
+    let names: Vec<String> = (0..10).map(|i| format!("n{i}")).collect();
+    let handles: Vec<_> = names.iter().map(|n| rename(loser.id, n)).collect();
+    for h in handles {
+        let _ = h.await.unwrap();
+    }
+    let now = e.find_user(loser.id).await.unwrap().unwrap().username;
+    for n in names.iter().chain([&loser.username]) {
+        assert_eq!(e.username_taken(n).await.unwrap(), *n == now, "{n} (user is now {now})");
+    }
+
+    // Different fields written at once do not undo each other.
+    let id = winner.id;
+    let (e1, e2) = (e.clone(), e.clone());
+    let (x, y) = tokio::join!(
+        e1.update_user(id, UserUpdate { is_active: Some(false), ..Default::default() }),
+        e2.update_user(
+            id,
+            UserUpdate { email: Some("W@example.com".into()), email_verified: Some(true), ..Default::default() }
+        )
+    );
+    x.unwrap();
+    y.unwrap();
+    let u = e.find_user(id).await.unwrap().unwrap();
+    assert!(!u.is_active && u.email_verified && u.email == "W@example.com", "{u:?}");
+    assert!(!e.email_taken(&winner.email).await.unwrap());
+    assert_eq!(e.find_user_by(IdentifyBy::Email, "w@EXAMPLE.com").await.unwrap().map(|u| u.id), Some(id));
+
+    // Of concurrent password replacements from one copy, one wins.
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let (e, u) = (e.clone(), u.clone());
+            tokio::spawn(async move { e.replace_password(&u, &pw(&format!("new-{i}"))).await })
+        })
+        .collect();
+    let mut ok = 0;
+    for h in handles {
+        match h.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(EngineError::Changed) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+
+    // A user deleted while being renamed leaves no claim behind.
+    let c = e.create_user("c", "c@example.com", &pw("p")).await.unwrap();
+    let (r, d) = tokio::join!(
+        e.update_user(c.id, UserUpdate { username: Some("c2".into()), ..Default::default() }),
+        e.delete_user(&c)
+    );
+    assert!(d.unwrap());
+    assert!(r.is_ok() || matches!(r, Err(EngineError::UserNotFound)), "{r:?}");
+    for n in ["c", "c2"] {
+        assert!(!e.username_taken(n).await.unwrap(), "{n}");
+    }
+    assert!(!e.email_taken("c@example.com").await.unwrap());
+}
+
 async fn fifty_concurrent_registrations(kind: StoreKind) {
     let f = engine(kind).await;
     let e = Arc::new(f.engine.clone());
@@ -228,9 +317,8 @@ async fn redis_down_is_an_error_not_a_hang() {
 /// the holder, retries due later, an expired lease hands the mail on, final
 /// states kept for `keep` without the payload.
 async fn mail_queue(kind: StoreKind) {
-    let redis = (kind == StoreKind::Redis).then(Redis::start);
-    let url = redis.as_ref().map(|r| r.url()).unwrap_or_else(|| "memory://".into());
-    let s = store::open(&url, "pa", Duration::from_secs(2)).await.unwrap();
+    let test_store = TestStore::start(kind);
+    let s = store::open(&test_store.url, &test_store.prefix, Duration::from_secs(2)).await.unwrap();
     let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let lease = Duration::from_secs(60);
     let keep = Duration::from_secs(60);
@@ -285,6 +373,7 @@ both_stores!(
     tokens_expire,
     one_time_tokens,
     jwt_rotation_and_blacklist,
+    concurrent_user_writes,
     mail_queue
 );
 
@@ -297,4 +386,9 @@ async fn fifty_registrations_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_registrations_redis() {
     fifty_concurrent_registrations(StoreKind::Redis).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_registrations_cluster() {
+    fifty_concurrent_registrations(StoreKind::Cluster).await
 }

@@ -1,13 +1,15 @@
 //! Every shared test helper, once. Here: the harness (the real gateway
-//! in-process on port 0, over the memory store or a real `redis-server` that
-//! the harness starts on a free port and stops), `both_stores!`, and the
-//! `Authorization` header values. Below: the admin listener, metrics and the
-//! real binary (`ops`), certificates (`pki`), a real SMTP server (`smtp`),
-//! JWTs (`jwt`), a page server and headless Chromium (`browser`), and one
-//! module of helpers per dialect.
+//! in-process on port 0, over the memory store, a real `redis-server` that
+//! the harness starts on a free port and stops, or the real local Redis
+//! Cluster of `cluster`), `both_stores!`, and the `Authorization` header
+//! values. Below: the admin listener, metrics and the real binary (`ops`),
+//! certificates (`pki`), a real SMTP server (`smtp`), JWTs (`jwt`), a page
+//! server and headless Chromium (`browser`), and one module of helpers per
+//! dialect.
 
 pub mod abuse;
 pub mod browser;
+pub mod cluster;
 pub mod djoser;
 pub mod drf;
 pub mod food2gether;
@@ -19,7 +21,10 @@ pub mod pki;
 pub mod simplejwt;
 pub mod smtp;
 
-/// Generates `memory` and `redis` test modules calling `async fn name(kind: StoreKind)`.
+/// Generates `memory`, `redis` and `cluster` test modules calling
+/// `async fn name(kind: StoreKind)`: every store-touching test runs on the
+/// memory store, one Redis and a Redis Cluster (the name stayed from when
+/// there were two).
 macro_rules! both_stores {
     ($($name:ident),* $(,)?) => {
         mod memory {
@@ -27,6 +32,9 @@ macro_rules! both_stores {
         }
         mod redis {
             $( #[tokio::test] async fn $name() { super::$name($crate::support::StoreKind::Redis).await } )*
+        }
+        mod cluster {
+            $( #[tokio::test] async fn $name() { super::$name($crate::support::StoreKind::Cluster).await } )*
         }
     };
 }
@@ -49,6 +57,33 @@ pub const SIGNING_KEY: &str = "test-signing-key-0123456789-0123456789";
 pub enum StoreKind {
     Memory,
     Redis,
+    /// The process's shared 3-master Cluster, under a key prefix of the test's own.
+    Cluster,
+}
+
+/// The store a test runs on: its URL and key prefix, and the private
+/// `redis-server` behind it (stopped on drop) for `StoreKind::Redis`.
+pub struct TestStore {
+    pub url: String,
+    pub prefix: String,
+    pub redis: Option<Redis>,
+}
+
+impl TestStore {
+    pub fn start(kind: StoreKind) -> TestStore {
+        match kind {
+            StoreKind::Memory => TestStore { url: "memory://".into(), prefix: "pa".into(), redis: None },
+            StoreKind::Redis => {
+                let redis = Redis::start();
+                TestStore { url: redis.url(), prefix: "pa".into(), redis: Some(redis) }
+            }
+            StoreKind::Cluster => TestStore {
+                url: cluster::Cluster::shared().url(),
+                prefix: cluster::Cluster::fresh_prefix(),
+                redis: None,
+            },
+        }
+    }
 }
 
 /// A private `redis-server` on a free loopback port, killed on drop.
@@ -144,6 +179,10 @@ pub struct GwBuilder {
     /// TOML after the mounts (tables of the last mount, e.g. `[mount.mail.<kind>]`).
     tail: String,
     dialects_dir: PathBuf,
+    /// `[store] key_prefix`, when not the default (a Cluster test's own).
+    key_prefix: Option<String>,
+    /// A store URL of the test's own (a Cluster it started), instead of `kind`'s.
+    store_url: Option<String>,
 }
 
 pub fn gateway(kind: StoreKind) -> GwBuilder {
@@ -154,6 +193,8 @@ pub fn gateway(kind: StoreKind) -> GwBuilder {
         passwords: String::new(),
         tail: String::new(),
         dialects_dir: dialects_dir(),
+        key_prefix: None,
+        store_url: None,
     }
 }
 
@@ -196,12 +237,23 @@ impl GwBuilder {
         self
     }
 
+    pub fn store_url(mut self, url: &str) -> Self {
+        self.store_url = Some(url.into());
+        self
+    }
+
+    pub fn key_prefix(mut self, prefix: &str) -> Self {
+        self.key_prefix = Some(prefix.into());
+        self
+    }
+
     pub fn config_text(&self, store_url: &str) -> String {
         let mut t = format!(
-            "dialects_dir = {:?}\n{}\n[store]\nurl = {:?}\n[jwt]\nsigning_key = {:?}\n[passwords]\n{}[admin]\nlisten = \"127.0.0.1:0\"\ntoken = {:?}\n",
+            "dialects_dir = {:?}\n{}\n[store]\nurl = {:?}\nkey_prefix = {:?}\n[jwt]\nsigning_key = {:?}\n[passwords]\n{}[admin]\nlisten = \"127.0.0.1:0\"\ntoken = {:?}\n",
             self.dialects_dir.display().to_string(),
             self.extra,
             store_url,
+            self.key_prefix.as_deref().unwrap_or("pa"),
             SIGNING_KEY,
             if self.passwords.contains("bcrypt_cost") {
                 self.passwords.clone()
@@ -220,11 +272,14 @@ impl GwBuilder {
         t
     }
 
-    pub async fn start(self) -> Gw {
-        let redis = (self.kind == StoreKind::Redis).then(Redis::start);
-        let url = redis.as_ref().map(|r| r.url()).unwrap_or_else(|| "memory://".into());
+    pub async fn start(mut self) -> Gw {
+        let store = TestStore::start(self.kind);
+        if self.key_prefix.is_none() {
+            self.key_prefix = Some(store.prefix);
+        }
+        let url = self.store_url.clone().unwrap_or(store.url);
         let mut gw = self.start_on(&url).await;
-        gw.redis = redis;
+        gw.redis = store.redis;
         gw
     }
 

@@ -15,9 +15,12 @@ use polyauth::config::Config;
 
 /// Starts a gateway whose simplejwt mount (and admin listener) serve TLS from `dir`.
 async fn tls_gateway(kind: StoreKind, dir: &Path, poll_ms: u64) -> Gw {
-    let b = gateway(kind).mount(D, "/").extra(&format!("[server]\ntls_poll_interval_ms = {poll_ms}"));
-    let redis = (kind == StoreKind::Redis).then(crate::support::Redis::start);
-    let url = redis.as_ref().map(|r| r.url()).unwrap_or_else(|| "memory://".into());
+    let store = crate::support::TestStore::start(kind);
+    let b = gateway(kind)
+        .mount(D, "/")
+        .extra(&format!("[server]\ntls_poll_interval_ms = {poll_ms}"))
+        .key_prefix(&store.prefix);
+    let (redis, url) = (store.redis, store.url);
     let tls =
         format!("tls = {{ cert = {}, key = {} }}\n", toml_path(&dir.join("cert.pem")), toml_path(&dir.join("key.pem")));
     let admin_tls = format!(

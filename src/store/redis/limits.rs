@@ -1,6 +1,7 @@
-//! The Redis store's lockout counters, bans and throttle histories. Each
-//! operation is one Lua script over the keys of one subject, which share a
-//! hash tag (`{lk:<subject>}`), so it stays atomic on a Redis Cluster too.
+//! The Redis store's lockout counters, bans and throttle histories, the same
+//! on one server and on a Cluster: each operation is one Lua script over the
+//! keys of one subject, which share a hash tag (`{lk:<subject>}`), so it
+//! stays in one slot and atomic.
 //!
 //! Keys: `<prefix>:{lk:<subject>}:n` (attempts counted; TTL the window),
 //! `<prefix>:{lk:<subject>}:ban` (`p` provisional or `f` final; TTL the ban), `<prefix>:thr:<key>` (a
@@ -8,12 +9,12 @@
 
 use std::time::Duration;
 
-use redis::Script;
-
+use super::scripts::{call, Lua};
 use super::{RedisStore, StoreError};
 use crate::store::{AttemptEnd, AttemptStart, ThrottleHit};
 
-const BEGIN_ATTEMPT: &str = r#"
+static BEGIN_ATTEMPT: Lua = Lua::new(
+    r#"
 -- KEYS: count, ban. ARGV: limit, window seconds, ban seconds.
 -- A provisional ban ('p') is settled within one hash: it answers a 1 s wait.
 local ban = redis.call('GET', KEYS[2])
@@ -28,9 +29,11 @@ if n >= tonumber(ARGV[1]) then
   return {1, 1}
 end
 return {1, 0}
-"#;
+"#,
+);
 
-const END_ATTEMPT: &str = r#"
+static END_ATTEMPT: Lua = Lua::new(
+    r#"
 -- KEYS: count, ban. ARGV: 'failed' | 'forgiven' | 'reset', last ('1' | '0'), ban seconds.
 if ARGV[1] == 'failed' then
   if ARGV[2] == '1' then
@@ -46,9 +49,28 @@ elseif redis.call('EXISTS', KEYS[1]) == 1 then
 end
 if ARGV[2] == '1' then redis.call('DEL', KEYS[2]) end
 return 1
-"#;
+"#,
+);
 
-const THROTTLE_HIT: &str = r#"
+static FIND_LOCKOUT: Lua = Lua::new(
+    r#"
+-- KEYS: ban. A provisional ban is an attempt in flight, not a lockout: 0.
+if redis.call('GET', KEYS[1]) == 'f' then return redis.call('PTTL', KEYS[1]) end
+return 0
+"#,
+);
+
+static DELETE_LOCKOUT: Lua = Lua::new(
+    r#"
+-- KEYS: count, ban. Returns 1 if a ban was lifted.
+local banned = redis.call('EXISTS', KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2])
+return banned
+"#,
+);
+
+static THROTTLE_HIT: Lua = Lua::new(
+    r#"
 -- KEYS: history. ARGV: limit, window milliseconds, unique member.
 -- The server's clock, so replicas with skewed clocks share one window.
 local t = redis.call('TIME')
@@ -62,7 +84,8 @@ end
 redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {1, n + 1, 0}
-"#;
+"#,
+);
 
 impl RedisStore {
     fn lockout_keys(&self, subject: &str) -> (String, String) {
@@ -77,12 +100,10 @@ impl RedisStore {
         window: Duration,
         ban: Duration,
     ) -> Result<AttemptStart, StoreError> {
-        let mut c = self.conn.clone();
         let (count, ban_key) = self.lockout_keys(subject);
-        let script = Script::new(BEGIN_ATTEMPT);
-        let mut inv = script.prepare_invoke();
-        inv.key(count).key(ban_key).arg(limit).arg(super::secs(window)).arg(super::secs(ban));
-        let (allowed, value): (i64, i64) = self.run(inv.invoke_async(&mut c)).await?;
+        let script =
+            call(&BEGIN_ATTEMPT).key(count).key(ban_key).arg(limit).arg(super::secs(window)).arg(super::secs(ban));
+        let (allowed, value): (i64, i64) = self.op(async { Ok(script.run(&mut self.conn().await?).await?) }).await?;
         Ok(if allowed == 0 {
             AttemptStart::Locked { retry_after: Duration::from_millis(value.max(1) as u64) }
         } else {
@@ -97,32 +118,28 @@ impl RedisStore {
         last: bool,
         ban: Duration,
     ) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
         let (count, ban_key) = self.lockout_keys(subject);
-        let script = Script::new(END_ATTEMPT);
-        let mut inv = script.prepare_invoke();
-        inv.key(count).key(ban_key).arg(end.as_str()).arg(if last { "1" } else { "0" }).arg(super::secs(ban));
-        self.run(inv.invoke_async::<i64>(&mut c)).await.map(drop)
+        let script = call(&END_ATTEMPT)
+            .key(count)
+            .key(ban_key)
+            .arg(end.as_str())
+            .arg(if last { "1" } else { "0" })
+            .arg(super::secs(ban));
+        self.op(async { Ok(script.run::<i64>(&mut self.conn().await?).await.map(drop)?) }).await
     }
 
     pub(super) async fn find_lockout_impl(&self, subject: &str) -> Result<Option<Duration>, StoreError> {
-        let mut c = self.conn.clone();
         let (_, ban_key) = self.lockout_keys(subject);
-        // A provisional ban is an attempt in flight, not a lockout.
-        let script =
-            Script::new("if redis.call('GET', KEYS[1]) == 'f' then return redis.call('PTTL', KEYS[1]) end return 0");
-        let left: i64 = self.run(script.key(ban_key).invoke_async(&mut c)).await?;
+        let script = call(&FIND_LOCKOUT).key(ban_key);
+        let left: i64 = self.op(async { Ok(script.run(&mut self.conn().await?).await?) }).await?;
         Ok((left > 0).then(|| Duration::from_millis(left as u64)))
     }
 
     pub(super) async fn delete_lockout_impl(&self, subject: &str) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
         let (count, ban_key) = self.lockout_keys(subject);
-        // Both keys share the subject's hash tag: one slot, one command.
-        let mut pipe = redis::pipe();
-        pipe.atomic().exists(&ban_key).del(&[count, ban_key]).ignore();
-        let (was_banned,): (bool,) = self.run(pipe.query_async(&mut c)).await?;
-        Ok(was_banned)
+        let script = call(&DELETE_LOCKOUT).key(count).key(ban_key);
+        let lifted: i64 = self.op(async { Ok(script.run(&mut self.conn().await?).await?) }).await?;
+        Ok(lifted == 1)
     }
 
     pub(super) async fn throttle_hit_impl(
@@ -132,12 +149,11 @@ impl RedisStore {
         window: Duration,
         member: &str,
     ) -> Result<ThrottleHit, StoreError> {
-        let mut c = self.conn.clone();
-        let script = Script::new(THROTTLE_HIT);
-        let mut inv = script.prepare_invoke();
         let window_ms = window.as_millis().max(1) as u64;
-        inv.key(format!("{}:thr:{key}", self.prefix)).arg(limit).arg(window_ms).arg(member);
-        let (allowed, count, oldest_ms): (i64, i64, i64) = self.run(inv.invoke_async(&mut c)).await?;
+        let script =
+            call(&THROTTLE_HIT).key(format!("{}:thr:{key}", self.prefix)).arg(limit).arg(window_ms).arg(member);
+        let (allowed, count, oldest_ms): (i64, i64, i64) =
+            self.op(async { Ok(script.run(&mut self.conn().await?).await?) }).await?;
         Ok(if allowed == 1 {
             ThrottleHit::Allowed
         } else {

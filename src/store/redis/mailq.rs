@@ -13,21 +13,31 @@
 
 use std::time::Duration;
 
-use redis::Script;
-
+use super::scripts::{call, Lua};
 use super::RedisStore;
 use crate::store::{ClaimedMail, DeliveryState, MailStatus, Settle, StoreError};
 
-const NOW: &str = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
+/// A script whose body has `now` (ms, the server's clock) defined first.
+macro_rules! timed {
+    ($body:literal) => {
+        Lua::new(concat!(
+            "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n",
+            $body
+        ))
+    };
+}
 
-const ENQUEUE: &str = r#"
+static ENQUEUE: Lua = timed!(
+    r#"
 -- KEYS: due set, mail hash. ARGV: id, payload
 redis.call('HSET', KEYS[2], 'payload', ARGV[2], 'state', 'queued', 'attempts', 0, 'queued_at', now)
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 return 1
-"#;
+"#
+);
 
-const CLAIM: &str = r#"
+static CLAIM: Lua = timed!(
+    r#"
 -- KEYS: due set. ARGV: mail key prefix, lease ms, lease id
 for _ = 1, 16 do
   local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
@@ -45,9 +55,11 @@ for _ = 1, 16 do
   redis.call('ZREM', KEYS[1], id)
 end
 return false
-"#;
+"#
+);
 
-const SETTLE: &str = r#"
+static SETTLE: Lua = timed!(
+    r#"
 -- KEYS: due set, mail hash. ARGV: id, lease id, outcome (retry|sent|failed), delay ms, reason, keep secs
 if redis.call('HGET', KEYS[2], 'lease') ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[2], 'lease')
@@ -61,12 +73,8 @@ else
   redis.call('EXPIRE', KEYS[2], ARGV[6])
 end
 return 1
-"#;
-
-/// A script body with `now` (ms, server clock) defined first.
-fn timed(body: &str) -> Script {
-    Script::new(&format!("{NOW}\n{body}"))
-}
+"#
+);
 
 impl RedisStore {
     fn due_key(&self) -> String {
@@ -78,19 +86,16 @@ impl RedisStore {
     }
 
     pub(super) async fn mq_enqueue(&self, id: &str, payload: &str) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        let script = timed(ENQUEUE);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.due_key()).key(format!("{}{id}", self.mail_key_prefix())).arg(id).arg(payload);
-        self.run(inv.invoke_async::<i64>(&mut c)).await.map(drop)
+        let script =
+            call(&ENQUEUE).key(self.due_key()).key(format!("{}{id}", self.mail_key_prefix())).arg(id).arg(payload);
+        self.op(async { Ok(script.run::<i64>(&mut self.conn().await?).await.map(drop)?) }).await
     }
 
     pub(super) async fn mq_claim(&self, lease: Duration, lease_id: &str) -> Result<Option<ClaimedMail>, StoreError> {
-        let mut c = self.conn.clone();
-        let script = timed(CLAIM);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.due_key()).arg(self.mail_key_prefix()).arg(lease.as_millis() as u64).arg(lease_id);
-        let v: Option<(String, String, u32, i64)> = self.run(inv.invoke_async(&mut c)).await?;
+        let script =
+            call(&CLAIM).key(self.due_key()).arg(self.mail_key_prefix()).arg(lease.as_millis() as u64).arg(lease_id);
+        let v: Option<(String, String, u32, i64)> =
+            self.op(async { Ok(script.run(&mut self.conn().await?).await?) }).await?;
         Ok(v.map(|(id, payload, attempts, queued_at_ms)| ClaimedMail { id, payload, attempts, queued_at_ms }))
     }
 
@@ -101,15 +106,13 @@ impl RedisStore {
         outcome: &Settle,
         keep: Duration,
     ) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
         let (name, delay, reason) = match outcome {
             Settle::Sent => ("sent", 0, ""),
             Settle::Failed(r) => ("failed", 0, r.as_str()),
             Settle::Retry { after, reason } => ("retry", after.as_millis() as u64, reason.as_str()),
         };
-        let script = timed(SETTLE);
-        let mut inv = script.prepare_invoke();
-        inv.key(self.due_key())
+        let script = call(&SETTLE)
+            .key(self.due_key())
             .key(format!("{}{id}", self.mail_key_prefix()))
             .arg(id)
             .arg(lease_id)
@@ -117,7 +120,7 @@ impl RedisStore {
             .arg(delay)
             .arg(reason)
             .arg(keep.as_secs().max(1));
-        let n: i64 = self.run(inv.invoke_async(&mut c)).await?;
+        let n: i64 = self.op(async { Ok(script.run(&mut self.conn().await?).await?) }).await?;
         Ok(n == 1)
     }
 
@@ -125,12 +128,13 @@ impl RedisStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut c = self.conn.clone();
         let mut pipe = redis::pipe();
         for id in ids {
             pipe.hget(format!("{}{id}", self.mail_key_prefix()), &["state", "attempts", "error"]);
         }
-        let rows: Vec<(Option<String>, Option<u32>, Option<String>)> = self.run(pipe.query_async(&mut c)).await?;
+        // Every mail key shares the `{mailq}` tag: one slot, so one pipeline on a Cluster too.
+        let rows: Vec<(Option<String>, Option<u32>, Option<String>)> =
+            self.op(async { Ok(pipe.query_async(&mut self.conn().await?).await?) }).await?;
         rows.into_iter()
             .map(|(state, attempts, error)| {
                 let Some(state) = state else { return Ok(None) };
@@ -142,7 +146,8 @@ impl RedisStore {
     }
 
     pub(super) async fn mq_depth(&self) -> Result<u64, StoreError> {
-        let mut c = self.conn.clone();
-        self.run(redis::cmd("ZCARD").arg(self.due_key()).query_async(&mut c)).await
+        let mut zcard = redis::cmd("ZCARD");
+        zcard.arg(self.due_key());
+        self.op(async { Ok(zcard.query_async(&mut self.conn().await?).await?) }).await
     }
 }

@@ -1,7 +1,75 @@
 //! The Lua scripts behind the Redis store's multi-key invariants: each runs
 //! atomically on the server, so concurrent gateways cannot interleave them.
+//! The first group is the single-server layout's (they compute claim keys
+//! inside the script, which one server allows); the second, the Cluster
+//! layout's, touches only the keys it declares, all of one slot.
 
-pub(super) const CREATE_USER: &str = r#"
+use std::sync::OnceLock;
+
+use redis::FromRedisValue;
+
+use super::link::Conn;
+
+/// A script's source and its SHA-1 (what EVALSHA names), computed once.
+pub(super) struct Lua {
+    pub(super) src: &'static str,
+    sha: OnceLock<String>,
+}
+
+impl Lua {
+    pub(super) const fn new(src: &'static str) -> Self {
+        Lua { src, sha: OnceLock::new() }
+    }
+
+    pub(super) fn sha(&self) -> &str {
+        self.sha.get_or_init(|| redis::Script::new(self.src).get_hash().to_owned())
+    }
+}
+
+/// A Lua script and its arguments, run as EVALSHA, falling back to EVAL when
+/// the node has not seen it (a restarted or newly promoted one). Routed by
+/// its first key, so on a Cluster every key of a call must share one slot.
+pub(super) struct Call {
+    lua: &'static Lua,
+    keys: Vec<String>,
+    args: Vec<String>,
+}
+
+pub(super) fn call(lua: &'static Lua) -> Call {
+    Call { lua, keys: Vec::new(), args: Vec::new() }
+}
+
+impl Call {
+    pub(super) fn key(mut self, k: String) -> Self {
+        self.keys.push(k);
+        self
+    }
+
+    pub(super) fn arg(mut self, a: impl ToString) -> Self {
+        self.args.push(a.to_string());
+        self
+    }
+
+    pub(super) fn args<S: ToString>(mut self, a: impl IntoIterator<Item = S>) -> Self {
+        self.args.extend(a.into_iter().map(|s| s.to_string()));
+        self
+    }
+
+    pub(super) async fn run<T: FromRedisValue>(&self, c: &mut Conn) -> redis::RedisResult<T> {
+        let build = |cmd: &str, body: &str| {
+            let mut cmd = redis::cmd(cmd);
+            cmd.arg(body).arg(self.keys.len()).arg(&self.keys).arg(&self.args);
+            cmd
+        };
+        match build("EVALSHA", self.lua.sha()).query_async(c).await {
+            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => build("EVAL", self.lua.src).query_async(c).await,
+            other => other,
+        }
+    }
+}
+
+pub(super) static CREATE_USER: Lua = Lua::new(
+    r#"
 -- KEYS: username claim, email claim, id counter. ARGV: prefix, has_email, field pairs...
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
 if ARGV[2] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then return -2 end
@@ -10,9 +78,11 @@ redis.call('SET', KEYS[1], id)
 if ARGV[2] == '1' then redis.call('SET', KEYS[2], id) end
 redis.call('HSET', ARGV[1] .. ':{u:' .. id .. '}:user', unpack(ARGV, 3))
 return id
-"#;
+"#,
+);
 
-pub(super) const UPDATE_USER: &str = r#"
+pub(super) static UPDATE_USER: Lua = Lua::new(
+    r#"
 -- KEYS: user hash. ARGV: prefix, id, then field/value pairs to write
 -- ('if_password_hash' is a compare-and-set condition, not a field).
 -- Claims are found from the record as stored now, never from a caller's copy.
@@ -51,9 +121,11 @@ if new_ek then
 end
 if #sets > 0 then redis.call('HSET', KEYS[1], unpack(sets)) end
 return redis.call('HGETALL', KEYS[1])
-"#;
+"#,
+);
 
-pub(super) const DELETE_USER: &str = r#"
+pub(super) static DELETE_USER: Lua = Lua::new(
+    r#"
 -- KEYS: user hash, token set, slot-name set, then one set of one-time digests per
 -- purpose. ARGV: prefix, id, the password hash the deletion was authorised with
 -- ('' for none), then the purposes' names (in KEYS order, from KEYS[4]).
@@ -75,9 +147,11 @@ if username and redis.call('GET', prefix .. ':username:' .. username) == id then
 end
 if ek ~= '' and redis.call('GET', prefix .. ':email:' .. ek) == id then redis.call('DEL', prefix .. ':email:' .. ek) end
 return 1
-"#;
+"#,
+);
 
-pub(super) const DELETE_USER_TOKENS: &str = r#"
+pub(super) static DELETE_USER_TOKENS: Lua = Lua::new(
+    r#"
 -- KEYS: token set. ARGV: prefix, kind filter ('' = all)
 local n = 0
 for _, d in ipairs(redis.call('SMEMBERS', KEYS[1])) do
@@ -92,25 +166,31 @@ for _, d in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   end
 end
 return n
-"#;
+"#,
+);
 
-pub(super) const CLAIM_SLOT: &str = r#"
+pub(super) static CLAIM_SLOT: Lua = Lua::new(
+    r#"
 -- KEYS: slot, slot-name set. ARGV: value, ttl seconds, name
 local v = redis.call('GET', KEYS[1])
 if v then return v end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
 return ARGV[1]
-"#;
+"#,
+);
 
-pub(super) const DELETE_USER_ONE_TIME: &str = r#"
--- KEYS: the user's set of one-time digests for a purpose. ARGV: prefix .. ':ot:' .. purpose
-for _, d in ipairs(redis.call('SMEMBERS', KEYS[1])) do redis.call('DEL', ARGV[1] .. ':' .. d) end
+pub(super) static DELETE_INDEXED: Lua = Lua::new(
+    r#"
+-- KEYS: a user's set of digests. ARGV: the prefix of the keys it names ('pa:ot:reset:')
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[1])) do redis.call('DEL', ARGV[1] .. d) end
 redis.call('DEL', KEYS[1])
 return 1
-"#;
+"#,
+);
 
-pub(super) const CREATE_SLOT_TOKEN: &str = r#"
+pub(super) static CREATE_SLOT_TOKEN: Lua = Lua::new(
+    r#"
 -- KEYS: slot, token, the user's token set. ARGV: slot value, token record, digest.
 -- Only while the slot still holds the value the token was derived from; a
 -- new token expires with its slot.
@@ -122,15 +202,19 @@ redis.call('SET', KEYS[2], ARGV[2], 'PX', ttl)
 redis.call('SADD', KEYS[3], ARGV[3])
 if redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
 return 1
-"#;
+"#,
+);
 
-pub(super) const DELETE_SLOT_IF: &str = r#"
+pub(super) static DELETE_SLOT_IF: Lua = Lua::new(
+    r#"
 -- KEYS: slot. ARGV: the value it must still hold.
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-"#;
+"#,
+);
 
-pub(super) const CREATE_ONE_TIME: &str = r#"
+pub(super) static CREATE_ONE_TIME: Lua = Lua::new(
+    r#"
 -- KEYS: token, the user's set of digests for the purpose.
 -- ARGV: record, ttl seconds, digest, keep, prefix .. ':ot:' .. purpose.
 -- Newest wins: past `keep` live tokens, those nearest expiry (the oldest:
@@ -152,4 +236,90 @@ if #live > keep then
   end
 end
 return 1
-"#;
+"#,
+);
+
+// ---- The Cluster layout: every key a script touches is of one slot. ----
+
+pub(super) static CLAIM_CAS: Lua = Lua::new(
+    r#"
+-- KEYS: a username or email claim. ARGV: expected value ('' = absent), new value ('' = delete).
+-- 1 when the claim held the expected value and now holds the new one, else 0.
+local v = redis.call('GET', KEYS[1]) or ''
+if v ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
+return 1
+"#,
+);
+
+pub(super) static CLUSTER_CREATE_USER: Lua = Lua::new(
+    r#"
+-- KEYS: the hash of a freshly reserved id. ARGV: field pairs. 0 if it exists (never expected).
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"#,
+);
+
+pub(super) static CLUSTER_UPDATE_USER: Lua = Lua::new(
+    r#"
+-- KEYS: user hash. ARGV: check, username, email key, then field/value pairs
+-- ('if_password_hash' is a compare-and-set condition, not a field).
+-- With check = '1' the stored username and lower-cased email must still be
+-- ARGV[2] and ARGV[3], those the caller moved the claims from (-5 if not).
+if redis.call('EXISTS', KEYS[1]) == 0 then return -3 end
+local sets, cas = {}, nil
+for i = 4, #ARGV, 2 do
+  if ARGV[i] == 'if_password_hash' then cas = ARGV[i + 1] else
+    sets[#sets + 1] = ARGV[i]
+    sets[#sets + 1] = ARGV[i + 1]
+  end
+end
+if ARGV[1] == '1' then
+  local u = redis.call('HGET', KEYS[1], 'username')
+  local ek = string.lower(redis.call('HGET', KEYS[1], 'email') or '')
+  if u ~= ARGV[2] or ek ~= ARGV[3] then return -5 end
+end
+if cas and redis.call('HGET', KEYS[1], 'password_hash') ~= cas then return -4 end
+if #sets > 0 then redis.call('HSET', KEYS[1], unpack(sets)) end
+return redis.call('HGETALL', KEYS[1])
+"#,
+);
+
+pub(super) static CLUSTER_DELETE_USER: Lua = Lua::new(
+    r#"
+-- KEYS: user hash, token set, slot-name set, then one set of one-time digests
+-- per purpose (one slot). ARGV: username, email key (as read when the claims
+-- were released), prefix, id, the password hash the deletion was authorised
+-- with ('' for none).
+-- 0: no user; -4: the password changed; -5: its username or email changed
+-- meanwhile; else the digests of its tokens, then of each purpose's one-time
+-- tokens (KEYS order), whose keys (other slots) the caller deletes.
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'password_hash') ~= ARGV[5] then return -4 end
+local u = redis.call('HGET', KEYS[1], 'username')
+local ek = string.lower(redis.call('HGET', KEYS[1], 'email') or '')
+if u ~= ARGV[1] or ek ~= ARGV[2] then return -5 end
+for _, n in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  redis.call('DEL', ARGV[3] .. ':{u:' .. ARGV[4] .. '}:slot:' .. n)
+end
+local out = {redis.call('SMEMBERS', KEYS[2])}
+for i = 4, #KEYS do out[#out + 1] = redis.call('SMEMBERS', KEYS[i]) end
+redis.call('DEL', unpack(KEYS))
+return out
+"#,
+);
+
+pub(super) static CLUSTER_SLOT_TOKEN_INDEX: Lua = Lua::new(
+    r#"
+-- KEYS: slot, the user's token set (one slot). ARGV: slot value, digest.
+-- The slot's remaining lifetime (ms) after listing the digest, while the slot
+-- still holds the value the token was derived from; else 0, nothing written.
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return 0 end
+redis.call('SADD', KEYS[2], ARGV[2])
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+return ttl
+"#,
+);

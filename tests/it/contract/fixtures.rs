@@ -89,9 +89,10 @@ async fn acme_from_its_own_config(kind: StoreKind) {
     use polyauth::config::Config;
 
     let mut config = Config::load(&root().join("fixtures/acme/server/gateway.toml")).expect("acme config");
-    let redis = (kind == StoreKind::Redis).then(crate::support::Redis::start);
-    if let Some(r) = &redis {
-        config.store.url = Secret::new(r.url());
+    let store = crate::support::TestStore::start(kind);
+    if kind != StoreKind::Memory {
+        config.store.url = Secret::new(store.url.clone());
+        config.store.key_prefix = store.prefix.clone();
         config.jwt.signing_key = Some(Secret::new(crate::support::SIGNING_KEY));
     }
     config.admin.listen = Some("127.0.0.1:0".parse().unwrap());

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{engine_full, origin, pw};
-use crate::support::{Redis, StoreKind};
+use crate::support::{StoreKind, TestStore};
 use polyauth::audit::Origin;
 use polyauth::engine::{EngineError, IdentifyBy, LockoutSettings, TokenError};
 use polyauth::store::{self, AttemptEnd, AttemptStart, SharedStore, ThrottleHit};
@@ -13,10 +13,9 @@ use polyauth::store::{self, AttemptEnd, AttemptStart, SharedStore, ThrottleHit};
 const W: Duration = Duration::from_secs(60);
 const B: Duration = Duration::from_secs(30);
 
-async fn open(kind: StoreKind) -> (SharedStore, Option<Redis>) {
-    let redis = (kind == StoreKind::Redis).then(Redis::start);
-    let url = redis.as_ref().map(|r| r.url()).unwrap_or_else(|| "memory://".into());
-    (store::open(&url, "pa", Duration::from_secs(2)).await.expect("store"), redis)
+async fn open(kind: StoreKind) -> (SharedStore, TestStore) {
+    let t = TestStore::start(kind);
+    (store::open(&t.url, &t.prefix, Duration::from_secs(2)).await.expect("store"), t)
 }
 
 fn allowed(last: bool) -> AttemptStart {
@@ -224,4 +223,9 @@ async fn concurrent_guesses_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_guesses_redis() {
     concurrent_guesses_stop_at_the_limit(StoreKind::Redis).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_cluster() {
+    concurrent_guesses_stop_at_the_limit(StoreKind::Cluster).await
 }

@@ -11,6 +11,19 @@ use std::time::{Duration, Instant};
 use super::{read, Gw, Redis, Res};
 
 impl Redis {
+    /// Freezes the server (SIGSTOP): connections stay open and nothing answers,
+    /// as with a stalled host or a dropped network.
+    pub fn pause(&self) {
+        let ok = Command::new("kill").args(["-STOP", &self.child.id().to_string()]).status().expect("kill");
+        assert!(ok.success());
+    }
+
+    /// Undoes `pause` (SIGCONT).
+    pub fn resume(&self) {
+        let ok = Command::new("kill").args(["-CONT", &self.child.id().to_string()]).status().expect("kill");
+        assert!(ok.success());
+    }
+
     /// Starts the server again on the same port (after `stop`), as an operator restoring Redis would.
     pub fn restart(&mut self) {
         self.child = Command::new("redis-server")
