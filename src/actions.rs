@@ -15,6 +15,9 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::audit::Origin;
+use crate::engine::lockout::ceil_secs;
+use crate::engine::passwords::HashError;
 use crate::engine::{Engine, EngineError, JwtPolicy, Rotation, TokenError, User};
 use crate::secret::Secret;
 use crate::template::{vars, MailTemplate};
@@ -218,6 +221,8 @@ pub struct Call<'a> {
     pub origin: &'a str,
     /// The site's name in mails (Djoser: `site_name`).
     pub site: &'a str,
+    /// Where the request came from and through which route (lockout and audit events).
+    pub source: &'a Origin,
 }
 
 /// Maps engine refusals to error keys; infrastructure failures become `unavailable`/`internal`.
@@ -237,6 +242,11 @@ pub fn engine_failure(e: EngineError) -> Failure {
             tracing::warn!("a concurrent change won; the request may be retried");
             Failure::new(ErrorKey::Unavailable)
         }
+        EngineError::Locked { retry_after } => {
+            Failure::new(ErrorKey::LoginLocked).with(vars::RETRY_AFTER, ceil_secs(retry_after).to_string())
+        }
+        // The queue drains continuously: a second is a fair wait to suggest.
+        EngineError::Hash(HashError::Busy) => Failure::new(ErrorKey::Busy).with(vars::RETRY_AFTER, "1"),
         EngineError::Store(e) => {
             tracing::error!(error = %e, "store failure");
             Failure::new(ErrorKey::Unavailable)

@@ -4,6 +4,7 @@
 //! - `GET /readyz`: 200 when ready, else 503 with the reason (see `health`).
 //! - `GET /metrics`: Prometheus metrics (OpenMetrics text).
 //! - `GET /outbox?to=ADDRESS`: the mail outbox, behind the admin bearer token.
+//! - `/users…`, `/addresses…`: the operators' users API, behind the same token (`users`).
 //!
 //! Probes and metrics need no token: kubelet and Prometheus reach them on the
 //! pod's admin port, which no Service should expose.
@@ -24,9 +25,11 @@ use crate::metrics::{self, Metrics};
 use crate::secret::Secret;
 use crate::server::{self, tls::ReloadingTls, ConnSettings};
 
+pub mod users;
+
 pub struct Admin {
     pub engine: Engine,
-    /// None: the outbox route answers 404.
+    /// None: the outbox and the users API answer 404.
     pub token: Option<Secret>,
     pub health: Arc<Health>,
     pub metrics: Metrics,
@@ -57,18 +60,28 @@ pub async fn respond(admin: &Admin, req: &Request<Incoming>) -> Reply {
     }
 }
 
+impl Admin {
+    /// Checks the admin bearer token; the refusal otherwise (404 while no token is configured).
+    pub fn authorize(&self, req: &Request<Incoming>, what: &str) -> Result<(), Reply> {
+        let Some(expected) = &self.token else {
+            return Err(admin_error(404, &format!("{what} disabled: no admin token configured")));
+        };
+        let presented = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !ct_eq(presented, expected.expose()) {
+            return Err(admin_error(401, "admin token required").header("WWW-Authenticate", "Bearer"));
+        }
+        Ok(())
+    }
+}
+
 async fn outbox(admin: &Admin, req: &Request<Incoming>) -> Reply {
-    let Some(expected) = &admin.token else {
-        return admin_error(404, "outbox disabled: no admin token configured");
-    };
-    let presented = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !ct_eq(presented, expected.expose()) {
-        return admin_error(401, "admin token required").header("WWW-Authenticate", "Bearer");
+    if let Err(refusal) = admin.authorize(req, "outbox") {
+        return refusal;
     }
     let to = req
         .uri()
@@ -93,7 +106,11 @@ pub async fn serve(
         let admin = admin.clone();
         async move {
             let head = req.method() == Method::HEAD;
-            let reply: Reply = respond(&admin, &req).await;
+            let reply: Reply = if users::handles(req.uri().path()) {
+                users::respond(&admin, req).await
+            } else {
+                respond(&admin, &req).await
+            };
             let res: Response<Body> = reply.into_response(head);
             res
         }

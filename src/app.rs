@@ -13,9 +13,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::admin::{self, Admin};
+use crate::audit::Origin;
 use crate::config::{Config, ConfigError, TlsConfig};
 use crate::dialect::{self, Dialect, DialectError};
-use crate::engine::{crypto, Engine, EngineError, EngineSettings};
+use crate::engine::{crypto, Engine, EngineError, EngineSettings, LockoutSettings};
 use crate::health::Health;
 use crate::http::handle::{handle, Gateway, Mount};
 use crate::mail::{self, SenderSettings, SmtpEndpoint};
@@ -227,6 +228,8 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
         EngineSettings {
             bcrypt_cost: config.passwords.bcrypt_cost,
             max_concurrent_hashes: config.passwords.max_concurrent_hashes,
+            max_queued_hashes: config.passwords.max_queued_hashes,
+            lockout: lockout_settings(config),
             signing_key,
             access_lifetime_secs: config.jwt.access_lifetime_secs,
             refresh_lifetime_secs: config.jwt.refresh_lifetime_secs,
@@ -247,6 +250,7 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
         body_limit: config.server.body_limit,
         body_read_timeout: Duration::from_secs(config.server.body_read_timeout_secs),
         metrics: metrics.clone(),
+        trusted_proxies: config.server.trusted_proxies,
     });
     // The delay is part of the shutdown budget: the drain gets what is left.
     let shutdown_delay = Duration::from_secs(config.server.shutdown_delay_secs);
@@ -356,6 +360,17 @@ struct SeedUser {
     is_staff: bool,
 }
 
+/// The `[login_throttle]` section as the engine takes it.
+fn lockout_settings(config: &Config) -> LockoutSettings {
+    let t = &config.login_throttle;
+    LockoutSettings {
+        account_failures: t.account_failures,
+        address_failures: t.ip_failures,
+        window: Duration::from_secs(t.window_secs),
+        ban: Duration::from_secs(t.ban_secs),
+    }
+}
+
 /// Creates the seed file's users that do not exist yet (idempotent across restarts and replicas).
 async fn seed_users(engine: &Engine, path: &Path) -> Result<(), StartError> {
     let file = path.display().to_string();
@@ -369,7 +384,8 @@ async fn seed_users(engine: &Engine, path: &Path) -> Result<(), StartError> {
             created.insert(&u.username, false);
             continue;
         }
-        match engine.create_user(&u.username, &u.email, &u.password).await {
+        let origin = Origin::local("seed", "seed_file", "-");
+        match engine.create_user_audited(&u.username, &u.email, &u.password, &origin).await {
             Ok(user) => {
                 if u.email_verified || u.is_staff {
                     let update = crate::engine::UserUpdate {
@@ -401,18 +417,28 @@ async fn seed_users(engine: &Engine, path: &Path) -> Result<(), StartError> {
 
 /// `polyauth users add`: one user into the configured store.
 pub async fn add_user(config: &Config, username: &str, email: &str, password: &Secret) -> Result<u64, StartError> {
-    crate::install_crypto();
-    let store = open_store(config).await?;
     if config.store.url.expose() == "memory://" {
         tracing::warn!(
             "the memory store forgets this user when the command exits; use a redis:// store or users.seed_file"
         );
     }
+    let engine = offline_engine(config).await?;
+    let origin = Origin::local("cli", "users_add", &crypto::random_hex(16));
+    Ok(engine.create_user_audited(username, email, password, &origin).await?.id)
+}
+
+/// An engine over the configured store for one command (`polyauth users …`):
+/// no listener, one hashing slot, the configured lockout.
+pub async fn offline_engine(config: &Config) -> Result<Engine, StartError> {
+    crate::install_crypto();
+    let store = open_store(config).await?;
     let engine = Engine::new(
         store,
         EngineSettings {
             bcrypt_cost: config.passwords.bcrypt_cost,
             max_concurrent_hashes: 1,
+            max_queued_hashes: 1,
+            lockout: lockout_settings(config),
             signing_key: config.jwt.signing_key.clone().unwrap_or_else(|| Secret::new(crypto::random_hex(32))),
             access_lifetime_secs: config.jwt.access_lifetime_secs,
             refresh_lifetime_secs: config.jwt.refresh_lifetime_secs,
@@ -425,5 +451,5 @@ pub async fn add_user(config: &Config, username: &str, email: &str, password: &S
             metrics: Metrics::new(),
         },
     )?;
-    Ok(engine.create_user(username, email, password).await?.id)
+    Ok(engine)
 }

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `check-config`, `users add`, `contract`, `openapi`.
+//! The command line: `serve`, `check-config`, `users add` (and the operators'
+//! `users …` commands in `users_admin`), `contract`, `openapi`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -8,6 +9,8 @@ use clap::{Parser, Subcommand};
 use crate::app::{self, StartError};
 use crate::config::{Config, LogFormat};
 use crate::secret::Secret;
+
+mod users_admin;
 
 #[derive(Parser)]
 #[command(name = "polyauth", version, about = "Legacy authentication-API dialects over one credential engine")]
@@ -63,6 +66,8 @@ pub enum UsersCommand {
         #[arg(long, default_value = "gateway.toml")]
         config: PathBuf,
     },
+    #[command(flatten)]
+    Admin(users_admin::AdminCommand),
 }
 
 /// Logs go to standard error: `json` is one object per line for log pipelines
@@ -123,6 +128,7 @@ pub async fn run(cli: Cli) -> i32 {
             }
             Err(e) => fail(&e.into()),
         },
+        Command::Users { command: UsersCommand::Admin(cmd) } => users_admin::run(cmd).await,
         Command::Users { command: UsersCommand::Add { username, email, password_stdin: _, config } } => {
             let config = match Config::load(&config) {
                 Ok(c) => c,

@@ -51,6 +51,8 @@ pub struct Config {
     #[serde(default)]
     pub passwords: PasswordConfig,
     #[serde(default)]
+    pub login_throttle: LoginThrottleConfig,
+    #[serde(default)]
     pub tokens: TokenConfig,
     #[serde(default)]
     pub outbox: OutboxConfig,
@@ -98,6 +100,10 @@ pub struct ServerConfig {
     pub shutdown_delay_secs: u64,
     /// How often TLS certificate and key files are checked for changes (SIGHUP reloads at once).
     pub tls_poll_interval_ms: u64,
+    /// How many proxies in front append to `X-Forwarded-For` (DRF's `NUM_PROXIES`):
+    /// the client address is the N-th entry from the right. 0 (the default):
+    /// the socket peer, and the header is never trusted.
+    pub trusted_proxies: usize,
 }
 
 impl Default for ServerConfig {
@@ -110,6 +116,7 @@ impl Default for ServerConfig {
             shutdown_timeout_secs: 30,
             shutdown_delay_secs: 0,
             tls_poll_interval_ms: 10_000,
+            trusted_proxies: 0,
         }
     }
 }
@@ -177,11 +184,36 @@ pub struct PasswordConfig {
     pub bcrypt_cost: u32,
     /// At most this many hashes run at once; the rest queue (protects the blocking pool).
     pub max_concurrent_hashes: usize,
+    /// At most this many hashes wait for a slot; more password work is refused
+    /// at once (503 with `Retry-After` in the dialect's format) instead of
+    /// queueing behind a flood. 0: never wait.
+    pub max_queued_hashes: usize,
 }
 
 impl Default for PasswordConfig {
     fn default() -> Self {
-        Self { bcrypt_cost: 12, max_concurrent_hashes: 8 }
+        Self { bcrypt_cost: 12, max_concurrent_hashes: 8, max_queued_hashes: 32 }
+    }
+}
+
+/// The login lockout, shared by every dialect and replica (see `engine::lockout`).
+/// A limit of 0 turns that scope off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginThrottleConfig {
+    /// Failed password logins per account (or unknown login name) within the window.
+    pub account_failures: u32,
+    /// Failed password logins per client address within the window.
+    pub ip_failures: u32,
+    /// How long failures are counted, from the first.
+    pub window_secs: u64,
+    /// How long a locked-out account or address is refused.
+    pub ban_secs: u64,
+}
+
+impl Default for LoginThrottleConfig {
+    fn default() -> Self {
+        Self { account_failures: 5, ip_failures: 50, window_secs: 300, ban_secs: 300 }
     }
 }
 
@@ -361,6 +393,10 @@ impl Config {
         }
         if self.passwords.max_concurrent_hashes == 0 {
             return Err("passwords.max_concurrent_hashes must be at least 1".into());
+        }
+        let lt = &self.login_throttle;
+        if (lt.account_failures > 0 || lt.ip_failures > 0) && (lt.window_secs == 0 || lt.ban_secs == 0) {
+            return Err("login_throttle.window_secs and ban_secs must be positive while a limit is set".into());
         }
         if self.tokens.one_time_per_user == 0 || self.outbox.per_recipient == 0 {
             return Err("tokens.one_time_per_user and outbox.per_recipient must be at least 1".into());

@@ -21,6 +21,7 @@ mod merge;
 pub mod router;
 pub mod settings;
 pub mod spec;
+pub mod throttle;
 
 use checks::{check_error, check_view, jwt_policy};
 use merge::merge;
@@ -77,6 +78,8 @@ pub struct Dialect {
     pub messages: BTreeMap<String, String>,
     /// The mount's settings, resolved (declared defaults under its overrides).
     pub settings: Settings,
+    /// DRF throttles from `REST_FRAMEWORK` settings (empty: none).
+    pub throttles: throttle::Throttles,
     /// How this mount signs, checks and dates JWTs (its `SIMPLE_JWT` settings).
     pub jwt: JwtPolicy,
     /// DRF's `OPTIONS` answer: renderers, parsers, serializers.
@@ -329,6 +332,9 @@ fn compile(
     if routes.is_empty() {
         return Err(ferr("a dialect needs at least one route".into()));
     }
+    let scopes = routes.iter().filter_map(|r| r.spec.throttle_scope.as_deref());
+    let throttles =
+        throttle::compile(&settings, scopes).map_err(|(key, message)| DialectError::Setting { key, message })?;
     Ok(Dialect {
         name: f.dialect.name,
         file: path,
@@ -342,6 +348,7 @@ fn compile(
         errors: f.errors,
         messages: f.messages,
         settings,
+        throttles,
         jwt,
         metadata,
         views,

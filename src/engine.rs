@@ -14,15 +14,19 @@ use crate::store::{self, OneTimeRecord, Purpose, SharedStore, StoreError, TokenK
 pub mod crypto;
 pub mod jwt;
 mod jwt_ops;
+pub mod lockout;
 pub mod mailq;
 mod one_time;
 mod opaque;
+mod operator;
 pub mod outbox;
 pub mod passwords;
 pub mod validators;
 
 pub use jwt::{JwtOptions, JwtPolicy, TokenError, TokenType};
 pub use jwt_ops::Rotation;
+pub use lockout::LockoutSettings;
+pub use operator::UserRef;
 pub use store::UserRecord as User;
 pub use store::UserUpdate;
 
@@ -54,6 +58,9 @@ pub enum EngineError {
     /// A compare-and-set lost: the record changed since it was read.
     #[error("changed meanwhile")]
     Changed,
+    /// Password checks for this account or client address are locked out (see `lockout`).
+    #[error("locked out for {retry_after:?}")]
+    Locked { retry_after: Duration },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -79,6 +86,10 @@ pub enum IdentifyBy {
 pub struct EngineSettings {
     pub bcrypt_cost: u32,
     pub max_concurrent_hashes: usize,
+    /// Hashes that may wait for a slot; more are refused at once (`HashError::Busy`).
+    pub max_queued_hashes: usize,
+    /// Login lockout limits (`LockoutSettings::OFF` for none).
+    pub lockout: LockoutSettings,
     pub signing_key: Secret,
     pub access_lifetime_secs: u64,
     pub refresh_lifetime_secs: u64,
@@ -113,6 +124,7 @@ struct Inner {
     derive_key: Vec<u8>,
     opaque_ttl: Duration,
     one_time_ttl: Duration,
+    lockout: LockoutSettings,
     one_time_per_user: usize,
     metrics: Metrics,
     mail_delivery: bool,
@@ -148,13 +160,19 @@ impl Engine {
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
-                hasher: passwords::Hasher::new(s.bcrypt_cost, s.max_concurrent_hashes, s.metrics.clone())?,
+                hasher: passwords::Hasher::new(
+                    s.bcrypt_cost,
+                    s.max_concurrent_hashes,
+                    s.max_queued_hashes,
+                    s.metrics.clone(),
+                )?,
                 jwt: jwt::JwtCodec::new(&s.signing_key, s.access_lifetime_secs as i64, s.refresh_lifetime_secs as i64),
                 default_jwt: JwtPolicy::default(),
                 outbox: outbox::Outbox::new(s.outbox_capacity, s.outbox_per_recipient),
                 derive_key,
                 opaque_ttl: s.opaque_ttl,
                 one_time_ttl: s.one_time_ttl,
+                lockout: s.lockout,
                 one_time_per_user: s.one_time_per_user,
                 metrics: s.metrics,
                 mail_delivery: s.mail_delivery,
@@ -207,6 +225,7 @@ impl Engine {
             is_staff: false,
             date_joined: now(),
             last_login: None,
+            tokens_revoked_at: None,
         };
         self.inner.store.create_user(user).await.map_err(|e| match e {
             StoreError::Conflict(UniqueField::Username) => EngineError::UsernameTaken,
@@ -241,52 +260,6 @@ impl Engine {
 
     pub async fn email_taken(&self, email: &str) -> Result<bool, EngineError> {
         Ok(self.inner.store.find_user_id_by_email(&store::email_key(email)).await?.is_some())
-    }
-
-    /// Checks a password and records the login. Unknown users cost one dummy
-    /// verification, so timing does not tell whether a name exists. Inactive
-    /// users fail like Django's ModelBackend.
-    pub async fn authenticate(&self, by: IdentifyBy, identifier: &str, password: &Secret) -> Result<User, EngineError> {
-        self.authenticate_with(by, identifier, password, true).await
-    }
-
-    /// `authenticate`; `record_login` false leaves `last_login` as it was
-    /// (SimpleJWT's token views without `UPDATE_LAST_LOGIN`).
-    pub async fn authenticate_with(
-        &self,
-        by: IdentifyBy,
-        identifier: &str,
-        password: &Secret,
-        record_login: bool,
-    ) -> Result<User, EngineError> {
-        let Some(user) = self.find_user_by(by, identifier).await? else {
-            self.inner.hasher.verify_dummy(password).await?;
-            return Err(EngineError::InvalidCredentials);
-        };
-        if !self.inner.hasher.verify(password, &user.password_hash).await? || !user.is_active {
-            return Err(EngineError::InvalidCredentials);
-        }
-        if !record_login {
-            return Ok(user);
-        }
-        // Only `last_login` is written: a reset or profile change that landed
-        // while bcrypt ran is kept, not overwritten by this stale copy. And
-        // only while the password is the one just verified: a password a reset
-        // replaced while it hashed no longer logs in.
-        let update = UserUpdate {
-            last_login: Some(now()),
-            if_password_hash: Some(user.password_hash.clone()),
-            ..UserUpdate::default()
-        };
-        match self.inner.store.update_user(user.id, &update).await {
-            Ok(Some(user)) => Ok(user),
-            Ok(None) | Err(StoreError::Changed) => Err(EngineError::InvalidCredentials),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    pub async fn check_password(&self, user: &User, password: &Secret) -> Result<bool, EngineError> {
-        Ok(self.inner.hasher.verify(password, &user.password_hash).await?)
     }
 
     /// Sets a new password, whatever the current one. One-time tokens issued
@@ -340,5 +313,16 @@ impl Engine {
             return Err(EngineError::UserInactive);
         }
         Ok(user)
+    }
+
+    /// Records a request against a sliding-window rate (DRF throttles; see `Store::throttle_hit`).
+    pub async fn throttle_hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        member: &str,
+    ) -> Result<store::ThrottleHit, EngineError> {
+        Ok(self.inner.store.throttle_hit(key, limit, window, member).await?)
     }
 }

@@ -99,6 +99,13 @@ error_keys! {
     UnknownEmail = ("unknown_email", 400),
     UidInvalid = ("uid_invalid", 400),
     OneTimeInvalid = ("one_time_invalid", 400),
+    // abuse protection
+    /// Password logins for this account or client address are locked out for a while.
+    LoginLocked = ("login_locked", 429),
+    /// A DRF throttle (`DEFAULT_THROTTLE_CLASSES`) refused the request.
+    Throttled = ("throttled", 429),
+    /// The password-hashing queue is full: refused at once rather than queued.
+    Busy = ("busy", 503),
     /// Djoser: an activation link for a user already active.
     StaleToken = ("stale_token", 403),
     UsernameMismatch = ("username_mismatch", 400),

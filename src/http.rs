@@ -5,9 +5,11 @@
 pub mod accept;
 pub mod auth;
 pub mod body;
+pub mod client_addr;
 pub mod cors;
 pub mod handle;
 pub mod hosts;
 pub mod inputs;
 pub mod metadata;
 pub mod render;
+pub mod throttle;

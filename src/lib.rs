@@ -19,12 +19,14 @@
 //! - `contract`: replays `fixtures/<dialect>/` scenarios against any server
 //!   (`polyauth contract`); `openapi`: a dialect's OpenAPI 3.1 document.
 //! - `config`, `app` (load → bind → run), `cli`.
-//! - `admin` (probes, metrics, outbox on their own listener), `health`
-//!   (readiness), `metrics` (one registry handle passed explicitly).
+//! - `admin` (probes, metrics, outbox and the users API on their own
+//!   listener), `health` (readiness), `metrics` (one registry handle passed
+//!   explicitly), `audit` (security events as structured log lines).
 
 pub mod actions;
 pub mod admin;
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod contract;

@@ -63,6 +63,17 @@ struct OpErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScopeLabels {
+    scope: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ThrottledLabels {
+    dialect: String,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MailLabels {
     dialect: String,
     kind: String,
@@ -106,7 +117,10 @@ struct Inner {
     tokens_issued: Family<KindLabels, Counter>,
     tokens_revoked: Family<KindLabels, Counter>,
     hash_queue: Gauge,
+    hash_refused: Counter,
     hash_duration: Histogram,
+    lockouts: Family<ScopeLabels, Counter>,
+    throttled: Family<ThrottledLabels, Counter>,
     store_duration: Histograms<OpLabels>,
     store_errors: Family<OpErrorLabels, Counter>,
     mail_queued: Family<MailLabels, Counter>,
@@ -145,6 +159,20 @@ impl Metrics {
             "password_hash_queue_depth",
             "Password hashes waiting for or holding a hashing slot",
             hash_queue.clone(),
+        );
+        let hash_refused = Counter::default();
+        registry.register(
+            "password_hash_rejections",
+            "Password hashes refused at once because max_queued_hashes were already waiting",
+            hash_refused.clone(),
+        );
+        let lockouts = Family::<ScopeLabels, Counter>::default();
+        registry.register("login_lockouts", "Login lockouts started, by scope (account or address)", lockouts.clone());
+        let throttled = Family::<ThrottledLabels, Counter>::default();
+        registry.register(
+            "throttled_requests",
+            "Requests refused by abuse protection, by dialect and reason (lockout, throttle, busy)",
+            throttled.clone(),
         );
         let hash_duration = Histogram::new(exponential_buckets(0.001, 2.0, 13));
         registry.register_with_unit(
@@ -200,7 +228,10 @@ impl Metrics {
                 tokens_issued,
                 tokens_revoked,
                 hash_queue,
+                hash_refused,
                 hash_duration,
+                lockouts,
+                throttled,
                 store_duration,
                 store_errors,
                 mail_queued,
@@ -242,6 +273,21 @@ impl Metrics {
     /// A hash entered (+1) or left (-1) the hashing queue.
     pub fn hash_queue(&self, delta: i64) {
         self.inner.hash_queue.inc_by(delta);
+    }
+
+    /// A hash refused because the queue was full.
+    pub fn hash_refused(&self) {
+        self.inner.hash_refused.inc();
+    }
+
+    /// A lockout started; `scope` is `account` or `address`.
+    pub fn lockout(&self, scope: &'static str) {
+        self.inner.lockouts.get_or_create(&ScopeLabels { scope }).inc();
+    }
+
+    /// A request refused by abuse protection; `reason` is `lockout`, `throttle` or `busy`.
+    pub fn throttled(&self, dialect: &str, reason: &'static str) {
+        self.inner.throttled.get_or_create(&ThrottledLabels { dialect: dialect.to_owned(), reason }).inc();
     }
 
     pub fn hash_done(&self, elapsed: Duration) {

@@ -6,6 +6,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,6 +50,11 @@ pub const HYPER_MAX_HEAD_BYTES: usize = 64 * 1024;
 /// `http` or `https`: how the listener is reached (for links in mails).
 pub type Scheme = &'static str;
 
+/// The connection's remote address, in every request's extensions: the
+/// client address when no trusted proxy stands between (`http::client_addr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub SocketAddr);
+
 /// Serves one listener until `stop` turns true, then drains. `handler` answers
 /// each request; it is given the scheme the connection arrived over.
 pub async fn serve<H, F>(
@@ -90,8 +96,8 @@ pub async fn serve<H, F>(
         };
         tokio::select! {
             accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((s, _)) => s,
+                let (stream, peer) = match accepted {
+                    Ok((s, peer)) => (s, Peer(peer)),
                     Err(e) => {
                         // EMFILE and friends: back off instead of spinning.
                         tracing::warn!(error = %e, "accept failed");
@@ -108,10 +114,10 @@ pub async fn serve<H, F>(
                     // Held for the connection's life: its slot frees when it ends.
                     let _permit = permit;
                     let Some(acceptor) = acceptor else {
-                        return connection(stream, handler, scheme, settings, watcher).await;
+                        return connection(stream, peer, handler, scheme, settings, watcher).await;
                     };
                     match tokio::time::timeout(settings.header_read_timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => connection(tls_stream, handler, scheme, settings, watcher).await,
+                        Ok(Ok(tls_stream)) => connection(tls_stream, peer, handler, scheme, settings, watcher).await,
                         Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
@@ -127,13 +133,14 @@ pub async fn serve<H, F>(
 }
 
 /// Serves HTTP/1.1 on one accepted (and, for TLS, handshaken) connection.
-async fn connection<IO, H, F>(io: IO, handler: H, scheme: Scheme, settings: ConnSettings, watcher: Watcher)
+async fn connection<IO, H, F>(io: IO, peer: Peer, handler: H, scheme: Scheme, settings: ConnSettings, watcher: Watcher)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Fn(Request<Incoming>, Scheme) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
-    let svc = service_fn(move |req| {
+    let svc = service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(peer);
         let fut = handler(req, scheme);
         async move { Ok::<_, Infallible>(fut.await) }
     });

@@ -9,10 +9,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub mod instrumented;
+pub mod limits;
 pub mod mailq;
 pub mod memory;
 pub mod redis;
 
+pub use limits::{AttemptEnd, AttemptStart, ThrottleHit};
 pub use mailq::{ClaimedMail, DeliveryState, MailStatus, Settle};
 
 /// Why a store operation failed.
@@ -50,6 +52,9 @@ pub struct UserRecord {
     /// Unix seconds.
     pub date_joined: i64,
     pub last_login: Option<i64>,
+    /// Unix seconds of the last "revoke every token" (admin): JWTs issued at or
+    /// before it are refused. Records written before the field existed have none.
+    pub tokens_revoked_at: Option<i64>,
 }
 
 impl std::fmt::Debug for UserRecord {
@@ -75,6 +80,7 @@ pub struct UserUpdate {
     pub email_verified: Option<bool>,
     pub is_staff: Option<bool>,
     pub last_login: Option<i64>,
+    pub tokens_revoked_at: Option<i64>,
     /// Compare-and-set: apply only while the stored password hash is still this
     /// one (else `StoreError::Changed`), so of concurrent password changes that
     /// each started from the same password, exactly one wins.
@@ -92,6 +98,7 @@ impl std::fmt::Debug for UserUpdate {
             .field("email_verified", &self.email_verified)
             .field("is_staff", &self.is_staff)
             .field("last_login", &self.last_login)
+            .field("tokens_revoked_at", &self.tokens_revoked_at)
             .field("if_password_hash", &self.if_password_hash.as_ref().map(|_| "…"))
             .finish()
     }
@@ -122,6 +129,9 @@ impl UserUpdate {
         if let Some(v) = self.last_login {
             out.push(("last_login", v.to_string()));
         }
+        if let Some(v) = self.tokens_revoked_at {
+            out.push(("tokens_revoked_at", v.to_string()));
+        }
         out
     }
 
@@ -147,6 +157,9 @@ impl UserUpdate {
         }
         if let Some(v) = self.last_login {
             user.last_login = Some(v);
+        }
+        if let Some(v) = self.tokens_revoked_at {
+            user.tokens_revoked_at = Some(v);
         }
     }
 }
@@ -311,6 +324,38 @@ pub trait Store: Send + Sync + 'static {
     async fn blacklist_jti(&self, jti: &str, ttl: Duration) -> Result<bool, StoreError>;
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError>;
 
+    // ---- abuse protection (see `limits`) ----
+
+    /// Starts a password attempt against a lockout subject: `Locked` while it is
+    /// banned; otherwise counts it (the count expires `window` after its first
+    /// attempt) and, when the count reaches `limit`, bans the subject for `ban`
+    /// provisionally (`last`); refusals under a provisional ban suggest a 1 s
+    /// wait (it is settled within one hash). Atomic, so replicas share one count.
+    async fn begin_attempt(
+        &self,
+        subject: &str,
+        limit: u32,
+        window: Duration,
+        ban: Duration,
+    ) -> Result<AttemptStart, StoreError>;
+    /// Ends an attempt that `begin_attempt` allowed (`last` as it answered).
+    async fn end_attempt(&self, subject: &str, end: AttemptEnd, last: bool, ban: Duration) -> Result<(), StoreError>;
+    /// The time left on the subject's ban, if it is banned (a provisional ban
+    /// is an attempt in flight, not a lockout: None).
+    async fn find_lockout(&self, subject: &str) -> Result<Option<Duration>, StoreError>;
+    /// Lifts the subject's ban and forgets its count. True if it was banned.
+    async fn delete_lockout(&self, subject: &str) -> Result<bool, StoreError>;
+
+    /// Records a request under `key` unless `limit` requests are already in the
+    /// last `window` (DRF's history, dropping entries at least `window` old);
+    /// `member` makes the entry unique. The clock is the store's, so replicas agree.
+    async fn throttle_hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        member: &str,
+    ) -> Result<ThrottleHit, StoreError>;
     // ---- the mail queue (see `mailq`) ----
 
     /// Queues a mail, due at once. Ids are unique (the caller makes them random).

@@ -71,10 +71,30 @@ pub mod vars {
     pub const TOKEN_MESSAGE: &str = "token_message";
     /// Not a placeholder: the error key whose wording becomes `token_message`.
     pub const TOKEN_REASON: &str = "token_reason";
+    /// Whole seconds until a refused request may be retried (lockout, throttle, busy);
+    /// absent when unknown. Also the `Retry-After` header's value.
+    pub const RETRY_AFTER: &str = "retry_after";
+    /// The dialect's `[messages] retry_after_one` (when `retry_after` is 1) or
+    /// `retry_after_other`, rendered; empty when `retry_after` is absent (DRF's
+    /// "Expected available in N seconds." with its singular form).
+    pub const RETRY_AFTER_MESSAGE: &str = "retry_after_message";
     /// `message.<name>` is the dialect's `[messages] <name>`.
     pub const MESSAGE_PREFIX: &str = "message.";
-    pub const ERRORS: &[&str] =
-        &[STATUS, FIELD, METHOD, CONTENT_TYPE, ERROR, TYPE, ATTRIBUTE, MIN_LENGTH, MAX_LENGTH, MESSAGE, TOKEN_MESSAGE];
+    pub const ERRORS: &[&str] = &[
+        STATUS,
+        FIELD,
+        METHOD,
+        CONTENT_TYPE,
+        ERROR,
+        TYPE,
+        ATTRIBUTE,
+        MIN_LENGTH,
+        MAX_LENGTH,
+        MESSAGE,
+        TOKEN_MESSAGE,
+        RETRY_AFTER,
+        RETRY_AFTER_MESSAGE,
+    ];
 }
 
 /// A mail: subject, plain-text body and optional HTML body, as templates over

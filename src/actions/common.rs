@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{engine_failure, uid_of, user_vars, Call, ErrorKey, Failure};
+use crate::audit::{self, Detail, Event};
 use crate::engine::validators::{self, PasswordProblem};
 use crate::engine::{mailq::Letter, EngineError, IdentifyBy, User};
 use crate::secret::Secret;
@@ -92,6 +93,11 @@ impl Call<'_> {
 
     pub(super) fn wire(&self, name: &str) -> String {
         self.wire.name(name)
+    }
+
+    /// Records an audit event with the request's origin.
+    pub(super) fn audit(&self, event: Event, user_id: u64, detail: Detail) {
+        audit::record(self.source, event, Some(user_id), detail);
     }
 
     pub(super) fn principal_user(&self) -> Result<&User, Vec<Failure>> {

@@ -8,6 +8,7 @@ use serde_json::Map;
 
 use super::common::{fail, one, Access};
 use super::{Action, Call, ErrorKey, Failure, Input, Outcome, Wire};
+use crate::audit::{Detail, Event};
 use crate::engine::EngineError;
 
 #[derive(Debug, Deserialize)]
@@ -43,14 +44,17 @@ impl Action for DeleteUser {
         let target = call.target_user(true, Access::Delete).await?;
         let password = call.required("current_password")?;
         let me = call.principal_user()?;
-        if !call.engine.check_password(me, &crate::secret::Secret::new(password)).await.map_err(fail)? {
+        if !call.engine.check_password(me, &crate::secret::Secret::new(password), call.source).await.map_err(fail)? {
             return Err(one(Failure::field(ErrorKey::CurrentPasswordInvalid, call.wire("current_password"))));
         }
         // A password a reset replaced since the check above no longer authorises it.
-        call.engine.delete_user(&target).await.map_err(|e| match e {
+        let deleted = call.engine.delete_user(&target).await.map_err(|e| match e {
             EngineError::Changed => one(Failure::field(ErrorKey::CurrentPasswordInvalid, call.wire("current_password"))),
             other => fail(other),
         })?;
+        if deleted {
+            call.audit(Event::AccountDeleted, target.id, Detail::default());
+        }
         Ok(Map::new())
     }
 }

@@ -7,6 +7,7 @@ use serde_json::Map;
 use super::common::{fail, Issue};
 use super::{Action, Call, ErrorKey, Failure, Input, Outcome, Wire};
 use crate::engine::{EngineError, IdentifyBy};
+use crate::template::vars;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,14 +54,17 @@ impl Action for Login {
     }
 
     fn failures(&self, _wire: &Wire) -> Vec<Vec<Failure>> {
-        vec![vec![Failure::new(ErrorKey::InvalidCredentials)]]
+        vec![
+            vec![Failure::new(ErrorKey::InvalidCredentials)],
+            vec![Failure::new(ErrorKey::LoginLocked).with(vars::RETRY_AFTER, "300")],
+        ]
     }
 
     async fn run(&self, call: &Call<'_>) -> Outcome {
         let login = IDENTIFIERS.iter().find_map(|k| call.get(k)).unwrap_or_default();
         let verdict = call
             .engine
-            .authenticate_with(self.identify_by, login, &call.secret("password"), self.update_last_login)
+            .authenticate_with(self.identify_by, login, &call.secret("password"), self.update_last_login, call.source)
             .await;
         // Only a verdict on the credentials counts; store faults show in the store metrics.
         if matches!(verdict, Ok(_) | Err(EngineError::InvalidCredentials)) {

@@ -6,6 +6,7 @@ use serde_json::Map;
 
 use super::common::{fail, one};
 use super::{Action, Call, ErrorKey, Failure, Input, Outcome, Wire};
+use crate::audit::{Detail, Event};
 use crate::store::TokenKind;
 
 /// Which tokens a logout ends.
@@ -47,22 +48,22 @@ impl Action for Logout {
     async fn run(&self, call: &Call<'_>) -> Outcome {
         let principal = call.principal.ok_or_else(|| one(Failure::new(ErrorKey::NotAuthenticated)))?;
         let (user, engine) = (&principal.user, call.engine);
-        match (self.revoke, &principal.opaque_token) {
+        let (count, kind) = match (self.revoke, &principal.opaque_token) {
             (Revoke::Presented | Revoke::PresentedOrSessions, Some(token)) => {
                 if !engine.revoke_opaque_token(token.expose(), user).await.map_err(fail)? {
                     return Err(one(Failure::new(ErrorKey::OpaqueTokenInvalid)));
                 }
+                (1, "presented")
             }
             (Revoke::PresentedOrSessions, None) => {
-                engine.revoke_all_tokens(user, Some(TokenKind::Session)).await.map_err(fail)?;
+                (engine.revoke_all_tokens(user, Some(TokenKind::Session)).await.map_err(fail)?, "session")
             }
             (Revoke::AuthTokens, _) => {
-                engine.revoke_all_tokens(user, Some(TokenKind::AuthToken)).await.map_err(fail)?;
+                (engine.revoke_all_tokens(user, Some(TokenKind::AuthToken)).await.map_err(fail)?, "authtoken")
             }
-            (Revoke::Presented | Revoke::All, _) => {
-                engine.revoke_all_tokens(user, None).await.map_err(fail)?;
-            }
-        }
+            (Revoke::Presented | Revoke::All, _) => (engine.revoke_all_tokens(user, None).await.map_err(fail)?, "opaque"),
+        };
+        call.audit(Event::TokensRevoked, user.id, Detail { count: Some(count), kind: Some(kind), ..Detail::default() });
         Ok(Map::new())
     }
 }

@@ -7,6 +7,7 @@ use serde_json::Map;
 
 use super::common::{bind_optional, decode_uid, fail, one, BoundMail};
 use super::{Action, BindContext, Call, ErrorKey, Failure, Input, Outcome, Wire};
+use crate::audit::{Detail, Event};
 use crate::engine::EngineError;
 use crate::store::Purpose;
 
@@ -103,8 +104,10 @@ impl Action for PasswordResetConfirm {
         let user =
             call.engine.redeem_one_time(Purpose::PasswordReset, token, expected).await.map_err(token_failure)?;
         call.engine.replace_password(&user, &call.secret("new_password")).await.map_err(token_failure)?;
+        call.audit(Event::PasswordReset, user.id, Detail::default());
         if self.revoke_tokens {
-            call.engine.revoke_all_tokens(&user, None).await.map_err(fail)?;
+            let n = call.engine.revoke_all_tokens(&user, None).await.map_err(fail)?;
+            call.audit(Event::TokensRevoked, user.id, Detail { count: Some(n), kind: Some("opaque"), ..Detail::default() });
         }
         if let Some(template) = &self.mail {
             call.notify(&user, CONFIRMATION, template).await?;

@@ -10,6 +10,7 @@ use serde_json::Map;
 
 use super::common::{bind_optional, fail, one, BoundMail, Issue};
 use super::{Action, BindContext, Call, ErrorKey, Failure, Input, Outcome, Wire};
+use crate::audit::{Detail, Event};
 use crate::engine::EngineError;
 use crate::store::Purpose;
 
@@ -130,6 +131,7 @@ impl Action for Register {
                 other => fail(other),
             }
         })?;
+        call.audit(Event::AccountCreated, user.id, Detail::default());
         // A user without an address gets no mail (Djoser would hand Django an empty recipient).
         if !user.email.is_empty() {
             if let Some(template) = &self.activation_mail {

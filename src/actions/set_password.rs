@@ -11,6 +11,7 @@ use serde_json::Map;
 
 use super::common::{bind_optional, fail, one, BoundMail};
 use super::{Action, BindContext, Call, ErrorKey, Failure, Input, Outcome, Wire};
+use crate::audit::{Detail, Event};
 use crate::store::TokenKind;
 
 #[derive(Debug, Deserialize)]
@@ -64,7 +65,7 @@ impl Action for SetPassword {
     async fn run(&self, call: &Call<'_>) -> Outcome {
         let user = call.principal_user()?;
         // Field validation (the current password) before the serializer's validate().
-        if !call.engine.check_password(user, &call.secret("current_password")).await.map_err(fail)? {
+        if !call.engine.check_password(user, &call.secret("current_password"), call.source).await.map_err(fail)? {
             return Err(one(Failure::field(ErrorKey::CurrentPasswordInvalid, call.wire("current_password"))));
         }
         if self.validate_password {
@@ -75,11 +76,13 @@ impl Action for SetPassword {
         }
         call.check_retype("new_password", "re_new_password")?;
         let user = call.engine.set_password(user, &call.secret("new_password")).await.map_err(fail)?;
+        call.audit(Event::PasswordChanged, user.id, Detail::default());
         if let Some(template) = &self.mail {
             call.notify(&user, CONFIRMATION, template).await?;
         }
         if self.logout {
-            call.engine.revoke_all_tokens(&user, Some(TokenKind::AuthToken)).await.map_err(fail)?;
+            let n = call.engine.revoke_all_tokens(&user, Some(TokenKind::AuthToken)).await.map_err(fail)?;
+            call.audit(Event::TokensRevoked, user.id, Detail { count: Some(n), kind: Some("authtoken"), ..Detail::default() });
         }
         Ok(Map::new())
     }

@@ -59,7 +59,7 @@ impl Action for SetUsername {
         let new = call.get("new_username").unwrap_or_default();
         // Field validators run together, in field order: password, then uniqueness.
         let mut problems = Vec::new();
-        if !call.engine.check_password(user, &call.secret("current_password")).await.map_err(fail)? {
+        if !call.engine.check_password(user, &call.secret("current_password"), call.source).await.map_err(fail)? {
             problems.push(Failure::field(ErrorKey::CurrentPasswordInvalid, call.wire("current_password")));
         }
         if call.engine.find_user_by(crate::engine::IdentifyBy::Username, new).await.map_err(fail)?.is_some_and(|u| u.id != user.id)

@@ -330,6 +330,9 @@ pub struct RouteSpec {
     /// Per-route overrides of the dialect's error renderings.
     #[serde(default)]
     pub errors: BTreeMap<ErrorKey, ErrorSpec>,
+    /// DRF's view `throttle_scope`: the route's scope for `ScopedRateThrottle`
+    /// (its rate comes from the mount's `DEFAULT_THROTTLE_RATES`).
+    pub throttle_scope: Option<String>,
     /// The DRF view behind the route's path, for `OPTIONS`.
     pub view: Option<ViewSpec>,
 }

@@ -70,6 +70,7 @@ impl Engine {
             return Err(TokenError::Blacklisted.into());
         }
         let user = self.active_user(claims.user_id()?).await?;
+        revoked_for(&user, claims.iat)?;
         let n = now();
         let revoke = claims.revoke.as_deref();
         let access = self.inner.jwt.issue(p, user.id, TokenType::Access, n, revoke)?;
@@ -111,16 +112,26 @@ impl Engine {
     }
 
     /// The user behind an access token (JWTAuthentication): it must exist and be
-    /// active, and under `CHECK_REVOKE_TOKEN` its password must be the one the
-    /// token was issued under.
+    /// active, not revoked by an operator, and under `CHECK_REVOKE_TOKEN` its
+    /// password must be the one the token was issued under.
     pub async fn user_for_access_token_with(&self, token: &str, p: &JwtPolicy) -> Result<User, EngineError> {
         let claims = self.inner.jwt.decode(p, token, Some(TokenType::Access))?;
         let user = self.active_user(claims.user_id()?).await?;
+        revoked_for(&user, claims.iat)?;
         if let Some(expected) = self.revoke_claim(p, &user) {
             if !claims.revoke.as_deref().is_some_and(|c| crypto::ct_eq(c, &expected)) {
                 return Err(EngineError::PasswordChanged);
             }
         }
         Ok(user)
+    }
+}
+
+/// A JWT issued at or before the user's last "revoke every token" is dead, as
+/// if blacklisted (one issued in that same second too: `iat` has whole seconds).
+fn revoked_for(user: &User, iat: i64) -> Result<(), EngineError> {
+    match user.tokens_revoked_at {
+        Some(at) if iat <= at => Err(TokenError::Blacklisted.into()),
+        _ => Ok(()),
     }
 }

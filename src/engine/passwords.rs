@@ -1,17 +1,20 @@
 //! Password hashing: bcrypt, always on tokio's blocking pool behind a
 //! semaphore, so a burst of logins queues instead of stalling the reactor.
+//! The queue is bounded: when `max_queued` hashes already wait for a slot, new
+//! work is refused at once (`HashError::Busy`) instead of waiting behind a
+//! flood for tens of seconds.
 //!
 //! bcrypt reads at most 72 bytes. A longer password is never truncated: it is
 //! pre-hashed as Django's `bcrypt_sha256` does (hex SHA-256, then bcrypt) and
 //! stored with the `bcrypt_sha256$` prefix. Hashes imported from Django in
 //! that format verify too.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, TryAcquireError};
 
 use crate::metrics::Metrics;
 use crate::secret::Secret;
@@ -23,6 +26,9 @@ const BCRYPT_MAX: usize = 72;
 pub enum HashError {
     #[error("password hashing failed: {0}")]
     Failed(String),
+    /// Every slot is busy and the queue is full: try again shortly.
+    #[error("password hashing queue full")]
+    Busy,
 }
 
 /// Counters for callers in-process; operators get the same through `Metrics`.
@@ -39,6 +45,9 @@ pub struct HashStats {
 pub struct Hasher {
     cost: u32,
     permits: Arc<Semaphore>,
+    /// Hashes waiting for a slot (not holding one), and the most that may.
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
     pub stats: Arc<HashStats>,
     /// A hash of a random password: verified against when a user is unknown, so
     /// "no such user" costs as much as "wrong password" (no user enumeration by timing).
@@ -96,12 +105,24 @@ impl Drop for Queued<'_> {
     }
 }
 
+/// One hash waiting for a slot while it lives (a guard, as `Queued`).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl Hasher {
-    pub fn new(cost: u32, max_concurrent: usize, metrics: Metrics) -> Result<Self, HashError> {
+    /// At most `max_concurrent` hashes run at once and `max_queued` wait for a slot.
+    pub fn new(cost: u32, max_concurrent: usize, max_queued: usize, metrics: Metrics) -> Result<Self, HashError> {
         let dummy = hash_now("polyauth-dummy-password-for-timing", cost)?;
         Ok(Self {
             cost,
             permits: Arc::new(Semaphore::new(max_concurrent)),
+            waiting: Arc::default(),
+            max_waiting: max_queued,
             stats: Arc::default(),
             dummy: Arc::new(dummy),
             metrics,
@@ -111,7 +132,21 @@ impl Hasher {
     async fn blocking<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
         // A guard, so a request dropped while queued (client gone) still leaves the queue.
         let _queued = Queued::enter(self);
-        let _permit = self.permits.acquire().await.map_err(|e| HashError::Failed(e.to_string()))?;
+        // The semaphore is fair: a free slot goes to waiters first, so trying
+        // first never jumps the queue.
+        let _permit = match self.permits.try_acquire() {
+            Ok(p) => p,
+            Err(TryAcquireError::Closed) => return Err(HashError::Failed("hashing slots closed".into())),
+            Err(TryAcquireError::NoPermits) => {
+                let ahead = self.waiting.fetch_add(1, Ordering::AcqRel);
+                let _waiting = Waiting(&self.waiting);
+                if ahead >= self.max_waiting {
+                    self.metrics.hash_refused();
+                    return Err(HashError::Busy);
+                }
+                self.permits.acquire().await.map_err(|e| HashError::Failed(e.to_string()))?
+            }
+        };
         let start = Instant::now();
         let out = tokio::task::spawn_blocking(job).await.map_err(|e| HashError::Failed(e.to_string()));
         let elapsed = start.elapsed();

@@ -6,6 +6,7 @@ use hyper::header::{HeaderMap, AUTHORIZATION};
 
 use super::body::{FieldValue, Fields};
 use crate::actions::{engine_failure, token_key, Principal};
+use crate::audit::Origin;
 use crate::dialect::{AuthenticatorSpec, Credential, Dialect};
 use crate::engine::{Engine, EngineError, IdentifyBy, TokenError};
 use crate::failure::{ErrorKey, Failure};
@@ -20,6 +21,8 @@ pub async fn authenticate(
     names: &[String],
     headers: &HeaderMap,
     body: Option<&Fields>,
+    // Where the request came from: a Basic password counts toward its lockout.
+    origin: &Origin,
 ) -> Result<Option<Principal>, Failure> {
     for name in names {
         let Some(spec) = dialect.authenticators.get(name) else {
@@ -36,7 +39,7 @@ pub async fn authenticate(
             },
             (None, None) => continue,
         };
-        return resolve(engine, dialect, spec, credential).await.map(Some);
+        return resolve(engine, dialect, spec, credential, origin).await.map(Some);
     }
     Ok(None)
 }
@@ -85,6 +88,7 @@ async fn resolve(
     dialect: &Dialect,
     spec: &AuthenticatorSpec,
     credential: Secret,
+    origin: &Origin,
 ) -> Result<Principal, Failure> {
     let invalid = |default: ErrorKey| Failure::new(spec.invalid_error.unwrap_or(default));
     match spec.credential {
@@ -114,7 +118,7 @@ async fn resolve(
                 .ok_or_else(|| invalid(ErrorKey::BasicInvalid))?;
             let (login, password) = decoded.split_once(':').ok_or_else(|| invalid(ErrorKey::BasicInvalid))?;
             let by = spec.identify_by.unwrap_or(IdentifyBy::Email);
-            match engine.authenticate(by, login, &Secret::new(password)).await {
+            match engine.authenticate(by, login, &Secret::new(password), origin).await {
                 Ok(user) => Ok(Principal { user, opaque_token: None }),
                 Err(EngineError::InvalidCredentials) => Err(invalid(ErrorKey::BasicInvalid)),
                 Err(e) => Err(engine_failure(e)),

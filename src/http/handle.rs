@@ -15,12 +15,14 @@ use super::body::{self, Fields};
 use super::cors::CorsRequest;
 use super::hosts::{HostCheck, HostPolicy, LinkConfig, Links};
 use super::render::{self, Body, Reply};
-use super::{accept, auth, inputs, metadata};
+use super::{accept, auth, client_addr, inputs, metadata, throttle};
 use crate::actions::{Call, Principal};
+use crate::audit::Origin;
 use crate::dialect::{Dialect, Match, Permission, Route, Source};
 use crate::engine::{crypto, Engine};
 use crate::failure::{ErrorKey, Failure};
 use crate::metrics::{Metrics, PREFLIGHT, UNMATCHED};
+use crate::server::Peer;
 use crate::template::{self, vars};
 
 /// A dialect served under a path prefix.
@@ -59,6 +61,8 @@ pub struct Gateway {
     pub body_read_timeout: Duration,
     /// Requests are counted and timed here, by dialect and route name.
     pub metrics: Metrics,
+    /// `[server] trusted_proxies`: how many proxies' `X-Forwarded-For` entries to trust.
+    pub trusted_proxies: usize,
 }
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -150,7 +154,10 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
             let negotiated = d.drf_views.then(|| accept::negotiate(req.headers()));
             let acceptable = negotiated.as_ref().is_none_or(|n| n.acceptable);
             let indent = negotiated.and_then(|n| n.indent);
-            let (mut reply, name) = dispatch(gw, mount, req, &rel, &links, acceptable).await;
+            let peer = req.extensions().get::<Peer>().map(|p| p.0);
+            let client = client_addr::resolve(req.headers(), peer, gw.trusted_proxies);
+            let origin = Origin { request_id: id.clone(), dialect: d.name.clone(), route: String::new(), client };
+            let (mut reply, name) = dispatch(gw, mount, req, &rel, &links, acceptable, &origin).await;
             if let (Some(n), Some((ct, bytes))) = (indent, reply.body.as_mut()) {
                 if ct.starts_with("application/json") {
                     if let Some(pretty) = accept::indent_json(bytes, n) {
@@ -207,6 +214,8 @@ async fn dispatch(
     links: &Links,
     // False when a DRF dialect's content negotiation failed (answered 406 on known paths).
     acceptable: bool,
+    // The request id and client address; the route is filled in once matched.
+    base: &Origin,
 ) -> (Reply, Option<String>) {
     let d = &mount.dialect;
     let method = req.method().clone();
@@ -241,14 +250,17 @@ async fn dispatch(
             // DRF answers OPTIONS itself, with the view's metadata.
             if let Some(view) = d.views.get(&first.shape).filter(|_| d.drf_views && method == Method::OPTIONS) {
                 let params = first.pattern.matches(rel).unwrap_or_default();
-                let reply = match metadata::answer(&gw.engine, d, view, &routes, &params, req.headers()).await {
+                let origin = Origin { route: first.spec.name.clone(), ..base.clone() };
+                let answer = metadata::answer(&gw.engine, d, view, &routes, &params, req.headers(), &origin);
+                let reply = match answer.await {
                     Ok(r) => r,
                     Err(f) => render::failures(d, &first.errors, &[f], method.as_str()),
                 };
                 return (with_drf_headers(d, reply, &allow), name);
             }
             if d.drf_views || routes.iter().any(|r| r.spec.auth_before_method) {
-                let who = auth::authenticate(&gw.engine, d, &first.authenticators, req.headers(), None).await;
+                let origin = Origin { route: first.spec.name.clone(), ..base.clone() };
+                let who = auth::authenticate(&gw.engine, d, &first.authenticators, req.headers(), None, &origin).await;
                 let refused = match who {
                     Err(f) => Some(f),
                     // DRF checks permissions before it looks for a handler of the method.
@@ -259,7 +271,12 @@ async fn dispatch(
                     {
                         Some(Failure::new(ErrorKey::NotAuthenticated))
                     }
-                    Ok(_) => None,
+                    // DRF throttles after permissions, before it looks for the method's handler.
+                    Ok(p) => {
+                        throttle::check(&gw.engine, d, first.spec.throttle_scope.as_deref(), p.as_ref(), base.client)
+                            .await
+                            .err()
+                    }
                 };
                 if let Some(f) = refused {
                     return (
@@ -277,7 +294,8 @@ async fn dispatch(
         }
         Match::Found(route, params) => {
             let allow = allow_header(d, &routes_at(d, route));
-            let reply = match run_route(gw, mount, route, req, &params, links).await {
+            let origin = Origin { route: route.spec.name.clone(), ..base.clone() };
+            let reply = match run_route(gw, mount, route, req, &params, links, &origin).await {
                 Ok(r) => r,
                 Err(list) => render::failures(d, &route.errors, &list, method.as_str()),
             };
@@ -302,12 +320,17 @@ async fn caller(
     route: &Route,
     headers: &hyper::HeaderMap,
     fields: Option<&Fields>,
+    origin: &Origin,
 ) -> Result<Option<Principal>, Vec<Failure>> {
     let principal =
-        auth::authenticate(&gw.engine, d, &route.authenticators, headers, fields).await.map_err(|f| vec![f])?;
+        auth::authenticate(&gw.engine, d, &route.authenticators, headers, fields, origin).await.map_err(|f| vec![f])?;
     if route.spec.permission == Permission::Authenticated && principal.is_none() {
         return Err(vec![Failure::new(ErrorKey::NotAuthenticated)]);
     }
+    // DRF's check_throttles: after authentication and permissions, before the view.
+    throttle::check(&gw.engine, d, route.spec.throttle_scope.as_deref(), principal.as_ref(), origin.client)
+        .await
+        .map_err(|f| vec![f])?;
     Ok(principal)
 }
 
@@ -318,6 +341,7 @@ async fn run_route(
     req: Request<Incoming>,
     params: &[(String, String)],
     links: &Links,
+    origin: &Origin,
 ) -> Result<Reply, Vec<Failure>> {
     let d = &mount.dialect;
     let (parts, incoming) = req.into_parts();
@@ -327,7 +351,7 @@ async fn run_route(
     // DRF authenticates and checks permissions before the view parses the body: a bad
     // or missing credential is a 401 even when the body is unparseable. Only a route
     // whose authenticator reads the body has to parse it first.
-    let mut principal = if body_auth { None } else { caller(gw, d, route, &parts.headers, None).await? };
+    let mut principal = if body_auth { None } else { caller(gw, d, route, &parts.headers, None, origin).await? };
     let mut fields = Fields::new();
     if wants_body {
         let read = tokio::time::timeout(gw.body_read_timeout, body::read(incoming, &parts.headers, gw.body_limit));
@@ -337,7 +361,7 @@ async fn run_route(
         drop(incoming);
     }
     if body_auth {
-        principal = caller(gw, d, route, &parts.headers, Some(&fields)).await?;
+        principal = caller(gw, d, route, &parts.headers, Some(&fields), origin).await?;
     }
     let inputs = inputs::collect(route, &fields, params, parts.uri.query(), &parts.headers)?;
     let call = Call {
@@ -350,6 +374,7 @@ async fn run_route(
         origin: &links.origin,
         site: &links.site,
         jwt: &d.jwt,
+        source: origin,
     };
     let mut out = route.action.run(&call).await?;
     out.insert(vars::BASE_URL.into(), links.base_url.as_str().into());

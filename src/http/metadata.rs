@@ -1,16 +1,17 @@
 //! DRF's answer to `OPTIONS` (`SimpleMetadata`): the view's name and
 //! description, what it renders and parses, and for `POST`/`PUT` the fields
 //! of the serializer, all data from the dialect file (`view` on a route,
-//! `[metadata]`). As in DRF, the view's authentication and permissions run
-//! first, and a `PUT` on an object is listed only when the caller may change
+//! `[metadata]`). As in DRF, the view's authentication, permissions and
+//! throttles run first, and a `PUT` on an object is listed only when the caller may change
 //! that object. Refusals go back to the pipeline, which renders them.
 
 use hyper::HeaderMap;
 use serde_json::{Map, Value};
 
-use super::auth;
 use super::render::Reply;
+use super::{auth, throttle};
 use crate::actions::Principal;
+use crate::audit::Origin;
 use crate::dialect::{Dialect, Permission, Route, ViewSpec};
 use crate::engine::Engine;
 use crate::failure::{ErrorKey, Failure};
@@ -25,12 +26,14 @@ pub async fn answer(
     routes: &[&Route],
     params: &[(String, String)],
     headers: &HeaderMap,
+    origin: &Origin,
 ) -> Result<Reply, Failure> {
     let first = routes.first().ok_or_else(|| Failure::new(ErrorKey::NotFound))?;
-    let principal = auth::authenticate(engine, d, &first.authenticators, headers, None).await?;
+    let principal = auth::authenticate(engine, d, &first.authenticators, headers, None, origin).await?;
     if view.permission == Some(Permission::Authenticated) && principal.is_none() {
         return Err(Failure::new(ErrorKey::NotAuthenticated));
     }
+    throttle::check(engine, d, first.spec.throttle_scope.as_deref(), principal.as_ref(), origin.client).await?;
     let mut body = Map::new();
     body.insert("name".into(), view.name.clone().into());
     body.insert("description".into(), view.description.clone().into());

@@ -125,6 +125,12 @@ fn error_vars(d: &Dialect, f: &Failure, status: u16) -> Map<String, Value> {
         let msg = d.messages.get(&reason).cloned().unwrap_or(reason);
         out.insert(vars::TOKEN_MESSAGE.into(), Value::from(msg));
     }
+    // The wait, worded with the dialect's singular or plural (DRF's ngettext).
+    let wait = f.vars.iter().find(|(k, _)| *k == vars::RETRY_AFTER).map(|(_, v)| v.as_str());
+    let wait_message =
+        wait.and_then(|w| d.messages.get(if w == "1" { "retry_after_one" } else { "retry_after_other" }));
+    let wait_message = wait_message.map(|m| template::render_str(m, &out)).unwrap_or_default();
+    out.insert(vars::RETRY_AFTER_MESSAGE.into(), Value::from(wait_message));
     for (k, v) in &d.messages {
         out.insert(format!("{}{k}", vars::MESSAGE_PREFIX), Value::from(v.clone()));
     }
@@ -169,7 +175,11 @@ pub fn failures(d: &Dialect, errors: &BTreeMap<ErrorKey, ErrorSpec>, list: &[Fai
         }
     }
     for (k, v) in &spec.headers {
-        reply = reply.header(k.clone(), template::render_str(v, &values));
+        // A header whose value is unknown (e.g. `Retry-After` without a wait) is left off.
+        let value = template::render_str(v, &values);
+        if !value.is_empty() {
+            reply = reply.header(k.clone(), value);
+        }
     }
     reply
 }

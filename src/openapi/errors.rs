@@ -47,6 +47,10 @@ fn candidates(d: &Dialect, r: &Route) -> Vec<Vec<Failure>> {
             Credential::AuthToken | Credential::Session => ErrorKey::OpaqueTokenInvalid,
         });
         out.push(vec![Failure::new(invalid).with(vars::TOKEN_REASON, ErrorKey::TokenInvalid.as_str())]);
+        // A password in a header is a login: the lockout applies.
+        if a.credential == Credential::Basic {
+            out.push(vec![Failure::new(ErrorKey::LoginLocked).with(vars::RETRY_AFTER, "300")]);
+        }
     }
     if r.spec.permission == Permission::Authenticated {
         out.push(vec![Failure::new(ErrorKey::NotAuthenticated)]);

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::{
-    ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, SharedStore, Store, StoreError, TokenKind, TokenRecord,
-    UserRecord, UserUpdate,
+    AttemptEnd, AttemptStart, ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, SharedStore, Store, StoreError,
+    ThrottleHit, TokenKind, TokenRecord, UserRecord, UserUpdate,
 };
 use crate::metrics::Metrics;
 
@@ -145,6 +145,38 @@ impl Store for InstrumentedStore {
 
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
         self.timed("is_jti_blacklisted", self.inner.is_jti_blacklisted(jti)).await
+    }
+
+    async fn begin_attempt(
+        &self,
+        subject: &str,
+        limit: u32,
+        window: Duration,
+        ban: Duration,
+    ) -> Result<AttemptStart, StoreError> {
+        self.timed("begin_attempt", self.inner.begin_attempt(subject, limit, window, ban)).await
+    }
+
+    async fn end_attempt(&self, subject: &str, end: AttemptEnd, last: bool, ban: Duration) -> Result<(), StoreError> {
+        self.timed("end_attempt", self.inner.end_attempt(subject, end, last, ban)).await
+    }
+
+    async fn find_lockout(&self, subject: &str) -> Result<Option<Duration>, StoreError> {
+        self.timed("find_lockout", self.inner.find_lockout(subject)).await
+    }
+
+    async fn delete_lockout(&self, subject: &str) -> Result<bool, StoreError> {
+        self.timed("delete_lockout", self.inner.delete_lockout(subject)).await
+    }
+
+    async fn throttle_hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        member: &str,
+    ) -> Result<ThrottleHit, StoreError> {
+        self.timed("throttle_hit", self.inner.throttle_hit(key, limit, window, member)).await
     }
 
     async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError> {

@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::{
-    ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, Store, StoreError, TokenKind, TokenRecord, UniqueField,
-    UserRecord, UserUpdate,
+    AttemptEnd, AttemptStart, ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, Store, StoreError, ThrottleHit,
+    TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
 };
 
+mod limits;
 mod mailq;
 
 #[derive(Default)]
@@ -25,6 +26,8 @@ struct Maps {
     slots: HashMap<(u64, String), (String, Instant)>,
     one_time: HashMap<(Purpose, String), (OneTimeRecord, Instant)>,
     blacklist: HashMap<String, Instant>,
+    /// Lockout counters and bans, throttle histories.
+    limits: limits::Limits,
     /// Writes since the last sweep of expired entries.
     writes: u64,
 }
@@ -40,6 +43,7 @@ impl Maps {
         self.slots.retain(|_, (_, exp)| *exp > now);
         self.one_time.retain(|_, (_, exp)| *exp > now);
         self.blacklist.retain(|_, exp| *exp > now);
+        self.limits.sweep(now);
     }
 }
 
@@ -293,6 +297,43 @@ impl Store for MemoryStore {
 
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
         Ok(self.lock().blacklist.get(jti).is_some_and(|exp| *exp > Instant::now()))
+    }
+
+    async fn begin_attempt(
+        &self,
+        subject: &str,
+        limit: u32,
+        window: Duration,
+        ban: Duration,
+    ) -> Result<AttemptStart, StoreError> {
+        let mut m = self.lock();
+        m.sweep();
+        Ok(m.limits.begin_attempt(subject, limit, window, ban))
+    }
+
+    async fn end_attempt(&self, subject: &str, end: AttemptEnd, last: bool, ban: Duration) -> Result<(), StoreError> {
+        self.lock().limits.end_attempt(subject, end, last, ban);
+        Ok(())
+    }
+
+    async fn find_lockout(&self, subject: &str) -> Result<Option<Duration>, StoreError> {
+        Ok(self.lock().limits.find_lockout(subject))
+    }
+
+    async fn delete_lockout(&self, subject: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().limits.delete_lockout(subject))
+    }
+
+    async fn throttle_hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        _member: &str,
+    ) -> Result<ThrottleHit, StoreError> {
+        let mut m = self.lock();
+        m.sweep();
+        Ok(m.limits.throttle_hit(key, limit, window))
     }
 
     async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError> {

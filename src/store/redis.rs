@@ -19,6 +19,7 @@ use redis::{AsyncCommands, RedisError};
 
 mod claims;
 mod cluster;
+mod limits;
 mod link;
 mod mailq;
 mod records;
@@ -26,8 +27,8 @@ mod scripts;
 mod single;
 
 use super::{
-    ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, Store, StoreError, TokenKind, TokenRecord, UniqueField,
-    UserRecord, UserUpdate,
+    AttemptEnd, AttemptStart, ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, Store, StoreError, ThrottleHit,
+    TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
 };
 use link::{cluster_nodes, Conn, Link};
 use records::{conflict, parse_one_time, parse_user, user_fields};
@@ -427,5 +428,37 @@ impl Store for RedisStore {
 
     async fn mail_queue_depth(&self) -> Result<u64, StoreError> {
         self.mq_depth().await
+    }
+
+    async fn begin_attempt(
+        &self,
+        subject: &str,
+        limit: u32,
+        window: Duration,
+        ban: Duration,
+    ) -> Result<AttemptStart, StoreError> {
+        self.begin_attempt_impl(subject, limit, window, ban).await
+    }
+
+    async fn end_attempt(&self, subject: &str, end: AttemptEnd, last: bool, ban: Duration) -> Result<(), StoreError> {
+        self.end_attempt_impl(subject, end, last, ban).await
+    }
+
+    async fn find_lockout(&self, subject: &str) -> Result<Option<Duration>, StoreError> {
+        self.find_lockout_impl(subject).await
+    }
+
+    async fn delete_lockout(&self, subject: &str) -> Result<bool, StoreError> {
+        self.delete_lockout_impl(subject).await
+    }
+
+    async fn throttle_hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        member: &str,
+    ) -> Result<ThrottleHit, StoreError> {
+        self.throttle_hit_impl(key, limit, window, member).await
     }
 }

@@ -101,6 +101,27 @@ fn error_bodies_are_built_only_by_the_renderer() {
 }
 
 #[test]
+fn every_password_check_goes_through_the_lockout() {
+    let (lockout, hasher) = (src().join("engine").join("lockout.rs"), src().join("engine").join("passwords.rs"));
+    let files: Vec<_> = rust_files(&src()).into_iter().filter(|(p, _)| *p != lockout && *p != hasher).collect();
+    let forbidden = ["hasher.verify", "verify_dummy(", "bcrypt::verify", "verify_now("];
+    let bad = violations(&files, &forbidden);
+    assert!(bad.is_empty(), "only engine::lockout checks passwords (so each check is counted):\n{}", bad.join("\n"));
+    assert!(!violations(&rust_files(&lockout), &forbidden).is_empty(), "the scan finds the lockout's own checks");
+}
+
+#[test]
+fn x_forwarded_for_is_read_only_behind_trusted_proxies() {
+    let reader = src().join("http").join("client_addr.rs");
+    let files: Vec<_> = rust_files(&src()).into_iter().filter(|(p, _)| *p != reader).collect();
+    let lowered: Vec<_> = files.into_iter().map(|(p, t)| (p, t.to_ascii_lowercase())).collect();
+    let bad = violations(&lowered, &["x-forwarded-for", "forwarded"]);
+    assert!(bad.is_empty(), "only http::client_addr reads X-Forwarded-For:\n{}", bad.join("\n"));
+    let own: Vec<_> = rust_files(&reader).into_iter().map(|(p, t)| (p, t.to_ascii_lowercase())).collect();
+    assert!(!violations(&own, &["x-forwarded-for"]).is_empty(), "the scan finds the reader itself");
+}
+
+#[test]
 fn cors_headers_are_added_in_one_place() {
     let home = src().join("http").join("cors.rs");
     let files: Vec<_> = rust_files(&src()).into_iter().filter(|(p, _)| *p != home).collect();

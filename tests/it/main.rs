@@ -8,6 +8,7 @@
 #[macro_use]
 mod support;
 
+mod abuse;
 mod browser;
 mod cluster;
 mod contract;

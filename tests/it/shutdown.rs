@@ -12,6 +12,9 @@ use serde_json::json;
 
 const LOGINS: usize = 6;
 
+/// Concurrent logins of one account, three of them wrong: the lockout (which
+/// checks at most `account_failures` of those at once) is off, so that all of
+/// them are in flight when the signal comes.
 fn config(dir: &std::path::Path, admin: u16, mount: u16) -> String {
     let seed = dir.join("users.toml");
     std::fs::write(&seed, "[[user]]\nusername = \"slow\"\npassword = \"pw-slow-login\"\n").unwrap();
@@ -19,6 +22,7 @@ fn config(dir: &std::path::Path, admin: u16, mount: u16) -> String {
         "dialects_dir = {}\n[server]\nshutdown_delay_secs = 1\nshutdown_timeout_secs = 30\n\
          [store]\nurl = \"memory://\"\n[jwt]\nsigning_key = {SIGNING_KEY:?}\n\
          [passwords]\nbcrypt_cost = 11\nmax_concurrent_hashes = 1\n[users]\nseed_file = {}\n\
+         [login_throttle]\naccount_failures = 0\n\
          [admin]\nlisten = \"127.0.0.1:{admin}\"\n\
          [[mount]]\ndialect = \"simplejwt\"\nlisten = \"127.0.0.1:{mount}\"\n",
         toml_path(&crate::support::dialects_dir()),

@@ -5,9 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::{Redis, StoreKind, TestStore};
-use polyauth::engine::{Engine, EngineError, EngineSettings, IdentifyBy, TokenError, UserUpdate};
+use polyauth::audit::Origin;
+use polyauth::engine::{Engine, EngineError, EngineSettings, IdentifyBy, LockoutSettings, TokenError, UserUpdate};
 use polyauth::secret::Secret;
 use polyauth::store::{self, DeliveryState, MailStatus, Purpose, Settle, TokenKind};
+
+mod limits;
 
 struct Fixture {
     engine: Engine,
@@ -19,17 +22,23 @@ async fn engine(kind: StoreKind) -> Fixture {
 }
 
 async fn engine_with(kind: StoreKind, opaque_ttl: Duration) -> Fixture {
+    engine_full(kind, opaque_ttl, LockoutSettings::OFF).await
+}
+
+async fn engine_full(kind: StoreKind, opaque_ttl: Duration, lockout: LockoutSettings) -> Fixture {
     let test_store = TestStore::start(kind);
     let s = store::open(&test_store.url, &test_store.prefix, Duration::from_secs(2)).await.expect("store");
-    let settings = EngineSettings { opaque_ttl, ..settings() };
+    let settings = EngineSettings { opaque_ttl, lockout, ..settings() };
     Fixture { engine: Engine::new(s, settings).expect("engine"), _store: test_store }
 }
 
-/// Engine settings for tests: cheap hashing, the test signing key.
+/// Engine settings for tests: cheap hashing, the test signing key, no lockout.
 pub(crate) fn settings() -> EngineSettings {
     EngineSettings {
         bcrypt_cost: 4,
         max_concurrent_hashes: 4,
+        max_queued_hashes: 64,
+        lockout: LockoutSettings::OFF,
         signing_key: Secret::new(crate::support::SIGNING_KEY),
         access_lifetime_secs: 300,
         refresh_lifetime_secs: 86_400,
@@ -47,6 +56,16 @@ fn pw(s: &str) -> Secret {
     Secret::new(s)
 }
 
+/// A request from a test: no route, a fixed client address.
+fn origin() -> Origin {
+    Origin {
+        request_id: "test".into(),
+        dialect: "test".into(),
+        route: "test".into(),
+        client: Some("192.0.2.1".parse().unwrap()),
+    }
+}
+
 async fn users_and_uniqueness(kind: StoreKind) {
     let f = engine(kind).await;
     let e = &f.engine;
@@ -58,14 +77,14 @@ async fn users_and_uniqueness(kind: StoreKind) {
     // Empty emails are not unique claims.
     e.create_user("carol", "", &pw("p")).await.unwrap();
 
-    assert_eq!(e.authenticate(IdentifyBy::Username, "alice", &pw("pw-a")).await.unwrap().id, 1);
-    assert_eq!(e.authenticate(IdentifyBy::Email, "ALICE@example.com", &pw("pw-a")).await.unwrap().id, 1);
+    assert_eq!(e.authenticate(IdentifyBy::Username, "alice", &pw("pw-a"), &origin()).await.unwrap().id, 1);
+    assert_eq!(e.authenticate(IdentifyBy::Email, "ALICE@example.com", &pw("pw-a"), &origin()).await.unwrap().id, 1);
     assert!(matches!(
-        e.authenticate(IdentifyBy::Username, "alice", &pw("nope")).await,
+        e.authenticate(IdentifyBy::Username, "alice", &pw("nope"), &origin()).await,
         Err(EngineError::InvalidCredentials)
     ));
     assert!(matches!(
-        e.authenticate(IdentifyBy::Username, "ghost", &pw("x")).await,
+        e.authenticate(IdentifyBy::Username, "ghost", &pw("x"), &origin()).await,
         Err(EngineError::InvalidCredentials)
     ));
     let after = e.find_user(1).await.unwrap().unwrap();
@@ -82,7 +101,7 @@ async fn users_and_uniqueness(kind: StoreKind) {
 
     // Password change; deletion frees both claims and kills tokens.
     let user = e.set_password(&changed, &pw("pw-new")).await.unwrap();
-    assert!(e.authenticate(IdentifyBy::Username, "alice", &pw("pw-new")).await.is_ok());
+    assert!(e.authenticate(IdentifyBy::Username, "alice", &pw("pw-new"), &origin()).await.is_ok());
     let token = e.login_auth_token(&user).await.unwrap();
     assert!(e.delete_user(&user).await.unwrap());
     assert!(!e.username_taken("alice").await.unwrap());

@@ -7,6 +7,7 @@
 //! server and headless Chromium (`browser`), and one module of helpers per
 //! dialect.
 
+pub mod abuse;
 pub mod browser;
 pub mod cluster;
 pub mod djoser;
@@ -173,6 +174,8 @@ pub struct GwBuilder {
     /// (dialect, prefix, `[mount.settings]` TOML body).
     mounts: Vec<(String, String, String)>,
     extra: String,
+    /// Lines of the `[passwords]` table (`bcrypt_cost = 4` unless they set it).
+    passwords: String,
     /// TOML after the mounts (tables of the last mount, e.g. `[mount.mail.<kind>]`).
     tail: String,
     dialects_dir: PathBuf,
@@ -187,6 +190,7 @@ pub fn gateway(kind: StoreKind) -> GwBuilder {
         kind,
         mounts: Vec::new(),
         extra: String::new(),
+        passwords: String::new(),
         tail: String::new(),
         dialects_dir: dialects_dir(),
         key_prefix: None,
@@ -214,6 +218,13 @@ impl GwBuilder {
         self
     }
 
+    /// Lines for the `[passwords]` table (e.g. `max_queued_hashes = 64`, `bcrypt_cost = 8`).
+    pub fn passwords(mut self, toml: &str) -> Self {
+        self.passwords.push_str(toml);
+        self.passwords.push('\n');
+        self
+    }
+
     /// TOML appended after the mounts: tables of the last mount (`[mount.mail.password_reset]`).
     pub fn tail(mut self, toml: &str) -> Self {
         self.tail.push_str(toml);
@@ -238,12 +249,17 @@ impl GwBuilder {
 
     pub fn config_text(&self, store_url: &str) -> String {
         let mut t = format!(
-            "dialects_dir = {:?}\n{}\n[store]\nurl = {:?}\nkey_prefix = {:?}\n[jwt]\nsigning_key = {:?}\n[passwords]\nbcrypt_cost = 4\n[admin]\nlisten = \"127.0.0.1:0\"\ntoken = {:?}\n",
+            "dialects_dir = {:?}\n{}\n[store]\nurl = {:?}\nkey_prefix = {:?}\n[jwt]\nsigning_key = {:?}\n[passwords]\n{}[admin]\nlisten = \"127.0.0.1:0\"\ntoken = {:?}\n",
             self.dialects_dir.display().to_string(),
             self.extra,
             store_url,
             self.key_prefix.as_deref().unwrap_or("pa"),
             SIGNING_KEY,
+            if self.passwords.contains("bcrypt_cost") {
+                self.passwords.clone()
+            } else {
+                format!("bcrypt_cost = 4\n{}", self.passwords)
+            },
             ADMIN_TOKEN
         );
         for (d, p, settings) in &self.mounts {

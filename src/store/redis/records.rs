@@ -23,11 +23,15 @@ pub(super) fn user_fields(u: &UserRecord) -> Vec<String> {
         u.date_joined.to_string(),
         "last_login".into(),
         u.last_login.map(|t| t.to_string()).unwrap_or_default(),
+        "tokens_revoked_at".into(),
+        u.tokens_revoked_at.map(|t| t.to_string()).unwrap_or_default(),
     ]
 }
 
 pub(super) fn parse_user(id: u64, mut h: HashMap<String, String>) -> Result<UserRecord, StoreError> {
     let h_is_staff = h.remove("is_staff").unwrap_or_default();
+    // Optional: records written before the field existed lack it.
+    let revoked = h.remove("tokens_revoked_at").filter(|s| !s.is_empty());
     let mut take = |k: &str| h.remove(k).ok_or_else(|| StoreError::Corrupt(format!("user {id}: no {k}")));
     let num = |s: String| s.parse::<i64>().map_err(|_| StoreError::Corrupt(format!("user {id}: bad number")));
     Ok(UserRecord {
@@ -44,6 +48,7 @@ pub(super) fn parse_user(id: u64, mut h: HashMap<String, String>) -> Result<User
             s if s.is_empty() => None,
             s => Some(num(s)?),
         },
+        tokens_revoked_at: revoked.map(num).transpose()?,
     })
 }
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use polyauth::store::{
-    ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, SharedStore, Store, StoreError, TokenKind, TokenRecord,
-    UserRecord, UserUpdate,
+    AttemptEnd, AttemptStart, ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, SharedStore, Store, StoreError,
+    ThrottleHit, TokenKind, TokenRecord, UserRecord, UserUpdate,
 };
 use tokio::sync::Notify;
 
@@ -137,6 +137,33 @@ impl Store for PausingStore {
     }
     async fn find_mail_status(&self, ids: &[String]) -> Result<Vec<Option<MailStatus>>, StoreError> {
         self.inner.find_mail_status(ids).await
+    }
+    async fn begin_attempt(
+        &self,
+        subject: &str,
+        limit: u32,
+        window: Duration,
+        ban: Duration,
+    ) -> Result<AttemptStart, StoreError> {
+        self.inner.begin_attempt(subject, limit, window, ban).await
+    }
+    async fn end_attempt(&self, subject: &str, end: AttemptEnd, last: bool, ban: Duration) -> Result<(), StoreError> {
+        self.inner.end_attempt(subject, end, last, ban).await
+    }
+    async fn find_lockout(&self, subject: &str) -> Result<Option<Duration>, StoreError> {
+        self.inner.find_lockout(subject).await
+    }
+    async fn delete_lockout(&self, subject: &str) -> Result<bool, StoreError> {
+        self.inner.delete_lockout(subject).await
+    }
+    async fn throttle_hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+        member: &str,
+    ) -> Result<ThrottleHit, StoreError> {
+        self.inner.throttle_hit(key, limit, window, member).await
     }
     async fn mail_queue_depth(&self) -> Result<u64, StoreError> {
         self.inner.mail_queue_depth().await

@@ -1,0 +1,112 @@
+//! Audit events: one structured log event per security-relevant fact (a
+//! login succeeded, failed or was locked out; a lockout started or was
+//! cleared; a password changed or was reset; tokens were revoked; an account
+//! was created, disabled, enabled or deleted), under the tracing target
+//! `polyauth::audit` with the message `audit`. Each names the user (by id),
+//! where the request came from (`Origin`: dialect, route, client address,
+//! request id) and a few bounded details. Never a secret: no password, token,
+//! hash or header, and no login name (a user who typed a password into the
+//! name field would leak it here).
+//!
+//! A leaf module: it imports nothing of the crate.
+
+use std::net::IpAddr;
+
+/// The tracing target of audit events (`POLYAUTH_LOG=polyauth::audit=info` keeps only them).
+pub const TARGET: &str = "polyauth::audit";
+
+/// Where an operation came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The request id (`X-Request-Id`), or one made up for the CLI.
+    pub request_id: String,
+    /// The dialect's name; `admin` for the admin API, `cli` for the command line.
+    pub dialect: String,
+    /// The route's name from the dialect file (or the admin operation's name).
+    pub route: String,
+    /// The client address (the socket peer, or the trusted proxies' `X-Forwarded-For`
+    /// entry); None where there is no network client (the command line).
+    pub client: Option<IpAddr>,
+}
+
+impl Origin {
+    /// An origin without a network client: the command line, start-up seeding.
+    pub fn local(dialect: &str, route: &str, request_id: &str) -> Self {
+        Origin { request_id: request_id.into(), dialect: dialect.into(), route: route.into(), client: None }
+    }
+}
+
+/// The facts audited, by their `event` field's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    LoginSucceeded,
+    LoginFailed,
+    /// Refused without checking the password: the account or address is locked out.
+    LoginLocked,
+    /// A wrong current password where an operation asked for it (account deletion).
+    PasswordCheckFailed,
+    /// `scope` = `account` or `address`.
+    LockoutStarted,
+    LockoutCleared,
+    /// Changed by its user (with the current one) or set by an operator.
+    PasswordChanged,
+    /// Set with a mailed one-time token.
+    PasswordReset,
+    /// `count` tokens of `kind` ended (logout, reset, an operator).
+    TokensRevoked,
+    AccountCreated,
+    AccountDisabled,
+    AccountEnabled,
+    AccountDeleted,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::LoginSucceeded => "login_succeeded",
+            Event::LoginFailed => "login_failed",
+            Event::LoginLocked => "login_locked",
+            Event::PasswordCheckFailed => "password_check_failed",
+            Event::LockoutStarted => "lockout_started",
+            Event::LockoutCleared => "lockout_cleared",
+            Event::PasswordChanged => "password_changed",
+            Event::PasswordReset => "password_reset",
+            Event::TokensRevoked => "tokens_revoked",
+            Event::AccountCreated => "account_created",
+            Event::AccountDisabled => "account_disabled",
+            Event::AccountEnabled => "account_enabled",
+            Event::AccountDeleted => "account_deleted",
+        }
+    }
+}
+
+/// Optional, bounded details of an event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Detail {
+    /// `account` or `address` (lockouts).
+    pub scope: Option<&'static str>,
+    /// How many (tokens revoked).
+    pub count: Option<u64>,
+    /// Which kind (tokens revoked: `authtoken`, `session`, `opaque`, `all`).
+    pub kind: Option<&'static str>,
+    /// Seconds until the lockout ends.
+    pub retry_after_secs: Option<u64>,
+}
+
+/// Emits one audit event.
+pub fn record(origin: &Origin, event: Event, user_id: Option<u64>, detail: Detail) {
+    tracing::info!(
+        target: TARGET,
+        event = event.as_str(),
+        user_id,
+        dialect = origin.dialect.as_str(),
+        route = origin.route.as_str(),
+        client = origin.client.map(tracing::field::display),
+        request_id = origin.request_id.as_str(),
+        scope = detail.scope,
+        count = detail.count,
+        kind = detail.kind,
+        retry_after_secs = detail.retry_after_secs,
+        "audit"
+    );
+}
