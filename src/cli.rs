@@ -11,6 +11,7 @@ use crate::config::{Config, LogFormat};
 use crate::secret::Secret;
 
 mod users_admin;
+mod users_import;
 
 #[derive(Parser)]
 #[command(name = "polyauth", version, about = "Legacy authentication-API dialects over one credential engine")]
@@ -66,6 +67,9 @@ pub enum UsersCommand {
         #[arg(long, default_value = "gateway.toml")]
         config: PathBuf,
     },
+    /// Import a Django backend's `manage.py dumpdata` output: users (ids, password
+    /// hashes, dates), DRF auth tokens, SimpleJWT's blacklist.
+    Import(users_import::ImportArgs),
     #[command(flatten)]
     Admin(users_admin::AdminCommand),
 }
@@ -129,6 +133,7 @@ pub async fn run(cli: Cli) -> i32 {
             Err(e) => fail(&e.into()),
         },
         Command::Users { command: UsersCommand::Admin(cmd) } => users_admin::run(cmd).await,
+        Command::Users { command: UsersCommand::Import(args) } => users_import::run(args).await,
         Command::Users { command: UsersCommand::Add { username, email, password_stdin: _, config } } => {
             let config = match Config::load(&config) {
                 Ok(c) => c,

@@ -12,6 +12,7 @@ use crate::secret::Secret;
 use crate::store::{self, OneTimeRecord, Purpose, SharedStore, StoreError, TokenKind, TokenRecord, UniqueField};
 
 pub mod crypto;
+pub mod import;
 pub mod jwt;
 mod jwt_ops;
 pub mod lockout;
@@ -128,6 +129,8 @@ struct Inner {
     one_time_per_user: usize,
     metrics: Metrics,
     mail_delivery: bool,
+    /// Seals imported auth-token keys in their slot (see `opaque`).
+    token_seal_key: [u8; 32],
     /// Seals queued mails (see `mailq`).
     mail_key: [u8; 32],
     mail_wake: tokio::sync::Notify,
@@ -177,6 +180,7 @@ impl Engine {
                 metrics: s.metrics,
                 mail_delivery: s.mail_delivery,
                 mail_key: mailq::mail_key(&s.signing_key),
+                token_seal_key: Sha256::digest(format!("polyauth-authtoken-seal:{}", s.signing_key.expose())).into(),
                 mail_wake: tokio::sync::Notify::new(),
             }),
         })

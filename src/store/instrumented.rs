@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::{
-    AttemptEnd, AttemptStart, ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, SharedStore, Store, StoreError,
-    ThrottleHit, TokenKind, TokenRecord, UserRecord, UserUpdate,
+    AttemptEnd, AttemptStart, ClaimedMail, ImportOutcome, MailStatus, OneTimeRecord, Purpose, Settle, SharedStore,
+    Store, StoreError, ThrottleHit, TokenKind, TokenRecord, UserRecord, UserUpdate,
 };
 use crate::metrics::Metrics;
 
@@ -48,6 +48,10 @@ impl Store for InstrumentedStore {
 
     async fn create_user(&self, user: UserRecord) -> Result<UserRecord, StoreError> {
         self.timed("create_user", self.inner.create_user(user)).await
+    }
+
+    async fn import_user(&self, user: &UserRecord) -> Result<ImportOutcome, StoreError> {
+        self.timed("import_user", self.inner.import_user(user)).await
     }
 
     async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {

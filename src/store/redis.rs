@@ -19,6 +19,7 @@ use redis::{AsyncCommands, RedisError};
 
 mod claims;
 mod cluster;
+mod import;
 mod limits;
 mod link;
 mod mailq;
@@ -27,8 +28,8 @@ mod scripts;
 mod single;
 
 use super::{
-    AttemptEnd, AttemptStart, ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, Store, StoreError, ThrottleHit,
-    TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
+    AttemptEnd, AttemptStart, ClaimedMail, ImportOutcome, MailStatus, OneTimeRecord, Purpose, Settle, Store,
+    StoreError, ThrottleHit, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
 };
 use link::{cluster_nodes, Conn, Link};
 use records::{conflict, parse_one_time, parse_user, user_fields};
@@ -152,6 +153,18 @@ impl Store for RedisStore {
                 self.cluster_create_user(&mut c, user).await
             } else {
                 self.single_create_user(&mut c, user).await
+            }
+        })
+        .await
+    }
+
+    async fn import_user(&self, user: &UserRecord) -> Result<ImportOutcome, StoreError> {
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.cluster_import_user(&mut c, user).await
+            } else {
+                self.single_import_user(&mut c, user).await
             }
         })
         .await
