@@ -27,6 +27,7 @@ pub mod validators;
 pub use jwt::{JwtOptions, JwtPolicy, TokenError, TokenType};
 pub use jwt_ops::Rotation;
 pub use lockout::LockoutSettings;
+pub use opaque::TokenImport;
 pub use operator::UserRef;
 pub use store::UserRecord as User;
 pub use store::UserUpdate;

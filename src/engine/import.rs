@@ -87,8 +87,18 @@ pub enum ImportError {
     Engine(#[from] EngineError),
 }
 
-/// One write in flight and what it is about.
-type Done = (u64, String, String, Result<Step, String>);
+/// One write in flight and what it is about: index, model, pk, the claims it
+/// makes (see `Inflight`), and how it ended.
+type Done = (u64, String, String, Vec<String>, Result<Step, String>);
+
+/// The writes in flight, and the ids, usernames and email keys they claim:
+/// a record claiming one of those waits for them, so that of two records of
+/// the file claiming the same name the first wins, on every store.
+#[derive(Default)]
+struct Inflight {
+    tasks: JoinSet<Done>,
+    claims: HashMap<String, usize>,
+}
 
 /// A write to run with others in flight.
 type Write = Pin<Box<dyn Future<Output = Result<Step, String>> + Send>>;
@@ -183,7 +193,7 @@ impl Engine {
         let user_model = options.user_model.to_ascii_lowercase();
         let (mut records, reader) = dump::stream(input, options.window);
         let mut report = ImportReport::default();
-        let mut inflight: JoinSet<Done> = JoinSet::new();
+        let mut inflight = Inflight::default();
         // SimpleJWT's outstanding tokens, by pk: (jti, expires at) while live,
         // None once expired; the blacklist names them by pk.
         let mut outstanding: HashMap<u64, Option<(String, i64)>> = HashMap::new();
@@ -211,6 +221,7 @@ impl Engine {
                 last_model = model.clone();
             }
             let bad = |reason: String| Problem { index, model: model.clone(), pk: pk_text(&pk), reason, bad: true };
+            let mut claims = Vec::new();
             let step: Option<Write> = if model == user_model {
                 match user_record(&pk, fields) {
                     Err(reason) => {
@@ -219,6 +230,10 @@ impl Engine {
                     }
                     Ok(_) if options.dry_run => None,
                     Ok(user) => {
+                        claims = vec![format!("i:{}", user.id), format!("u:{}", user.username)];
+                        if !user.email.is_empty() {
+                            claims.push(format!("e:{}", crate::store::email_key(&user.email)));
+                        }
                         let store = self.inner.store.clone();
                         Some(Box::pin(
                             async move { store.import_user(&user).await.map(Step::User).map_err(store_reason) },
@@ -229,6 +244,7 @@ impl Engine {
                 match model.as_str() {
                     "authtoken.token" => match (pk.as_str(), user_id_field(fields)) {
                         (Some(key), Ok(user_id)) if !key.is_empty() => {
+                            claims = vec![format!("i:{user_id}")];
                             let (engine, key) = (self.clone(), key.to_owned());
                             (!options.dry_run)
                                 .then(|| Box::pin(async move { engine.import_token(user_id, &key).await }) as Write)
@@ -277,8 +293,14 @@ impl Engine {
                 }
             };
             if let Some(step) = step {
+                if claims.iter().any(|c| inflight.claims.contains_key(c)) {
+                    self.settle(&mut inflight, &mut report, 0).await?;
+                }
+                for c in &claims {
+                    *inflight.claims.entry(c.clone()).or_default() += 1;
+                }
                 let (model, pk) = (model.clone(), pk_text(&pk));
-                inflight.spawn(async move { (index, model, pk, step.await) });
+                inflight.tasks.spawn(async move { (index, model, pk, claims, step.await) });
                 self.settle(&mut inflight, &mut report, options.window.max(1)).await?;
             }
         }
@@ -294,16 +316,19 @@ impl Engine {
 
     /// Waits until at most `keep` writes are in flight, counting those done.
     /// A store that is unavailable ends the import (every later write would fail too).
-    async fn settle(
-        &self,
-        inflight: &mut JoinSet<Done>,
-        report: &mut ImportReport,
-        keep: usize,
-    ) -> Result<(), ImportError> {
-        while inflight.len() > keep {
-            let Some(done) = inflight.join_next().await else { break };
-            let (index, model, pk, result) =
+    async fn settle(&self, inflight: &mut Inflight, report: &mut ImportReport, keep: usize) -> Result<(), ImportError> {
+        while inflight.tasks.len() > keep {
+            let Some(done) = inflight.tasks.join_next().await else { break };
+            let (index, model, pk, claims, result) =
                 done.map_err(|e| ImportError::Unreadable(format!("an import task failed: {e}")))?;
+            for c in claims {
+                if let std::collections::hash_map::Entry::Occupied(mut n) = inflight.claims.entry(c) {
+                    *n.get_mut() -= 1;
+                    if *n.get() == 0 {
+                        n.remove();
+                    }
+                }
+            }
             let note = |reason: &str, bad: bool| Problem {
                 index,
                 model: model.clone(),
