@@ -1,0 +1,96 @@
+//! `polyauth users import` as an operator runs it: bad records reported with
+//! index, model and pk while the others import; a custom email-login user
+//! model; the memory store refused.
+
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+use super::builder;
+use crate::support::django::legacy;
+use crate::support::{Redis, StoreKind, TestStore};
+
+fn run(args: &[&str], config: &std::path::Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_polyauth"))
+        .args(["users", "import"])
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env_remove("POLYAUTH_LOG")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[tokio::test]
+async fn bad_records_are_listed_and_the_rest_imports() {
+    let legacy = legacy();
+    let redis = Redis::start();
+    let store = TestStore { url: redis.url(), prefix: "pa".into(), redis: None };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(&config, builder(&store).config_text(&store.url)).unwrap();
+
+    // The real dump with two bad records spliced in: a username another
+    // record holds, and a token of no user.
+    let mut records: Vec<Value> = serde_json::from_slice(&std::fs::read(legacy.dump()).unwrap()).unwrap();
+    records.insert(1, json!({"model": "auth.user", "pk": 900, "fields": {"username": "u_pbkdf2", "email": "", "password": "!x", "is_active": true}}));
+    records.push(json!({"model": "authtoken.token", "pk": "ffffffffffffffffffffffffffffffffffffffff", "fields": {"user": 901, "created": "2024-01-01T00:00:00Z"}}));
+    let last = records.len() - 1;
+    let dump = dir.path().join("bad.json");
+    std::fs::write(&dump, serde_json::to_vec(&records).unwrap()).unwrap();
+
+    let (code, out) = run(&[dump.to_str().unwrap(), "--dry-run"], &config);
+    assert_eq!(code, 0, "a dry run checks shapes, not the store: {out}");
+    assert!(out.contains("nothing written"), "{out}");
+    let (code, out) = run(&[dump.to_str().unwrap()], &config);
+    assert_eq!(code, 65, "{out}");
+    assert!(out.contains("bad record: record 1 (auth.user pk=900): the username belongs to another user"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "bad record: record {last} (authtoken.token pk=ffffffffffffffffffffffffffffffffffffffff): no user 901"
+        )),
+        "{out}"
+    );
+    let n = legacy.users().len();
+    assert!(out.contains(&format!("users: {n} created")), "the good records import: {out}");
+    assert!(out.contains("skipped:") && out.contains("contenttypes.contenttype"), "{out}");
+
+    let (code, out) = run(&["/nonexistent/dump.json"], &config);
+    assert_eq!(code, 66, "{out}");
+    std::fs::write(&dump, b"[{\"model\": ").unwrap();
+    let (code, out) = run(&[dump.to_str().unwrap()], &config);
+    assert_eq!(code, 65, "{out}");
+
+    // The memory store would forget the import with the command: refused, with the way to do it.
+    let memory = TestStore::start(StoreKind::Memory);
+    std::fs::write(&config, builder(&memory).config_text("memory://")).unwrap();
+    let (code, out) = run(&[legacy.dump().to_str().unwrap()], &config);
+    assert_eq!(code, 64, "{out}");
+    assert!(out.contains("import_file"), "{out}");
+}
+
+#[tokio::test]
+async fn a_custom_email_user_model() {
+    let legacy = legacy();
+    let redis = Redis::start();
+    let store = TestStore { url: redis.url(), prefix: "pa".into(), redis: None };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.toml");
+    let b = builder(&store);
+    std::fs::write(&config, b.config_text(&store.url)).unwrap();
+    let (code, out) = run(&[legacy.emailauth().to_str().unwrap(), "--user-model", "emailauth.User"], &config);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("users: 1 created"), "{out}");
+    let g = b.start().await;
+    let u = &legacy.facts["email_user"];
+    let (email, pw) = (u["email"].as_str().unwrap(), u["password"].as_str().unwrap());
+    // The email is the username; stored normalised (domain lower-cased).
+    let r = g.post_json("djoser", "/djoser/auth/token/login/", json!({"username": email, "password": pw})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let key = r.json()["auth_token"].as_str().unwrap().to_owned();
+    let me =
+        g.send("djoser", "GET", "/djoser/auth/users/me/", &[("Authorization", &format!("Token {key}"))], None).await;
+    me.expect(200, json!({"email": email, "id": u["id"], "username": email}));
+}
