@@ -12,6 +12,7 @@ use crate::secret::Secret;
 use crate::store::{self, OneTimeRecord, Purpose, SharedStore, StoreError, TokenKind, TokenRecord, UniqueField};
 
 pub mod crypto;
+pub mod export;
 pub mod import;
 pub mod jwt;
 mod jwt_ops;

@@ -287,6 +287,9 @@ pub trait Store: Send + Sync + 'static {
     async fn find_user_id_by_email(&self, email_key: &str) -> Result<Option<u64>, StoreError>;
     /// Every user, by ascending id (Djoser's user list for staff or with `HIDE_USERS` off).
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError>;
+    /// Up to `limit` users with ids above `after`, by ascending id: a page of
+    /// `list_users`, so an export of any size holds one page at a time.
+    async fn list_users_after(&self, after: u64, limit: usize) -> Result<Vec<UserRecord>, StoreError>;
     /// Writes the update's fields (and only those), moving the username/email
     /// claims atomically; returns the record as stored afterwards, or None when
     /// the user does not exist. `Conflict` when a new username/email is taken,

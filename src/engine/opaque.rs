@@ -96,6 +96,15 @@ impl Engine {
         Ok(outcome)
     }
 
+    /// The user's auth token while it lives (for an export), else None.
+    pub(super) async fn live_auth_token(&self, user_id: u64) -> Result<Option<String>, EngineError> {
+        let s = &self.inner.store;
+        let Some(value) = s.find_slot(user_id, AUTH_TOKEN_SLOT).await? else { return Ok(None) };
+        let Some(key) = self.slot_token(user_id, &value) else { return Ok(None) };
+        let live = s.find_token(&crypto::digest(&key)).await?.is_some_and(|r| r.user_id == user_id);
+        Ok(live.then_some(key))
+    }
+
     /// A fresh session token; a user may hold many. `Changed` as `login_auth_token`.
     pub async fn issue_session(&self, user: &User) -> Result<String, EngineError> {
         let token = crypto::random_urlsafe();

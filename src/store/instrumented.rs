@@ -70,6 +70,10 @@ impl Store for InstrumentedStore {
         self.timed("list_users", self.inner.list_users()).await
     }
 
+    async fn list_users_after(&self, after: u64, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
+        self.timed("list_users_after", self.inner.list_users_after(after, limit)).await
+    }
+
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {
         self.timed("update_user", self.inner.update_user(id, update)).await
     }

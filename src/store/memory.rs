@@ -142,6 +142,13 @@ impl Store for MemoryStore {
         Ok(users)
     }
 
+    async fn list_users_after(&self, after: u64, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
+        let m = self.lock();
+        let mut ids: Vec<u64> = m.users.keys().copied().filter(|id| *id > after).collect();
+        ids.sort_unstable();
+        Ok(ids.into_iter().take(limit).filter_map(|id| m.users.get(&id).cloned()).collect())
+    }
+
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {
         let mut m = self.lock();
         let Some(current) = m.users.get(&id).cloned() else {

@@ -16,6 +16,7 @@ use crate::support::{bearer, gateway, token, Gw, GwBuilder, StoreKind, TestStore
 use polyauth::engine::import::{ImportOptions, ImportReport};
 
 mod cli;
+mod export;
 
 /// Djoser under `/djoser/`, SimpleJWT and Monta at their roots, on `store`.
 fn builder(store: &TestStore) -> GwBuilder {

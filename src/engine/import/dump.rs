@@ -127,9 +127,33 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
     Some(days * 86_400 + hh * 3600 + mm * 60 + ss - offset_secs)
 }
 
+/// Unix seconds as Django serialises a datetime (UTC, `Z`).
+pub fn format_datetime(t: i64) -> String {
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    // The civil date from days, Howard Hinnant's method.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_datetime;
+    use super::{format_datetime, parse_datetime};
+
+    #[test]
+    fn datetimes_round_trip() {
+        for t in [0, 951_782_400, 1_709_210_096, 4_102_444_799] {
+            assert_eq!(parse_datetime(&format_datetime(t)), Some(t), "{}", format_datetime(t));
+        }
+        assert_eq!(format_datetime(1_709_210_096), "2024-02-29T12:34:56Z");
+    }
 
     #[test]
     fn django_datetimes() {

@@ -54,6 +54,9 @@ impl Store for PausingStore {
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.inner.list_users().await
     }
+    async fn list_users_after(&self, after: u64, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
+        self.inner.list_users_after(after, limit).await
+    }
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {
         self.inner.update_user(id, update).await
     }
