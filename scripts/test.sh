@@ -22,17 +22,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-DJANGO_DIR="$PWD/target/django-legacy"
-if ! PYTHONPATH="$DJANGO_DIR" python3 -c "import django, rest_framework, rest_framework_simplejwt, argon2, bcrypt" 2>/dev/null; then
-  if ! python3 -m pip --version >/dev/null 2>&1; then
-    echo "test.sh: installing python3-pip (apt-get)" >&2
-    SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
-    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq python3-pip >/dev/null
-  fi
-  echo "test.sh: installing the pinned Django packages into target/django-legacy (pip)" >&2
-  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check --target "$DJANGO_DIR" \
-    Django==5.2.19 djangorestframework==3.18.3 djangorestframework-simplejwt==5.5.1 PyJWT==2.15.1 \
-    bcrypt==4.3.0 argon2-cffi==25.1.0
-fi
+DJANGO_DIR=$(scripts/django-packages.sh)
 export POLYAUTH_DJANGO_PYTHONPATH="$DJANGO_DIR"
 exec cargo test --locked "$@"

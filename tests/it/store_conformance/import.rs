@@ -59,6 +59,13 @@ async fn import_user_keeps_ids_and_claims(kind: StoreKind) {
     assert_eq!(u.id, 7);
     let ids: Vec<u64> = s.list_users().await.unwrap().iter().map(|u| u.id).collect();
     assert_eq!(ids, vec![3, 7, 8, 9]);
+    // Pages of the same list, as an export reads it.
+    let page = |after, limit| async move {
+        s.list_users_after(after, limit).await.unwrap().iter().map(|u| u.id).collect::<Vec<u64>>()
+    };
+    assert_eq!(page(0, 2).await, vec![3, 7]);
+    assert_eq!(page(7, 10).await, vec![8, 9]);
+    assert_eq!(page(9, 10).await, Vec::<u64>::new());
 }
 
 async fn imported_auth_token_comes_back(kind: StoreKind) {
