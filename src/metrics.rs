@@ -183,7 +183,7 @@ impl Metrics {
         let hash_duration = Histogram::new(exponential_buckets(0.001, 2.0, 13));
         registry.register_with_unit(
             "password_hash_duration",
-            "Time one bcrypt hash or verification takes on the blocking pool",
+            "Time one password hash or verification takes on the blocking pool",
             Unit::Seconds,
             hash_duration.clone(),
         );
