@@ -63,6 +63,11 @@ struct OpErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpgradeLabels {
+    from: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ScopeLabels {
     scope: &'static str,
 }
@@ -119,6 +124,7 @@ struct Inner {
     hash_queue: Gauge,
     hash_refused: Counter,
     hash_duration: Histogram,
+    password_upgrades: Family<UpgradeLabels, Counter>,
     lockouts: Family<ScopeLabels, Counter>,
     throttled: Family<ThrottledLabels, Counter>,
     store_duration: Histograms<OpLabels>,
@@ -177,9 +183,15 @@ impl Metrics {
         let hash_duration = Histogram::new(exponential_buckets(0.001, 2.0, 13));
         registry.register_with_unit(
             "password_hash_duration",
-            "Time one bcrypt hash or verification takes on the blocking pool",
+            "Time one password hash or verification takes on the blocking pool",
             Unit::Seconds,
             hash_duration.clone(),
+        );
+        let password_upgrades = Family::<UpgradeLabels, Counter>::default();
+        registry.register(
+            "password_upgrades",
+            "Stored password hashes rewritten with the configured bcrypt after a login, by the old algorithm",
+            password_upgrades.clone(),
         );
         let store_duration = Histograms::<OpLabels>::new_with_constructor(store_histogram as fn() -> Histogram);
         registry.register_with_unit(
@@ -230,6 +242,7 @@ impl Metrics {
                 hash_queue,
                 hash_refused,
                 hash_duration,
+                password_upgrades,
                 lockouts,
                 throttled,
                 store_duration,
@@ -278,6 +291,11 @@ impl Metrics {
     /// A hash refused because the queue was full.
     pub fn hash_refused(&self) {
         self.inner.hash_refused.inc();
+    }
+
+    /// A stored hash rewritten after a login; `from` is `passwords::algorithm`'s name.
+    pub fn password_upgraded(&self, from: &'static str) {
+        self.inner.password_upgrades.get_or_create(&UpgradeLabels { from }).inc();
     }
 
     /// A lockout started; `scope` is `account` or `address`.

@@ -1,7 +1,7 @@
 //! Going back: the store's users and live auth tokens as `manage.py
-//! dumpdata` JSON that Django's `loaddata` reads (`auth.user` records with
-//! hashes in Django's string format, then `authtoken.token`), written as it
-//! is read, a page of users at a time.
+//! dumpdata` JSON that Django's `loaddata` reads (`auth.user` records, hashes
+//! in Django's string format by `passwords::to_django`, then
+//! `authtoken.token`), written as it is read, a page of users at a time.
 
 use std::io::Write;
 
@@ -29,22 +29,12 @@ pub enum ExportError {
     Engine(#[from] EngineError),
 }
 
-/// A polyauth hash in Django's string format: a bare bcrypt hash is Django's
-/// `bcrypt$` hasher's; every other form is already Django's own.
-pub fn hash_to_django(hash: &str) -> String {
-    if hash.starts_with("$2") {
-        format!("bcrypt${hash}")
-    } else {
-        hash.to_owned()
-    }
-}
-
 fn user_json(u: &UserRecord) -> serde_json::Value {
     json!({
         "model": "auth.user",
         "pk": u.id,
         "fields": {
-            "password": hash_to_django(&u.password_hash),
+            "password": passwords::to_django(&u.password_hash),
             "last_login": u.last_login.map(import::dump::format_datetime),
             "is_superuser": false,
             "username": u.username,

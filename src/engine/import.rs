@@ -108,15 +108,6 @@ enum Step {
     Token(TokenImport),
 }
 
-/// `bcrypt$$2b$…` (Django's bcrypt hasher) is a bare bcrypt hash to polyauth;
-/// every other Django string is kept as Django wrote it.
-pub fn hash_from_django(hash: &str) -> String {
-    match hash.strip_prefix("bcrypt$") {
-        Some(rest) if rest.starts_with('$') => rest.to_owned(),
-        _ => hash.to_owned(),
-    }
-}
-
 fn pk_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -166,7 +157,8 @@ fn user_record(pk: &Value, f: &Map<String, Value>) -> Result<UserRecord, String>
         id,
         username,
         email,
-        password_hash: hash_from_django(text(f, "password")?),
+        password_hash: passwords::from_django(text(f, "password")?)
+            .ok_or("the password is no hash format Django ever wrote")?,
         is_active: flag(f, "is_active", true)?,
         email_verified: false,
         is_staff: flag(f, "is_staff", false)?,

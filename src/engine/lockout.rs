@@ -280,22 +280,35 @@ impl Engine {
                 return Err(EngineError::InvalidCredentials);
             }
         };
-        if !record_login {
+        // Django's `check_password` setter: a hash not on the configured
+        // hasher is rewritten now, while the plain password is at hand.
+        let upgrade = self.upgraded_hash(&user, password).await;
+        if !record_login && upgrade.is_none() {
             self.settle_attempt(attempt, Verdict::Succeeded, user_id, origin).await;
             audit::record(origin, Event::LoginSucceeded, user_id, Detail::default());
             return Ok(user);
         }
-        // Only `last_login` is written: a reset or profile change that landed
-        // while bcrypt ran is kept, not overwritten by this stale copy. And
-        // only while the password is the one just verified: a password a reset
-        // replaced while it hashed no longer logs in.
+        // Only `last_login` (and an upgraded hash) is written: a reset or
+        // profile change that landed while bcrypt ran is kept, not overwritten
+        // by this stale copy. And only while the password is the one just
+        // verified: a password a reset replaced while it hashed no longer logs in.
         let update = UserUpdate {
-            last_login: Some(now()),
+            last_login: record_login.then(now),
+            password_hash: upgrade.clone(),
             if_password_hash: Some(user.password_hash.clone()),
             ..UserUpdate::default()
         };
-        match self.inner.store.update_user(user.id, &update).await {
+        let written = match self.inner.store.update_user(user.id, &update).await {
+            Err(StoreError::Changed) if upgrade.is_some() => {
+                self.after_lost_upgrade(&user, password, record_login).await
+            }
+            other => other,
+        };
+        match written {
             Ok(Some(stored)) => {
+                if upgrade.is_some() && stored.password_hash != user.password_hash {
+                    self.inner.hasher.upgraded(&user.password_hash);
+                }
                 self.settle_attempt(attempt, Verdict::Succeeded, user_id, origin).await;
                 audit::record(origin, Event::LoginSucceeded, user_id, Detail::default());
                 Ok(stored)
@@ -310,6 +323,50 @@ impl Engine {
                 Err(e.into())
             }
         }
+    }
+
+    /// The password rehashed with the configured hasher, when the stored hash
+    /// is not on it (`passwords::is_current`). A full hashing queue or a
+    /// failure skips the upgrade: the login does not depend on it, and the
+    /// next login tries again.
+    async fn upgraded_hash(&self, user: &User, password: &Secret) -> Option<String> {
+        if !self.inner.hasher.needs_upgrade(&user.password_hash) {
+            return None;
+        }
+        match self.inner.hasher.hash(password).await {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!(user = user.id, error = %e, "password hash upgrade skipped");
+                None
+            }
+        }
+    }
+
+    /// The compare-and-set of an upgrade lost: the stored hash changed since
+    /// it verified. A concurrent login's upgrade of the same password must not
+    /// fail this login, a reset must: so the password is checked once more
+    /// against what is stored now, and `last_login` written against that.
+    async fn after_lost_upgrade(
+        &self,
+        user: &User,
+        password: &Secret,
+        record_login: bool,
+    ) -> Result<Option<User>, StoreError> {
+        let Some(now_stored) = self.inner.store.find_user(user.id).await? else {
+            return Ok(None);
+        };
+        if !self.inner.hasher.verify(password, &now_stored.password_hash).await.unwrap_or(false) {
+            return Err(StoreError::Changed);
+        }
+        if !record_login {
+            return Ok(Some(now_stored));
+        }
+        let update = UserUpdate {
+            last_login: Some(now()),
+            if_password_hash: Some(now_stored.password_hash.clone()),
+            ..UserUpdate::default()
+        };
+        self.inner.store.update_user(user.id, &update).await
     }
 
     /// Checks a signed-in user's current password (before a sensitive change),

@@ -8,6 +8,17 @@
 //! pre-hashed as Django's `bcrypt_sha256` does (hex SHA-256, then bcrypt) and
 //! stored with the `bcrypt_sha256$` prefix. Hashes imported from Django in
 //! that format verify too.
+//!
+//! Every hasher Django has shipped verifies as well (`django.rs`), so a user
+//! table imported from Django logs in unchanged; a successful login then
+//! rewrites the hash with the current hasher (`is_current`, used by
+//! `engine::lockout`). Every failed check costs at least one bcrypt
+//! verification at the configured cost: unusable (`!…`) and unreadable hashes
+//! and the fast legacy digests (MD5, SHA-1) are padded with a dummy one.
+
+mod django;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -20,6 +31,10 @@ use crate::metrics::Metrics;
 use crate::secret::Secret;
 
 const PREHASHED: &str = "bcrypt_sha256$";
+/// Django's `BCryptPasswordHasher` prefix in front of a plain bcrypt hash.
+const DJANGO_BCRYPT: &str = "bcrypt$";
+/// Django's `UNUSABLE_PASSWORD_PREFIX` (`make_password(None)`).
+const UNUSABLE: char = '!';
 const BCRYPT_MAX: usize = 72;
 
 #[derive(Debug, thiserror::Error)]
@@ -68,23 +83,105 @@ fn hash_now(password: &str, cost: u32) -> Result<String, HashError> {
     }
 }
 
-fn verify_now(password: &str, stored: &str) -> bool {
-    verify_with(password, stored, |pw, hash| bcrypt::verify(pw, hash).unwrap_or(false))
+fn verify_now(password: &str, stored: &str, dummy: &str) -> bool {
+    verify_with(password, stored, dummy, |pw, hash| bcrypt::verify(pw, hash).unwrap_or(false))
 }
 
-/// Every path runs exactly one bcrypt verification, so the answer's timing
-/// tells neither whether a user exists nor how its hash is stored.
-fn verify_with(password: &str, stored: &str, bcrypt_verify: impl Fn(&str, &str) -> bool) -> bool {
-    match stored.strip_prefix(PREHASHED) {
-        Some(h) => bcrypt_verify(&prehash(password), h),
+/// The cost of a well-formed bcrypt hash (`$2a$`, `$2b$`, `$2x$`, `$2y$`).
+fn bcrypt_cost(hash: &str) -> Option<u32> {
+    let b = hash.as_bytes();
+    let well_formed = b.len() == 60
+        && b.starts_with(b"$2")
+        && matches!(b[2], b'a' | b'b' | b'x' | b'y')
+        && b[3] == b'$'
+        && b[6] == b'$'
+        && b[4..6].iter().all(u8::is_ascii_digit);
+    well_formed.then(|| hash[4..6].parse().ok()).flatten()
+}
+
+/// At least one bcrypt verification on every path, so the answer's timing
+/// tells neither whether a user exists nor that a hash is unusable or
+/// unreadable. Django's slow hashers (PBKDF2, argon2, scrypt) cost their own
+/// stored work factor, as in Django; the fast legacy digests are padded.
+fn verify_with(password: &str, stored: &str, dummy: &str, bcrypt_verify: impl Fn(&str, &str) -> bool) -> bool {
+    // A >72-byte password is pre-hashed even for the dummy, as for a real check.
+    let bcrypt_input = |pw: &str| if pw.len() > BCRYPT_MAX { prehash(pw) } else { pw.to_owned() };
+    if let Some(h) = stored.strip_prefix(PREHASHED) {
+        return bcrypt_verify(&prehash(password), h);
+    }
+    let plain = stored.strip_prefix(DJANGO_BCRYPT).unwrap_or(stored);
+    if bcrypt_cost(plain).is_some() {
         // A plain bcrypt hash cannot hold a >72-byte password: refused rather
         // than truncated, after the same work as any other verification.
-        None if password.len() > BCRYPT_MAX => {
-            bcrypt_verify(&prehash(password), stored);
+        let ok = bcrypt_verify(&bcrypt_input(password), plain);
+        return ok && password.len() <= BCRYPT_MAX;
+    }
+    let found = if stored.starts_with(UNUSABLE) { None } else { django::verify(password, stored) };
+    match (found, django::algorithm(stored)) {
+        (Some(ok), Some("pbkdf2_sha256" | "pbkdf2_sha1" | "argon2" | "scrypt")) => ok,
+        (Some(ok), _) => {
+            bcrypt_verify(&bcrypt_input(password), dummy);
+            ok
+        }
+        (None, _) => {
+            bcrypt_verify(&bcrypt_input(password), dummy);
             false
         }
-        None => bcrypt_verify(password, stored),
     }
+}
+
+/// Whether a stored hash is one Django's `check_password` could ever accept
+/// (false for `make_password(None)`'s `!…`).
+pub fn is_usable(hash: &str) -> bool {
+    !hash.starts_with(UNUSABLE)
+}
+
+/// The Django algorithm name of a stored hash (`pbkdf2_sha256`, `argon2`,
+/// `bcrypt`, `bcrypt_sha256`, `scrypt`, `md5`, `sha1`, `unsalted_md5`,
+/// `unsalted_sha1`, `pbkdf2_sha1`); polyauth's own plain bcrypt is `bcrypt`.
+/// `None` for unusable and unrecognised hashes. A bounded set: fit for metric labels.
+pub fn algorithm(hash: &str) -> Option<&'static str> {
+    if !is_usable(hash) {
+        return None;
+    }
+    if let Some(h) = hash.strip_prefix(PREHASHED) {
+        return bcrypt_cost(h).map(|_| "bcrypt_sha256");
+    }
+    if bcrypt_cost(hash.strip_prefix(DJANGO_BCRYPT).unwrap_or(hash)).is_some() {
+        return Some("bcrypt");
+    }
+    django::algorithm(hash)
+}
+
+/// A stored hash as Django stores it, for export: polyauth's plain bcrypt
+/// `$2b$…` becomes `bcrypt$$2b$…` (Django's `BCryptPasswordHasher`); every
+/// other stored form already is Django's own string and is returned unchanged.
+pub fn to_django(hash: &str) -> String {
+    if bcrypt_cost(hash).is_some() {
+        format!("{DJANGO_BCRYPT}{hash}")
+    } else {
+        hash.to_owned()
+    }
+}
+
+/// What polyauth stores for a Django `password` column, for import: Django's
+/// `bcrypt$$2b$…` becomes polyauth's own `$2b$…` (the same bcrypt hash);
+/// every other recognised or unusable (`!…`) string is kept verbatim, and
+/// verifies as Django would. `None` when the string is no format Django ever
+/// wrote (the caller reports it rather than storing an account no password opens).
+pub fn from_django(encoded: &str) -> Option<String> {
+    if !is_usable(encoded) {
+        return Some(encoded.to_owned());
+    }
+    algorithm(encoded)?;
+    Some(encoded.strip_prefix(DJANGO_BCRYPT).unwrap_or(encoded).to_owned())
+}
+
+/// Whether a stored hash is on the configured hasher: polyauth's bcrypt
+/// (plain, or `bcrypt_sha256$` as written for >72-byte passwords) at
+/// `cost` or more. Anything else is rewritten after a successful login.
+pub fn is_current(hash: &str, cost: u32) -> bool {
+    bcrypt_cost(hash.strip_prefix(PREHASHED).unwrap_or(hash)).is_some_and(|c| c >= cost)
 }
 
 /// One hash in the queue (waiting for or holding a permit) while it lives.
@@ -157,64 +254,31 @@ impl Hasher {
         out
     }
 
+    /// Whether a hash that just verified should be rewritten (`is_current`).
+    pub fn needs_upgrade(&self, stored: &str) -> bool {
+        !is_current(stored, self.cost)
+    }
+
+    /// Counts one stored hash rewritten after a login, by its old algorithm.
+    pub fn upgraded(&self, old_hash: &str) {
+        self.metrics.password_upgraded(algorithm(old_hash).unwrap_or("unknown"));
+    }
+
     pub async fn hash(&self, password: &Secret) -> Result<String, HashError> {
         let (pw, cost) = (password.clone(), self.cost);
         self.blocking(move || hash_now(pw.expose(), cost)).await?
     }
 
-    /// Constant-time by construction: bcrypt compares its own output.
+    /// Constant-time: bcrypt compares its own output, `django.rs` uses `subtle`.
     pub async fn verify(&self, password: &Secret, stored: &str) -> Result<bool, HashError> {
-        let (pw, stored) = (password.clone(), stored.to_owned());
-        self.blocking(move || verify_now(pw.expose(), &stored)).await
+        let (pw, stored, dummy) = (password.clone(), stored.to_owned(), self.dummy.clone());
+        self.blocking(move || verify_now(pw.expose(), &stored, &dummy)).await
     }
 
     /// Spends one verification's time for an unknown user.
     pub async fn verify_dummy(&self, password: &Secret) -> Result<(), HashError> {
         let dummy = self.dummy.clone();
         let pw = password.clone();
-        self.blocking(move || verify_now(pw.expose(), &dummy)).await.map(drop)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_passwords_are_not_truncated() {
-        let base = "x".repeat(72);
-        let h = hash_now(&format!("{base}A"), 4).unwrap();
-        assert!(h.starts_with(PREHASHED));
-        assert!(verify_now(&format!("{base}A"), &h));
-        assert!(!verify_now(&format!("{base}B"), &h), "a different 73rd byte must not verify");
-        assert!(!verify_now(&base, &h));
-    }
-
-    #[test]
-    fn short_passwords_are_plain_bcrypt() {
-        let h = hash_now("correct horse", 4).unwrap();
-        assert!(h.starts_with("$2"));
-        assert!(verify_now("correct horse", &h));
-        assert!(!verify_now("correct horsE", &h));
-    }
-
-    /// One bcrypt run per verification on every path: short or long password,
-    /// plain or pre-hashed stored hash, known user or the dummy.
-    #[test]
-    fn every_verification_costs_one_bcrypt() {
-        let plain = hash_now("short", 4).unwrap();
-        let pre = hash_now(&"y".repeat(100), 4).unwrap();
-        let dummy = hash_now("polyauth-dummy-password-for-timing", 4).unwrap();
-        for stored in [&plain, &pre, &dummy] {
-            for pw in ["short".to_string(), "z".repeat(73), "y".repeat(100)] {
-                let runs = std::cell::Cell::new(0);
-                verify_with(&pw, stored, |a, b| {
-                    runs.set(runs.get() + 1);
-                    bcrypt::verify(a, b).unwrap_or(false)
-                });
-                assert_eq!(runs.get(), 1, "{} bytes against {}", pw.len(), &stored[..4]);
-            }
-        }
-        assert!(!verify_now(&"z".repeat(73), &plain));
+        self.blocking(move || verify_now(pw.expose(), &dummy, &dummy)).await.map(drop)
     }
 }

@@ -15,6 +15,7 @@ mod contract;
 mod cors;
 mod cross_dialect;
 mod deploy;
+mod django_hashes;
 mod djoser;
 mod drf_wire;
 mod food2gether;

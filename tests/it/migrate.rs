@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use crate::support::django::{legacy, Legacy};
 use crate::support::{bearer, gateway, token, Gw, GwBuilder, StoreKind, TestStore};
 use polyauth::engine::import::{ImportOptions, ImportReport};
+use polyauth::engine::passwords::is_current;
 
 mod cli;
 mod export;
@@ -74,8 +75,9 @@ fn summary(r: &ImportReport) -> String {
     s
 }
 
-/// Whether polyauth verifies the hasher's hashes today.
-fn verifies(hasher: &str) -> bool {
+/// Whether a hasher's hash is current as imported (the tests' `bcrypt_cost` is 4, the
+/// cost Django's bcrypt hashes were made at): the rest are rewritten on the first login.
+fn current_as_imported(hasher: &str) -> bool {
     matches!(hasher, "bcrypt_sha256" | "bcrypt")
 }
 
@@ -140,7 +142,7 @@ async fn takes_over_a_django_backend(kind: StoreKind) {
     for u in legacy.users() {
         let (name, pw, hasher) =
             (u["username"].as_str().unwrap(), u["password"].as_str().unwrap(), u["hasher"].as_str().unwrap());
-        let can = u["active"] == true && u["usable"] == true && verifies(hasher);
+        let can = u["active"] == true && u["usable"] == true;
         let wrong = format!("{pw}-wrong");
         assert_ne!(djoser_login(&g, name, &wrong).await.0, 200, "{name}: a wrong password");
         assert_ne!(simplejwt_login(&g, name, &wrong).await, 200, "{name}: a wrong password");
@@ -153,11 +155,19 @@ async fn takes_over_a_django_backend(kind: StoreKind) {
             }
             continue;
         }
+        let id = u["id"].as_u64().unwrap();
+        let before = g.running.engine.find_user(id).await.unwrap().unwrap().password_hash;
+        assert_eq!(is_current(&before, 4), current_as_imported(hasher), "{name}: {hasher} as imported");
         let (status, key) = djoser_login(&g, name, pw).await;
         assert_eq!(status, 200, "{name} ({hasher}) logs in through Djoser with the old password");
         assert_eq!(simplejwt_login(&g, name, pw).await, 200, "{name} ({hasher}) through SimpleJWT");
         let (status, monta_key) = monta_login(&g, name, pw).await;
         assert_eq!(status, 200, "{name} ({hasher}) through Monta");
+        // One login replaced a weak hash with the configured one; the old password still opens it.
+        let after = g.running.engine.find_user(id).await.unwrap().unwrap().password_hash;
+        assert!(is_current(&after, 4), "{name}: {hasher} upgraded after one login");
+        assert_eq!(after == before, current_as_imported(hasher), "{name}: only a weak hash is rewritten");
+        assert_eq!(simplejwt_login(&g, name, pw).await, 200, "{name} after the upgrade");
         if let Some(imported) = tokens.get(name).and_then(Value::as_str) {
             assert_eq!(key, imported, "{name}: login returns the imported key, as DRF does");
             assert_eq!(monta_key, imported, "{name}: Monta's login too");

@@ -32,21 +32,30 @@ async fn bad_records_are_listed_and_the_rest_imports() {
     let config = dir.path().join("gateway.toml");
     std::fs::write(&config, builder(&store).config_text(&store.url)).unwrap();
 
-    // The real dump with two bad records spliced in: a username another
-    // record holds, and a token of no user.
+    // The real dump with bad records spliced in: a username another record
+    // holds, a password that is no hash, and a token of no user.
     let mut records: Vec<Value> = serde_json::from_slice(&std::fs::read(legacy.dump()).unwrap()).unwrap();
     records.insert(1, json!({"model": "auth.user", "pk": 900, "fields": {"username": "u_pbkdf2", "email": "", "password": "!x", "is_active": true}}));
     records.push(json!({"model": "authtoken.token", "pk": "ffffffffffffffffffffffffffffffffffffffff", "fields": {"user": 901, "created": "2024-01-01T00:00:00Z"}}));
     let last = records.len() - 1;
+    // A password column holding no hash Django ever wrote (a plaintext one, say).
+    records.insert(2, json!({"model": "auth.user", "pk": 902, "fields": {"username": "plain", "email": "", "password": "hunter2", "is_active": true}}));
+    let last = last + 1;
     let dump = dir.path().join("bad.json");
     std::fs::write(&dump, serde_json::to_vec(&records).unwrap()).unwrap();
 
     let (code, out) = run(&[dump.to_str().unwrap(), "--dry-run"], &config);
-    assert_eq!(code, 0, "a dry run checks shapes, not the store: {out}");
-    assert!(out.contains("nothing written"), "{out}");
+    // A dry run checks each record's shape, not the store: only the bad hash shows.
+    assert_eq!(code, 65, "{out}");
+    assert!(out.contains("nothing written") && out.contains("record 2 (auth.user pk=902)"), "{out}");
+    assert!(!out.contains("pk=900"), "{out}");
     let (code, out) = run(&[dump.to_str().unwrap()], &config);
     assert_eq!(code, 65, "{out}");
     assert!(out.contains("bad record: record 1 (auth.user pk=900): the username belongs to another user"), "{out}");
+    assert!(
+        out.contains("bad record: record 2 (auth.user pk=902): the password is no hash format Django ever wrote"),
+        "{out}"
+    );
     assert!(
         out.contains(&format!(
             "bad record: record {last} (authtoken.token pk=ffffffffffffffffffffffffffffffffffffffff): no user 901"
