@@ -93,8 +93,10 @@ for _ in range(5):
     t = time.perf_counter(); assert check_password("bench-password", h); runs.append(time.perf_counter() - t)
 print(f"Django check_password: median {sorted(runs)[2]*1000:.0f} ms")
 with open(os.path.join(sys.argv[1], "pbkdf2.json"), "w") as f:
-    json.dump([{"model": "auth.user", "pk": 1, "fields": {"password": h, "username": "pb", "email": "",
-                "is_active": True, "date_joined": "2024-01-01T00:00:00Z", "last_login": None}}], f)
+    # Five users with the same legacy hash: each one's first login verifies it.
+    json.dump([{"model": "auth.user", "pk": i, "fields": {"password": h, "username": f"pb{i}", "email": "",
+                "is_active": True, "date_joined": "2024-01-01T00:00:00Z", "last_login": None}}
+               for i in range(1, 6)], f)
 PY
 PORT=$(free_port)
 cat > "$WORK/serve.toml" <<TOML
@@ -103,6 +105,10 @@ dialects_dir = "$PWD/dialects"
 url = "memory://"
 [jwt]
 signing_key = "bench-signing-key-0123456789abcdefghijkl"
+[passwords]
+# The first login rewrites the legacy hash as bcrypt: at cost 4 that costs
+# ~1 ms, so the time is the PBKDF2 verification's, as Django's is.
+bcrypt_cost = 4
 [users]
 import_file = "$WORK/pbkdf2.json"
 [[mount]]
@@ -115,15 +121,14 @@ PIDS+=($!); wait_port "$PORT"
 python3 - "$PORT" <<'PY'
 import json, sys, time, urllib.request
 port = sys.argv[1]
-def login():
+def login(i):
     req = urllib.request.Request(f"http://127.0.0.1:{port}/auth/token/login/", method="POST",
-        data=json.dumps({"username": "pb", "password": "bench-password"}).encode(),
+        data=json.dumps({"username": f"pb{i}", "password": "bench-password"}).encode(),
         headers={"Content-Type": "application/json"})
     t = time.perf_counter()
     with urllib.request.urlopen(req) as r:
         assert r.status == 200, r.status
     return time.perf_counter() - t
-# The first login upgrades the hash to the configured hasher: time that one,
-# five times over fresh imports would need restarts, so report it alone.
-print(f"polyauth login (Djoser, over HTTP, the legacy PBKDF2 hash): {login()*1000:.0f} ms")
+runs = sorted(login(i) for i in range(1, 6))
+print(f"polyauth login (Djoser token/login over HTTP, each user's first, PBKDF2 verified then rehashed at bcrypt 4): median {runs[2]*1000:.0f} ms")
 PY
