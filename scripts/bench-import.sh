@@ -75,7 +75,7 @@ run_import $((USERS / 10))
 run_import "$USERS"
 
 echo "== login cost, PBKDF2-SHA256 at 1,000,000 iterations"
-DJ=${POLYAUTH_DJANGO_PYTHONPATH:-$PWD/target/django-legacy}
+DJ=${LEGACY_DJANGO_PYTHONPATH:-$PWD/target/django-legacy}
 if ! PYTHONPATH="$DJ" python3 -c "import django" 2>/dev/null; then
   echo "(skipped: the Django packages are not in $DJ; run scripts/test.sh once)"; exit 0
 fi

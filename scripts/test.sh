@@ -6,8 +6,9 @@
 # redis-cli in redis-tools) and chromium (the CORS browser tests run it
 # headless) — and the pinned Django packages the migration tests build a
 # legacy database with (pip, into target/django-legacy, not the system; the
-# tests find them through POLYAUTH_DJANGO_PYTHONPATH), then runs the whole
-# suite with the dependencies of Cargo.lock.
+# tests find them through LEGACY_DJANGO_PYTHONPATH, not a POLYAUTH_ name: those
+# are config overrides), then runs the whole suite with the dependencies of
+# Cargo.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustc --version >/dev/null 2>&1 || rustup toolchain install
@@ -23,5 +24,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 DJANGO_DIR=$(scripts/django-packages.sh)
-export POLYAUTH_DJANGO_PYTHONPATH="$DJANGO_DIR"
+export LEGACY_DJANGO_PYTHONPATH="$DJANGO_DIR"
 exec cargo test --locked "$@"

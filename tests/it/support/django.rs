@@ -1,7 +1,7 @@
 //! The real Django: `tests/django/build_legacy.py` builds a legacy database
 //! and dumps it, once per test process (every store's test shares the
 //! dump). The pinned packages are installed into `target/django-legacy` by
-//! `scripts/test.sh` (`POLYAUTH_DJANGO_PYTHONPATH` names another place); a run
+//! `scripts/test.sh` (`LEGACY_DJANGO_PYTHONPATH` names another place); a run
 //! without them fails, saying so, rather than skipping.
 
 use std::path::{Path, PathBuf};
@@ -40,7 +40,7 @@ fn manifest() -> &'static Path {
 
 /// Where the Django packages are (PYTHONPATH for python3).
 pub fn python_path() -> String {
-    std::env::var("POLYAUTH_DJANGO_PYTHONPATH")
+    std::env::var("LEGACY_DJANGO_PYTHONPATH")
         .unwrap_or_else(|_| manifest().join("target/django-legacy").display().to_string())
 }
 
