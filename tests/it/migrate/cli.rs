@@ -103,3 +103,41 @@ async fn a_custom_email_user_model() {
         g.send("djoser", "GET", "/djoser/auth/users/me/", &[("Authorization", &format!("Token {key}"))], None).await;
     me.expect(200, json!({"email": email, "id": u["id"], "username": email}));
 }
+
+/// The memory store's way: `[users] import_file`, imported before the server
+/// serves; a dump with a bad record stops the start (exit 64), naming it.
+#[tokio::test]
+async fn the_memory_store_imports_at_start() {
+    let legacy = legacy();
+    let memory = TestStore::start(StoreKind::Memory);
+    let file = |p: &std::path::Path| format!("[users]\nimport_file = {:?}\n", p.display().to_string());
+    let g = builder(&memory).extra(&file(&legacy.dump())).start().await;
+    let (name, key) = legacy.facts["tokens"].as_object().unwrap().iter().next().unwrap();
+    let me = g
+        .send(
+            "djoser",
+            "GET",
+            "/djoser/auth/users/me/",
+            &[("Authorization", &format!("Token {}", key.as_str().unwrap()))],
+            None,
+        )
+        .await;
+    assert_eq!((me.status, me.json()["username"].as_str()), (200, Some(name.as_str())), "{}", me.text);
+    let u = legacy.users().iter().find(|u| u["username"] == "u_argon2id").unwrap();
+    let r =
+        g.post_json("simplejwt", "/auth/token", json!({"username": u["username"], "password": u["password"]})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, br#"[{"model": "auth.user", "pk": 1, "fields": {"username": "x", "password": "hunter2"}}]"#)
+        .unwrap();
+    let text = builder(&memory).extra(&file(&bad)).config_text("memory://");
+    let config = polyauth::config::Config::from_toml_str(&text, std::path::Path::new(".")).unwrap();
+    let err = match polyauth::app::start(polyauth::app::plan(config).unwrap()).await {
+        Err(e) => e,
+        Ok(_) => panic!("a dump with a bad record must stop the start"),
+    };
+    assert_eq!(err.exit_code(), 64);
+    assert!(err.to_string().contains("record 0 (auth.user pk=1)"), "{err}");
+}
