@@ -245,6 +245,9 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
     if let Some(seed) = &config.users.seed_file {
         seed_users(&engine, seed).await?;
     }
+    if let Some(dump) = &config.users.import_file {
+        import_on_start(&engine, dump, config.users.import_user_model.as_deref()).await?;
+    }
     let gateway = Arc::new(Gateway {
         engine: engine.clone(),
         body_limit: config.server.body_limit,
@@ -412,6 +415,41 @@ async fn seed_users(engine: &Engine, path: &Path) -> Result<(), StartError> {
     }
     let n = created.values().filter(|c| **c).count();
     tracing::info!(file = %file, created = n, existing = created.len() - n, "users seeded");
+    Ok(())
+}
+
+/// `[users] import_file`: a Django dump imported before serving.
+async fn import_on_start(engine: &Engine, path: &Path, user_model: Option<&str>) -> Result<(), StartError> {
+    let file = path.display().to_string();
+    let input =
+        std::fs::File::open(path).map_err(|e| StartError::Seed { file: file.clone(), message: e.to_string() })?;
+    let mut options = crate::engine::import::ImportOptions::default();
+    if let Some(m) = user_model {
+        options.user_model = m.to_owned();
+    }
+    let report = engine
+        .import_dump(Box::new(std::io::BufReader::new(input)), &options, |_| {})
+        .await
+        .map_err(|e| StartError::Seed { file: file.clone(), message: e.to_string() })?;
+    if let Some(p) = report.problems.iter().find(|p| p.bad) {
+        let message = format!(
+            "{} bad record(s), the first: record {} ({} pk={}): {}",
+            report.bad_records(),
+            p.index,
+            p.model,
+            p.pk,
+            p.reason
+        );
+        return Err(StartError::Seed { file, message });
+    }
+    tracing::info!(
+        file = %file,
+        users_created = report.users_created,
+        users_unchanged = report.users_unchanged,
+        tokens = report.tokens_created + report.tokens_unchanged,
+        blacklisted = report.blacklisted,
+        "django dump imported"
+    );
     Ok(())
 }
 

@@ -1,5 +1,5 @@
 //! The command line: `serve`, `check-config`, `users add` (and the operators'
-//! `users …` commands in `users_admin`), `contract`, `openapi`.
+//! `users …` commands in `users_admin`, `users import|export` in `users_import`/`users_export`), `contract`, `openapi`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -11,6 +11,8 @@ use crate::config::{Config, LogFormat};
 use crate::secret::Secret;
 
 mod users_admin;
+mod users_export;
+mod users_import;
 
 #[derive(Parser)]
 #[command(name = "polyauth", version, about = "Legacy authentication-API dialects over one credential engine")]
@@ -66,6 +68,12 @@ pub enum UsersCommand {
         #[arg(long, default_value = "gateway.toml")]
         config: PathBuf,
     },
+    /// Import a Django backend's `manage.py dumpdata` output: users (ids, password
+    /// hashes, dates), DRF auth tokens, SimpleJWT's blacklist.
+    Import(users_import::ImportArgs),
+    /// Export the users (hashes in Django's format) and live auth tokens as
+    /// `dumpdata` JSON, for Django's `loaddata`.
+    Export(users_export::ExportArgs),
     #[command(flatten)]
     Admin(users_admin::AdminCommand),
 }
@@ -129,6 +137,8 @@ pub async fn run(cli: Cli) -> i32 {
             Err(e) => fail(&e.into()),
         },
         Command::Users { command: UsersCommand::Admin(cmd) } => users_admin::run(cmd).await,
+        Command::Users { command: UsersCommand::Import(args) } => users_import::run(args).await,
+        Command::Users { command: UsersCommand::Export(args) } => users_export::run(args).await,
         Command::Users { command: UsersCommand::Add { username, email, password_stdin: _, config } } => {
             let config = match Config::load(&config) {
                 Ok(c) => c,

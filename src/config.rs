@@ -275,6 +275,12 @@ impl Default for AdminConfig {
 pub struct UsersConfig {
     /// A TOML file of users created at start if missing (idempotent).
     pub seed_file: Option<PathBuf>,
+    /// A Django `dumpdata` file imported at start (idempotent: what is stored
+    /// stays): how the memory store, which lives in the server's process, takes
+    /// over a Django backend. A bad record stops the start (exit 64).
+    pub import_file: Option<PathBuf>,
+    /// The user model of `import_file` (`auth.user` when not set).
+    pub import_user_model: Option<String>,
 }
 
 #[derive(Clone, Deserialize)]
@@ -374,6 +380,9 @@ impl Config {
             if seed.is_relative() {
                 self.users.seed_file = Some(base.join(seed));
             }
+        }
+        if let Some(dump) = self.users.import_file.as_ref().filter(|p| p.is_relative()) {
+            self.users.import_file = Some(base.join(dump));
         }
         for ca in [&mut self.store.ca_file, &mut self.mail.ca_file] {
             if let Some(p) = ca.as_ref().filter(|p| p.is_relative()) {

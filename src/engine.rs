@@ -12,6 +12,8 @@ use crate::secret::Secret;
 use crate::store::{self, OneTimeRecord, Purpose, SharedStore, StoreError, TokenKind, TokenRecord, UniqueField};
 
 pub mod crypto;
+pub mod export;
+pub mod import;
 pub mod jwt;
 mod jwt_ops;
 pub mod lockout;
@@ -26,6 +28,7 @@ pub mod validators;
 pub use jwt::{JwtOptions, JwtPolicy, TokenError, TokenType};
 pub use jwt_ops::Rotation;
 pub use lockout::LockoutSettings;
+pub use opaque::TokenImport;
 pub use operator::UserRef;
 pub use store::UserRecord as User;
 pub use store::UserUpdate;
@@ -128,6 +131,8 @@ struct Inner {
     one_time_per_user: usize,
     metrics: Metrics,
     mail_delivery: bool,
+    /// Seals imported auth-token keys in their slot (see `opaque`).
+    token_seal_key: [u8; 32],
     /// Seals queued mails (see `mailq`).
     mail_key: [u8; 32],
     mail_wake: tokio::sync::Notify,
@@ -177,6 +182,7 @@ impl Engine {
                 metrics: s.metrics,
                 mail_delivery: s.mail_delivery,
                 mail_key: mailq::mail_key(&s.signing_key),
+                token_seal_key: Sha256::digest(format!("polyauth-authtoken-seal:{}", s.signing_key.expose())).into(),
                 mail_wake: tokio::sync::Notify::new(),
             }),
         })

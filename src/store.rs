@@ -186,6 +186,20 @@ pub fn normalize_email(email: &str) -> String {
     }
 }
 
+/// What `Store::import_user` did with a record written under its own id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// Written, with its username/email claims; the id counter is past it.
+    Created,
+    /// The id holds this very record already (a re-import): nothing written.
+    Unchanged,
+    /// The id holds the same username with other fields (e.g. a login since):
+    /// kept as stored, nothing merged.
+    Differs,
+    /// The id holds another user: nothing written.
+    IdTaken,
+}
+
 /// What kind of opaque token a digest stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
@@ -261,11 +275,21 @@ pub trait Store: Send + Sync + 'static {
     /// Allocates the next id and creates the user, atomically claiming the
     /// username and (when not empty) the email key.
     async fn create_user(&self, user: UserRecord) -> Result<UserRecord, StoreError>;
+    /// Writes a record under its own id (an import from another backend),
+    /// atomically claiming its username and (when not empty) email key as
+    /// `create_user` does, and moving the id counter past it first, so a
+    /// registration never takes an imported id. Never overwrites: an existing
+    /// id answers `Unchanged`, `Differs` or `IdTaken`; a claim held by another
+    /// user is `Conflict`, with nothing written.
+    async fn import_user(&self, user: &UserRecord) -> Result<ImportOutcome, StoreError>;
     async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError>;
     async fn find_user_id_by_username(&self, username: &str) -> Result<Option<u64>, StoreError>;
     async fn find_user_id_by_email(&self, email_key: &str) -> Result<Option<u64>, StoreError>;
     /// Every user, by ascending id (Djoser's user list for staff or with `HIDE_USERS` off).
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError>;
+    /// Up to `limit` users with ids above `after`, by ascending id: a page of
+    /// `list_users`, so an export of any size holds one page at a time.
+    async fn list_users_after(&self, after: u64, limit: usize) -> Result<Vec<UserRecord>, StoreError>;
     /// Writes the update's fields (and only those), moving the username/email
     /// claims atomically; returns the record as stored afterwards, or None when
     /// the user does not exist. `Conflict` when a new username/email is taken,

@@ -35,6 +35,33 @@ pub fn derive_auth_token(key: &[u8], user_id: u64, seed: &str) -> String {
     hex::encode(&mac.finalize().into_bytes()[..20])
 }
 
+/// ChaCha20-Poly1305 under `key`, bound to `aad`: a random nonce, then the
+/// ciphertext, base64. For secrets the server must give back later (an
+/// imported auth token) that a copy of the store must not yield.
+pub fn seal(key: &[u8; 32], aad: &[u8], plain: &[u8]) -> String {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let cipher = chacha20poly1305::ChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(key));
+    let mut nonce = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    // Encryption with a 12-byte nonce and a valid key cannot fail.
+    let sealed =
+        cipher.encrypt(chacha20poly1305::Nonce::from_slice(&nonce), Payload { msg: plain, aad }).unwrap_or_default();
+    let mut out = nonce.to_vec();
+    out.extend(sealed);
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD_NO_PAD, out)
+}
+
+/// Opens what `seal` wrote under the same key and `aad`; None otherwise.
+pub fn unseal(key: &[u8; 32], aad: &[u8], sealed: &str) -> Option<Vec<u8>> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let raw = base64::Engine::decode(&base64::engine::general_purpose::STANDARD_NO_PAD, sealed).ok()?;
+    if raw.len() < 12 {
+        return None;
+    }
+    let cipher = chacha20poly1305::ChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(key));
+    cipher.decrypt(chacha20poly1305::Nonce::from_slice(&raw[..12]), Payload { msg: &raw[12..], aad }).ok()
+}
+
 /// SimpleJWT's `get_md5_hash_password`: upper-case hex MD5 of the stored
 /// password hash (the `CHECK_REVOKE_TOKEN` claim; not a password digest, only a
 /// change detector, and the same string Django computes from the same hash).
@@ -62,6 +89,10 @@ mod tests {
         assert_eq!(t.len(), 40);
         assert_eq!(t, derive_auth_token(b"key", 1, "seed"));
         assert_ne!(t, derive_auth_token(b"key", 2, "seed"));
+        let sealed = seal(&[7; 32], b"1", b"key");
+        assert_eq!(unseal(&[7; 32], b"1", &sealed).as_deref(), Some(&b"key"[..]));
+        assert_eq!(unseal(&[7; 32], b"2", &sealed), None);
+        assert_eq!(unseal(&[8; 32], b"1", &sealed), None);
         assert!(ct_eq("abc", "abc") && !ct_eq("abc", "abd") && !ct_eq("abc", "ab"));
         // hashlib.md5(b"md5$salt$hash").hexdigest().upper()
         assert_eq!(md5_upper_hex("md5$salt$hash"), "6CB8FEA8712AC65D22EC1C68BAA248BF");

@@ -1,8 +1,27 @@
 //! Opaque tokens: DRF-style auth tokens (one per user, handed out again on
 //! every login while it lives) and sessions (a new one per login); the store
 //! sees only their digests.
+//!
+//! The auth-token slot holds either a random seed the token is derived from
+//! (tokens polyauth issued) or, for a key imported from a Django backend
+//! (which cannot be derived), the key sealed under a key derived from the
+//! server key (`k:` + ChaCha20-Poly1305): either way a copy of the store
+//! yields no usable token.
 
 use super::*;
+
+/// The slot value of an imported auth-token key.
+const SEALED: &str = "k:";
+
+/// What importing an auth-token key did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenImport {
+    Created,
+    /// The user's slot holds this key already.
+    Unchanged,
+    /// The user holds another live auth token (issued since, or another import): kept.
+    OtherToken,
+}
 
 impl Engine {
     /// DRF authtoken semantics: one token per user, the same on every login while it lives.
@@ -16,7 +35,16 @@ impl Engine {
         let token = loop {
             let seed = crypto::random_hex(20);
             let current = s.claim_slot(user.id, AUTH_TOKEN_SLOT, &seed, self.inner.opaque_ttl).await?;
-            let token = crypto::derive_auth_token(&self.inner.derive_key, user.id, &current);
+            let Some(token) = self.slot_token(user.id, &current) else {
+                // Sealed under another server key: that token cannot be given
+                // back (nor be recognised); a fresh one replaces it.
+                s.delete_slot_if(user.id, AUTH_TOKEN_SLOT, &current).await?;
+                tries += 1;
+                if tries == 3 {
+                    return Err(EngineError::Changed);
+                }
+                continue;
+            };
             let record = TokenRecord { user_id: user.id, kind: TokenKind::AuthToken };
             if s.create_slot_token(&crypto::digest(&token), record, AUTH_TOKEN_SLOT, &current).await? {
                 break token;
@@ -31,6 +59,50 @@ impl Engine {
         self.ensure_password_unchanged(user).await?;
         self.inner.metrics.token_issued("authtoken");
         Ok(token)
+    }
+
+    /// The auth token a slot value stands for: derived from a seed, or an
+    /// imported key unsealed (None when sealed under another server key).
+    fn slot_token(&self, user_id: u64, value: &str) -> Option<String> {
+        match value.strip_prefix(SEALED) {
+            Some(sealed) => crypto::unseal(&self.inner.token_seal_key, user_id.to_string().as_bytes(), sealed)
+                .and_then(|k| String::from_utf8(k).ok()),
+            None => Some(crypto::derive_auth_token(&self.inner.derive_key, user_id, value)),
+        }
+    }
+
+    /// Makes `key` (a DRF auth token of another backend) the user's auth
+    /// token: it authenticates at once and later logins return it, as DRF
+    /// does, while its slot lives (`opaque_ttl`, renewed by no login: as for
+    /// every auth token). The store keeps it sealed and its digest.
+    pub async fn import_auth_token(&self, user_id: u64, key: &str) -> Result<TokenImport, EngineError> {
+        let s = &self.inner.store;
+        let sealed = format!(
+            "{SEALED}{}",
+            crypto::seal(&self.inner.token_seal_key, user_id.to_string().as_bytes(), key.as_bytes())
+        );
+        let current = s.claim_slot(user_id, AUTH_TOKEN_SLOT, &sealed, self.inner.opaque_ttl).await?;
+        let outcome = if current == sealed {
+            TokenImport::Created
+        } else if self.slot_token(user_id, &current).is_some_and(|t| crypto::ct_eq(&t, key)) {
+            TokenImport::Unchanged
+        } else {
+            return Ok(TokenImport::OtherToken);
+        };
+        let record = TokenRecord { user_id, kind: TokenKind::AuthToken };
+        if !s.create_slot_token(&crypto::digest(key), record, AUTH_TOKEN_SLOT, &current).await? {
+            return Err(EngineError::Changed);
+        }
+        Ok(outcome)
+    }
+
+    /// The user's auth token while it lives (for an export), else None.
+    pub(super) async fn live_auth_token(&self, user_id: u64) -> Result<Option<String>, EngineError> {
+        let s = &self.inner.store;
+        let Some(value) = s.find_slot(user_id, AUTH_TOKEN_SLOT).await? else { return Ok(None) };
+        let Some(key) = self.slot_token(user_id, &value) else { return Ok(None) };
+        let live = s.find_token(&crypto::digest(&key)).await?.is_some_and(|r| r.user_id == user_id);
+        Ok(live.then_some(key))
     }
 
     /// A fresh session token; a user may hold many. `Changed` as `login_auth_token`.
@@ -80,7 +152,7 @@ impl Engine {
             // The slot ends only if it is this token's: one a concurrent login
             // claimed since (for a new token) is left alone.
             if let Some(seed) = s.find_slot(r.user_id, AUTH_TOKEN_SLOT).await? {
-                let derived = crypto::derive_auth_token(&self.inner.derive_key, r.user_id, &seed);
+                let derived = self.slot_token(r.user_id, &seed).unwrap_or_default();
                 if crypto::ct_eq(&derived, token) {
                     s.delete_slot_if(r.user_id, AUTH_TOKEN_SLOT, &seed).await?;
                 }

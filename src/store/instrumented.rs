@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::{
-    AttemptEnd, AttemptStart, ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, SharedStore, Store, StoreError,
-    ThrottleHit, TokenKind, TokenRecord, UserRecord, UserUpdate,
+    AttemptEnd, AttemptStart, ClaimedMail, ImportOutcome, MailStatus, OneTimeRecord, Purpose, Settle, SharedStore,
+    Store, StoreError, ThrottleHit, TokenKind, TokenRecord, UserRecord, UserUpdate,
 };
 use crate::metrics::Metrics;
 
@@ -50,6 +50,10 @@ impl Store for InstrumentedStore {
         self.timed("create_user", self.inner.create_user(user)).await
     }
 
+    async fn import_user(&self, user: &UserRecord) -> Result<ImportOutcome, StoreError> {
+        self.timed("import_user", self.inner.import_user(user)).await
+    }
+
     async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {
         self.timed("find_user", self.inner.find_user(id)).await
     }
@@ -64,6 +68,10 @@ impl Store for InstrumentedStore {
 
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.timed("list_users", self.inner.list_users()).await
+    }
+
+    async fn list_users_after(&self, after: u64, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
+        self.timed("list_users_after", self.inner.list_users_after(after, limit)).await
     }
 
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::{
-    AttemptEnd, AttemptStart, ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, Store, StoreError, ThrottleHit,
-    TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
+    AttemptEnd, AttemptStart, ClaimedMail, ImportOutcome, MailStatus, OneTimeRecord, Purpose, Settle, Store,
+    StoreError, ThrottleHit, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
 };
 
 mod limits;
@@ -99,6 +99,31 @@ impl Store for MemoryStore {
         Ok(user)
     }
 
+    async fn import_user(&self, user: &UserRecord) -> Result<ImportOutcome, StoreError> {
+        let mut m = self.lock();
+        m.next_id = m.next_id.max(user.id);
+        if let Some(stored) = m.users.get(&user.id) {
+            return Ok(match stored {
+                s if s == user => ImportOutcome::Unchanged,
+                s if s.username == user.username => ImportOutcome::Differs,
+                _ => ImportOutcome::IdTaken,
+            });
+        }
+        if m.by_username.contains_key(&user.username) {
+            return Err(StoreError::Conflict(UniqueField::Username));
+        }
+        let key = super::email_key(&user.email);
+        if !key.is_empty() && m.by_email.contains_key(&key) {
+            return Err(StoreError::Conflict(UniqueField::Email));
+        }
+        m.by_username.insert(user.username.clone(), user.id);
+        if !key.is_empty() {
+            m.by_email.insert(key, user.id);
+        }
+        m.users.insert(user.id, user.clone());
+        Ok(ImportOutcome::Created)
+    }
+
     async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {
         Ok(self.lock().users.get(&id).cloned())
     }
@@ -115,6 +140,13 @@ impl Store for MemoryStore {
         let mut users: Vec<UserRecord> = self.lock().users.values().cloned().collect();
         users.sort_by_key(|u| u.id);
         Ok(users)
+    }
+
+    async fn list_users_after(&self, after: u64, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
+        let m = self.lock();
+        let mut ids: Vec<u64> = m.users.keys().copied().filter(|id| *id > after).collect();
+        ids.sort_unstable();
+        Ok(ids.into_iter().take(limit).filter_map(|id| m.users.get(&id).cloned()).collect())
     }
 
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {

@@ -19,6 +19,7 @@ use redis::{AsyncCommands, RedisError};
 
 mod claims;
 mod cluster;
+mod import;
 mod limits;
 mod link;
 mod mailq;
@@ -27,8 +28,8 @@ mod scripts;
 mod single;
 
 use super::{
-    AttemptEnd, AttemptStart, ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, Store, StoreError, ThrottleHit,
-    TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
+    AttemptEnd, AttemptStart, ClaimedMail, ImportOutcome, MailStatus, OneTimeRecord, Purpose, Settle, Store,
+    StoreError, ThrottleHit, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
 };
 use link::{cluster_nodes, Conn, Link};
 use records::{conflict, parse_one_time, parse_user, user_fields};
@@ -157,6 +158,18 @@ impl Store for RedisStore {
         .await
     }
 
+    async fn import_user(&self, user: &UserRecord) -> Result<ImportOutcome, StoreError> {
+        self.op(async {
+            let mut c = self.conn().await?;
+            if self.cluster {
+                self.cluster_import_user(&mut c, user).await
+            } else {
+                self.single_import_user(&mut c, user).await
+            }
+        })
+        .await
+    }
+
     async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {
         self.op(async {
             let h: HashMap<String, String> = self.conn().await?.hgetall(self.user_key(id, "user")).await?;
@@ -196,33 +209,40 @@ impl Store for RedisStore {
     }
 
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.list_users_after(0, usize::MAX).await
+    }
+
+    async fn list_users_after(&self, after: u64, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
         let counter = format!("{}:next_user_id", self.prefix);
         let last: Option<u64> = self.op(async { Ok(self.conn().await?.get(counter).await?) }).await?;
         let mut users = Vec::new();
-        // Ids are never reused: read them all, in batches (each one store
+        // Ids are never reused: read them in order, in batches (each one store
         // operation under the deadline); deleted ones are empty hashes.
-        let ids: Vec<u64> = (1..=last.unwrap_or(0)).collect();
-        for batch in ids.chunks(500) {
+        let mut next = after + 1;
+        let last = last.unwrap_or(0);
+        while next <= last && users.len() < limit {
+            let batch: Vec<u64> = (next..=last).take(500).collect();
+            next += batch.len() as u64;
             let hashes: Vec<HashMap<String, String>> = self
                 .op(async {
                     let mut c = self.conn().await?;
                     if self.cluster {
                         // One slot per user: no pipeline spans them.
                         let mut out = Vec::with_capacity(batch.len());
-                        for id in batch {
+                        for id in &batch {
                             out.push(c.hgetall(self.user_key(*id, "user")).await?);
                         }
                         return Ok(out);
                     }
                     let mut pipe = redis::pipe();
-                    for id in batch {
+                    for id in &batch {
                         pipe.hgetall(self.user_key(*id, "user"));
                     }
                     Ok(pipe.query_async(&mut c).await?)
                 })
                 .await?;
             for (id, h) in batch.iter().zip(hashes) {
-                if !h.is_empty() {
+                if !h.is_empty() && users.len() < limit {
                     users.push(parse_user(*id, h)?);
                 }
             }

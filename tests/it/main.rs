@@ -26,6 +26,7 @@ mod jwt_email;
 mod logs;
 mod mail;
 mod metrics;
+mod migrate;
 mod monta;
 mod openapi;
 mod options;

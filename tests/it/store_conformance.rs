@@ -10,6 +10,7 @@ use polyauth::engine::{Engine, EngineError, EngineSettings, IdentifyBy, LockoutS
 use polyauth::secret::Secret;
 use polyauth::store::{self, DeliveryState, MailStatus, Purpose, Settle, TokenKind};
 
+mod import;
 mod limits;
 
 struct Fixture {

@@ -10,6 +10,7 @@
 pub mod abuse;
 pub mod browser;
 pub mod cluster;
+pub mod django;
 pub mod djoser;
 pub mod drf;
 pub mod food2gether;

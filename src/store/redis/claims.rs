@@ -25,7 +25,7 @@ use crate::store::{email_key, Purpose, StoreError, UniqueField, UserRecord, User
 const ATTEMPTS: usize = 3;
 
 /// A claim this operation changed: its key and the value it wrote.
-struct Held {
+pub(super) struct Held {
     key: String,
     value: String,
 }
@@ -38,7 +38,13 @@ impl RedisStore {
 
     /// Claims `value` of `field` for user `id` (pending): SET NX, or the
     /// takeover of an orphaned claim. `Conflict` when another user holds it.
-    async fn claim(&self, c: &mut Conn, field: UniqueField, value: &str, id: u64) -> Result<Held, StoreError> {
+    pub(super) async fn claim(
+        &self,
+        c: &mut Conn,
+        field: UniqueField,
+        value: &str,
+        id: u64,
+    ) -> Result<Held, StoreError> {
         let key = self.claim_key(field, value);
         let mine = format!("p:{id}:{}", now_ms());
         for _ in 0..ATTEMPTS {
@@ -60,7 +66,7 @@ impl RedisStore {
 
     /// Releases claims this operation wrote (best effort: a claim left behind
     /// is an orphan, reclaimable after the grace period).
-    async fn release(&self, c: &mut Conn, held: &[Held]) {
+    pub(super) async fn release(&self, c: &mut Conn, held: &[Held]) {
         for h in held {
             if let Err(e) = self.cas(c, &h.key, &h.value, "").await {
                 tracing::warn!(claim = %h.key, error = %e, "could not release a claim; it becomes reclaimable");
@@ -70,7 +76,7 @@ impl RedisStore {
 
     /// Commits pending claims to `ID` (best effort: a pending claim that the
     /// record agrees with is already true for readers).
-    async fn commit(&self, c: &mut Conn, held: &[Held], id: u64) {
+    pub(super) async fn commit(&self, c: &mut Conn, held: &[Held], id: u64) {
         for h in held {
             if let Err(e) = self.cas(c, &h.key, &h.value, &id.to_string()).await {
                 tracing::warn!(claim = %h.key, error = %e, "could not commit a claim; readers check it");

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use polyauth::store::{
-    AttemptEnd, AttemptStart, ClaimedMail, MailStatus, OneTimeRecord, Purpose, Settle, SharedStore, Store, StoreError,
-    ThrottleHit, TokenKind, TokenRecord, UserRecord, UserUpdate,
+    AttemptEnd, AttemptStart, ClaimedMail, ImportOutcome, MailStatus, OneTimeRecord, Purpose, Settle, SharedStore,
+    Store, StoreError, ThrottleHit, TokenKind, TokenRecord, UserRecord, UserUpdate,
 };
 use tokio::sync::Notify;
 
@@ -39,6 +39,9 @@ impl Store for PausingStore {
     async fn create_user(&self, user: UserRecord) -> Result<UserRecord, StoreError> {
         self.inner.create_user(user).await
     }
+    async fn import_user(&self, user: &UserRecord) -> Result<ImportOutcome, StoreError> {
+        self.inner.import_user(user).await
+    }
     async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {
         self.inner.find_user(id).await
     }
@@ -50,6 +53,9 @@ impl Store for PausingStore {
     }
     async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.inner.list_users().await
+    }
+    async fn list_users_after(&self, after: u64, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
+        self.inner.list_users_after(after, limit).await
     }
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {
         self.inner.update_user(id, update).await

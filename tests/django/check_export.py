@@ -1,0 +1,45 @@
+"""The way back: loads a `polyauth users export` file into a fresh legacy
+database with Django's own `loaddata`, then checks each expected user.
+
+Usage: check_export.py OUT_DIR EXPORT_FILE < expectations.json, where the
+expectations are [{"username", "password", "active", "token"?}]. Prints one
+line per failed check and exits 1 if any failed."""
+import json
+import os
+import sys
+
+out = os.path.abspath(sys.argv[1])
+os.makedirs(out, exist_ok=True)
+db = os.path.join(out, "restored.sqlite3")
+if os.path.exists(db):
+    os.remove(db)
+os.environ["LEGACY_DB"] = db
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "legacy_site.settings")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from rest_framework.authtoken.models import Token  # noqa: E402
+
+call_command("migrate", run_syncdb=True, verbosity=0)
+call_command("loaddata", sys.argv[2], verbosity=0)
+
+failed = []
+for e in json.load(sys.stdin):
+    try:
+        u = User.objects.get(username=e["username"])
+    except User.DoesNotExist:
+        failed.append(f"{e['username']}: not loaded")
+        continue
+    if not u.check_password(e["password"]):
+        failed.append(f"{e['username']}: check_password is false for {u.password[:20]}…")
+    if u.is_active != e["active"]:
+        failed.append(f"{e['username']}: is_active {u.is_active}")
+    if e.get("token") and not Token.objects.filter(key=e["token"], user=u).exists():
+        failed.append(f"{e['username']}: token {e['token'][:6]}… not loaded")
+print("\n".join(failed) or f"ok: {User.objects.count()} users, {Token.objects.count()} tokens")
+sys.exit(1 if failed else 0)
