@@ -26,7 +26,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=3; SECS=5; CONN=64; THREADS=2; BASELINE=""; MODE=table
-PROFILE=${BENCH_PROFILE:-release}
+PROFILE=${BENCH_PROFILE:-dist}
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS="$2"; shift 2 ;;
@@ -46,10 +46,16 @@ fi
 
 cargo build --profile "$PROFILE" --locked --quiet --bin polyauth --example limit_server
 OUT=target/$PROFILE; [ "$PROFILE" = dev ] && OUT=target/debug
-BIN=$OUT/polyauth; LIMIT=$OUT/examples/limit_server
+# BENCH_POLYAUTH: another polyauth binary against the same limit server (e.g. another profile's).
+BIN=${BENCH_POLYAUTH:-$OUT/polyauth}; LIMIT=$OUT/examples/limit_server
 KEY="bench-signing-key-0123456789abcdefghijkl"
-WORK=$(mktemp -d); PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+WORK=$(mktemp -d)
+# Servers are started inside $(…) subshells too: their ids go to a file, not a variable.
+track() { echo "$1" >>"$WORK/pids"; }
+cleanup() {
+  [ -f "$WORK/pids" ] && while read -r p; do kill "$p" 2>/dev/null || true; done <"$WORK/pids"
+  wait 2>/dev/null || true; rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -60,7 +66,7 @@ jwt_user() { python3 -c "import sys,json,base64; p=sys.argv[1].split('.')[1]; pr
 start_redis() {  # -> port
   local port; port=$(free_port)
   redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >"$WORK/redis-$port.log" 2>&1 &
-  PIDS+=($!); wait_port "$port"; echo "$port"
+  track $!; wait_port "$port"; echo "$port"
 }
 
 # store_url cost -> "sjwt_port monta_port admin_port pid"
@@ -84,7 +90,7 @@ dialect = "monta"
 listen = "127.0.0.1:$monta"
 TOML
   POLYAUTH_LOG=warn "$BIN" serve --config "$WORK/gw-$sjwt.toml" >"$WORK/gw-$sjwt.log" 2>&1 &
-  local pid=$!; PIDS+=($pid); wait_port "$sjwt"; wait_port "$monta"; wait_port "$admin"
+  local pid=$!; track "$pid"; wait_port "$sjwt"; wait_port "$monta"; wait_port "$admin"
   echo "$sjwt $monta $admin $pid"
 }
 
@@ -145,7 +151,7 @@ table() {
     else
       "$LIMIT" "$lport" "$KEY" memory "$uid:$user:$token" >"$WORK/limit-$store.log" 2>&1 &
     fi
-    PIDS+=($!); wait_port "$lport"
+    track $!; wait_port "$lport"
     P[$store]="$sj $mo $ad"; L[$store]=$lport
     U[$store]="$access $token"
   done
