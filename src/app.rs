@@ -292,6 +292,7 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
                     "no public_url, DOMAIN or named ALLOWED_HOSTS: mail links point at the listener's own address"
                 );
             }
+            m.resolve_metrics(&metrics);
             addrs.push((m.dialect.name.clone(), local));
         }
         tls_all.extend(l.tls.clone());

@@ -8,7 +8,7 @@
 //! fixed lists in the code. A raw path or anything else a client sent never
 //! becomes a label value.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -106,6 +106,33 @@ fn request_histogram() -> Histogram {
 fn store_histogram() -> Histogram {
     // 100 µs .. ~1.6 s: Redis round trips, up to the store timeout.
     Histogram::new(exponential_buckets(0.0001, 2.0, 15))
+}
+
+/// One route's request series (`Metrics::route`).
+pub struct RouteMetrics {
+    metrics: Metrics,
+    dialect: String,
+    route: String,
+    ok_status: u16,
+    duration: OnceLock<Histogram>,
+    ok: OnceLock<Counter>,
+}
+
+impl RouteMetrics {
+    /// One answered request of this route (as `Metrics::request`).
+    pub fn request(&self, status: u16, elapsed: Duration) {
+        let inner = &self.metrics.inner;
+        let labels = || RouteLabels { dialect: self.dialect.clone(), route: self.route.clone() };
+        self.duration
+            .get_or_init(|| inner.request_duration.get_or_create(&labels()).clone())
+            .observe(elapsed.as_secs_f64());
+        let counter = |status| RequestLabels { dialect: self.dialect.clone(), route: self.route.clone(), status };
+        if status == self.ok_status {
+            self.ok.get_or_init(|| inner.requests.get_or_create(&counter(status)).clone()).inc();
+        } else {
+            inner.requests.get_or_create(&counter(status)).inc();
+        }
+    }
 }
 
 /// Cheap to clone: every clone counts into the same registry.
@@ -286,6 +313,20 @@ impl Metrics {
     /// A hash entered (+1) or left (-1) the hashing queue.
     pub fn hash_queue(&self, delta: i64) {
         self.inner.hash_queue.inc_by(delta);
+    }
+
+    /// The handles of one route's request series, resolved once (on its first
+    /// answer, so a route never requested shows no series) instead of a label
+    /// lookup per request. `ok` is the status the route answers on success.
+    pub fn route(&self, dialect: &str, route: &str, ok: u16) -> RouteMetrics {
+        RouteMetrics {
+            metrics: self.clone(),
+            dialect: dialect.to_owned(),
+            route: route.to_owned(),
+            ok_status: ok,
+            duration: OnceLock::new(),
+            ok: OnceLock::new(),
+        }
     }
 
     /// A hash refused because the queue was full.

@@ -124,6 +124,8 @@ pub struct JwtPolicy {
     validation: Validation,
     user_id_claim: String,
     revoke_claim: Option<String>,
+    /// The claims carry SimpleJWT's default names (see `DefaultNames`).
+    default_names: bool,
 }
 
 impl Default for JwtPolicy {
@@ -138,13 +140,17 @@ impl JwtPolicy {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = o.leeway;
         validation.set_required_spec_claims(&["exp"]);
+        let user_id_claim = o.user_id_claim.unwrap_or_else(|| "user_id".to_owned());
+        let default_names =
+            user_id_claim == "user_id" && o.revoke_claim.as_deref().is_none_or(|n| n == "hash_password");
         Self {
             keys: o.signing_key.as_ref().map(|k| Arc::new(Keys::new(k))),
             access_lifetime: o.access_lifetime,
             refresh_lifetime: o.refresh_lifetime,
             validation,
-            user_id_claim: o.user_id_claim.unwrap_or_else(|| "user_id".to_owned()),
+            user_id_claim,
             revoke_claim: o.revoke_claim,
+            default_names,
         }
     }
 
@@ -152,6 +158,43 @@ impl JwtPolicy {
     pub fn checks_revocation(&self) -> bool {
         self.revoke_claim.is_some()
     }
+}
+
+/// The claims under SimpleJWT's default names (`USER_ID_CLAIM` `user_id`,
+/// `REVOKE_TOKEN_CLAIM` `hash_password`): read into fields, the others
+/// skipped, instead of a map of every claim (the per-request path). A key
+/// twice is refused, where a map keeps the last: only a token signed with
+/// our key gets here, and none is signed so.
+#[derive(serde::Deserialize)]
+struct DefaultNames {
+    token_type: Option<Value>,
+    exp: Option<Value>,
+    iat: Option<Value>,
+    jti: Option<Value>,
+    user_id: Option<Value>,
+    hash_password: Option<Value>,
+}
+
+/// A claim read as text: a string, or a number as written (older SimpleJWT versions).
+fn text(v: Option<&Value>) -> Option<String> {
+    match v {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The claims of a token whose signature and expiry hold.
+fn verified<T: serde::de::DeserializeOwned>(
+    token: &str,
+    key: &DecodingKey,
+    validation: &Validation,
+) -> Result<T, TokenError> {
+    jsonwebtoken::decode::<T>(token, key, validation).map(|d| d.claims).map_err(|e| match e.kind() {
+        ErrorKind::ExpiredSignature => TokenError::Expired,
+        ErrorKind::MissingRequiredClaim(c) if c == "exp" => TokenError::NoExp,
+        _ => TokenError::Invalid,
+    })
 }
 
 /// The engine's `[jwt]` key and lifetimes.
@@ -204,27 +247,26 @@ impl JwtCodec {
     /// Verifies signature and expiry (with the policy's leeway), then the claims
     /// SimpleJWT checks, in its order. `expected: None` is SimpleJWT's `UntypedToken` (any type).
     pub fn decode(&self, p: &JwtPolicy, token: &str, expected: Option<TokenType>) -> Result<Claims, TokenError> {
-        let data =
-            jsonwebtoken::decode::<Map<String, Value>>(token, &self.keys(p).decoding, &p.validation).map_err(|e| {
-                match e.kind() {
-                    ErrorKind::ExpiredSignature => TokenError::Expired,
-                    ErrorKind::MissingRequiredClaim(c) if c == "exp" => TokenError::NoExp,
-                    _ => TokenError::Invalid,
-                }
-            })?;
-        let c = data.claims;
-        let text = |v: Option<&Value>| match v {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        };
-        let claims = Claims {
-            token_type: c.get("token_type").and_then(Value::as_str).map(str::to_owned),
-            exp: c.get("exp").and_then(Value::as_i64).unwrap_or_default(),
-            iat: c.get("iat").and_then(Value::as_i64).unwrap_or_default(),
-            jti: c.get("jti").and_then(Value::as_str).map(str::to_owned),
-            user_id: text(c.get(&p.user_id_claim)),
-            revoke: p.revoke_claim.as_ref().and_then(|n| text(c.get(n))),
+        let claims = if p.default_names {
+            let c = verified::<DefaultNames>(token, &self.keys(p).decoding, &p.validation)?;
+            Claims {
+                token_type: c.token_type.as_ref().and_then(Value::as_str).map(str::to_owned),
+                exp: c.exp.as_ref().and_then(Value::as_i64).unwrap_or_default(),
+                iat: c.iat.as_ref().and_then(Value::as_i64).unwrap_or_default(),
+                jti: c.jti.as_ref().and_then(Value::as_str).map(str::to_owned),
+                user_id: text(c.user_id.as_ref()),
+                revoke: p.revoke_claim.as_ref().and_then(|_| text(c.hash_password.as_ref())),
+            }
+        } else {
+            let c = verified::<Map<String, Value>>(token, &self.keys(p).decoding, &p.validation)?;
+            Claims {
+                token_type: c.get("token_type").and_then(Value::as_str).map(str::to_owned),
+                exp: c.get("exp").and_then(Value::as_i64).unwrap_or_default(),
+                iat: c.get("iat").and_then(Value::as_i64).unwrap_or_default(),
+                jti: c.get("jti").and_then(Value::as_str).map(str::to_owned),
+                user_id: text(c.get(&p.user_id_claim)),
+                revoke: p.revoke_claim.as_ref().and_then(|n| text(c.get(n))),
+            }
         };
         if let Some(expected) = expected {
             match claims.token_type.as_deref() {

@@ -21,7 +21,7 @@ mod django;
 mod tests;
 
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -64,9 +64,12 @@ pub struct Hasher {
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
     pub stats: Arc<HashStats>,
-    /// A hash of a random password: verified against when a user is unknown, so
+    /// A hash of a fixed password: verified against when a user is unknown, so
     /// "no such user" costs as much as "wrong password" (no user enumeration by timing).
-    dummy: Arc<String>,
+    /// Made on a thread of its own at start (one hash at the configured cost,
+    /// ~200 ms at 12), so it does not delay readiness; a verification that
+    /// needs it sooner waits for it.
+    dummy: Arc<OnceLock<String>>,
     metrics: Metrics,
 }
 
@@ -81,6 +84,11 @@ fn hash_now(password: &str, cost: u32) -> Result<String, HashError> {
     } else {
         bcrypt::hash(password, cost).map_err(|e| HashError::Failed(e.to_string()))
     }
+}
+
+/// The hash unknown users are verified against (the cost was checked in `Hasher::new`).
+fn dummy_hash(cost: u32) -> String {
+    hash_now("polyauth-dummy-password-for-timing", cost).unwrap_or_default()
 }
 
 fn verify_now(password: &str, stored: &str, dummy: &str) -> bool {
@@ -214,14 +222,20 @@ impl Drop for Waiting<'_> {
 impl Hasher {
     /// At most `max_concurrent` hashes run at once and `max_queued` wait for a slot.
     pub fn new(cost: u32, max_concurrent: usize, max_queued: usize, metrics: Metrics) -> Result<Self, HashError> {
-        let dummy = hash_now("polyauth-dummy-password-for-timing", cost)?;
+        // The one way hashing fails is a cost bcrypt refuses: refused here, at once.
+        if !(4..=31).contains(&cost) {
+            return Err(HashError::Failed(format!("bcrypt cost must be 4..=31, got {cost}")));
+        }
+        let dummy = Arc::new(OnceLock::new());
+        let making = dummy.clone();
+        std::thread::spawn(move || making.get_or_init(|| dummy_hash(cost)).len());
         Ok(Self {
             cost,
             permits: Arc::new(Semaphore::new(max_concurrent)),
             waiting: Arc::default(),
             max_waiting: max_queued,
             stats: Arc::default(),
-            dummy: Arc::new(dummy),
+            dummy,
             metrics,
         })
     }
@@ -271,14 +285,19 @@ impl Hasher {
 
     /// Constant-time: bcrypt compares its own output, `django.rs` uses `subtle`.
     pub async fn verify(&self, password: &Secret, stored: &str) -> Result<bool, HashError> {
-        let (pw, stored, dummy) = (password.clone(), stored.to_owned(), self.dummy.clone());
-        self.blocking(move || verify_now(pw.expose(), &stored, &dummy)).await
+        let (pw, stored, dummy, cost) = (password.clone(), stored.to_owned(), self.dummy.clone(), self.cost);
+        self.blocking(move || verify_now(pw.expose(), &stored, dummy.get_or_init(|| dummy_hash(cost)))).await
     }
 
     /// Spends one verification's time for an unknown user.
     pub async fn verify_dummy(&self, password: &Secret) -> Result<(), HashError> {
-        let dummy = self.dummy.clone();
+        let (dummy, cost) = (self.dummy.clone(), self.cost);
         let pw = password.clone();
-        self.blocking(move || verify_now(pw.expose(), &dummy, &dummy)).await.map(drop)
+        self.blocking(move || {
+            let dummy = dummy.get_or_init(|| dummy_hash(cost));
+            verify_now(pw.expose(), dummy, dummy)
+        })
+        .await
+        .map(drop)
     }
 }

@@ -54,7 +54,13 @@ fn header_credential(
     };
     // DRF splits the raw bytes on whitespace; a value that is not text cannot be a credential.
     let text = String::from_utf8_lossy(raw.as_bytes());
-    let parts: Vec<&str> = text.split_whitespace().collect();
+    // The usual (ASCII) value is split on the ASCII whitespace that
+    // `split_whitespace` knows, without decoding it character by character.
+    let parts: Vec<&str> = if text.is_ascii() {
+        text.split(|c: char| c.is_ascii_whitespace() || c == '\x0b').filter(|p| !p.is_empty()).collect()
+    } else {
+        text.split_whitespace().collect()
+    };
     let Some(keyword) = parts.first() else {
         return Ok(None);
     };

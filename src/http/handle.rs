@@ -21,7 +21,7 @@ use crate::audit::Origin;
 use crate::dialect::{Dialect, Match, Permission, Route, Source};
 use crate::engine::{crypto, Engine};
 use crate::failure::{ErrorKey, Failure};
-use crate::metrics::{Metrics, PREFLIGHT, UNMATCHED};
+use crate::metrics::{Metrics, RouteMetrics, PREFLIGHT, UNMATCHED};
 use crate::server::Peer;
 use crate::template::{self, vars};
 
@@ -34,13 +34,40 @@ pub struct Mount {
     pub hosts: HostPolicy,
     /// Where its mail links point (`listener_origin` is set once bound).
     pub links: LinkConfig,
+    /// Per route of the dialect (same order): what every answer of it needs, made once.
+    routes: Vec<RouteConst>,
+}
+
+/// A route's per-answer constants.
+struct RouteConst {
+    /// The `Allow` header of its path.
+    allow: String,
+    /// Its request series; None until the mount is served (`resolve_metrics`).
+    metrics: Option<RouteMetrics>,
 }
 
 impl Mount {
     pub fn new(prefix: &str, dialect: Arc<Dialect>, public_url: Option<&str>) -> Self {
         let hosts = HostPolicy::from_settings(&dialect.settings);
         let links = LinkConfig::new(public_url, &dialect.settings);
-        Self { prefix: prefix.trim_end_matches('/').to_owned(), dialect, hosts, links }
+        let routes = dialect
+            .routes
+            .iter()
+            .map(|r| RouteConst { allow: allow_header(&dialect, &routes_at(&dialect, r)), metrics: None })
+            .collect();
+        Self { prefix: prefix.trim_end_matches('/').to_owned(), dialect, hosts, links, routes }
+    }
+
+    /// Resolves each route's metrics handles (the gateway's registry is made after the plan).
+    pub fn resolve_metrics(&mut self, metrics: &Metrics) {
+        for (c, r) in self.routes.iter_mut().zip(&self.dialect.routes) {
+            c.metrics = Some(metrics.route(&self.dialect.name, &r.spec.name, r.spec.response.status));
+        }
+    }
+
+    /// The constants of one of this mount's routes.
+    fn route_const(&self, route: &Route) -> Option<&RouteConst> {
+        self.dialect.routes.iter().position(|r| std::ptr::eq(r, route)).and_then(|i| self.routes.get(i))
     }
 
     /// The path inside the mount, if the request belongs to it.
@@ -73,7 +100,7 @@ pub fn request_id(headers: &HeaderMap) -> String {
     let given = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|v| {
         (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
     });
-    given.map_or_else(|| crypto::random_hex(16), str::to_owned)
+    given.map_or_else(|| crypto::random_hex_fast(16), str::to_owned)
 }
 
 const METHOD_ORDER: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -140,14 +167,14 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
         (None, HostCheck::Refused) => Some(ErrorKey::DisallowedHost),
         _ => None,
     };
-    let (mut reply, route_name) = match early {
+    let (mut reply, route) = match early {
         Some(key) => {
             let mut reply = render::failures(d, &d.errors, &[Failure::new(key)], method.as_str());
             // The head is refused whole: close rather than read what follows it.
             reply = reply.header("Connection", "close");
             (reply, None)
         }
-        None if preflight => (render::preflight(), Some(PREFLIGHT.to_owned())),
+        None if preflight => (render::preflight(), None),
         None => {
             let links = mount.links.links(&checked, scheme, &mount.prefix);
             // DRF negotiates the response format before anything else a view does.
@@ -157,7 +184,7 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
             let peer = req.extensions().get::<Peer>().map(|p| p.0);
             let client = client_addr::resolve(req.headers(), peer, gw.trusted_proxies);
             let origin = Origin { request_id: id.clone(), dialect: d.name.clone(), route: String::new(), client };
-            let (mut reply, name) = dispatch(gw, mount, req, &rel, &links, acceptable, &origin).await;
+            let (mut reply, route) = dispatch(gw, mount, req, &rel, &links, acceptable, &origin).await;
             if let (Some(n), Some((ct, bytes))) = (indent, reply.body.as_mut()) {
                 if ct.starts_with("application/json") {
                     if let Some(pretty) = accept::indent_json(bytes, n) {
@@ -165,7 +192,7 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
                     }
                 }
             }
-            (reply, name)
+            (reply, route)
         }
     };
     // A body that did not arrive in time is not read on: the connection ends.
@@ -185,7 +212,20 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
     if let Some(c) = &cors {
         reply = c.decorate(reply);
     }
-    finish(gw, &id, &method, &d.name, route_name.as_deref().unwrap_or(UNMATCHED), reply.status, start);
+    let name = match route {
+        Some(r) => r.spec.name.as_str(),
+        None if preflight && early.is_none() => PREFLIGHT,
+        None => UNMATCHED,
+    };
+    let series = route.and_then(|r| mount.route_const(r)).and_then(|c| c.metrics.as_ref());
+    match series {
+        Some(m) => {
+            let elapsed = start.elapsed();
+            m.request(reply.status, elapsed);
+            log(&id, &method, &d.name, name, reply.status, elapsed);
+        }
+        None => finish(gw, &id, &method, &d.name, name, reply.status, start),
+    }
     with_id(reply.into_response(method == Method::HEAD), &id)
 }
 
@@ -201,14 +241,19 @@ fn with_id(mut res: Response<Body>, id: &str) -> Response<Body> {
 fn finish(gw: &Gateway, id: &str, method: &Method, dialect: &str, route: &str, status: u16, start: Instant) {
     let elapsed = start.elapsed();
     gw.metrics.request(dialect, route, status, elapsed);
+    log(id, method, dialect, route, status, elapsed);
+}
+
+/// The request's log event.
+fn log(id: &str, method: &Method, dialect: &str, route: &str, status: u16, elapsed: Duration) {
     // Rounded to 10 µs: finer digits are noise in a log line.
     let latency_ms = (elapsed.as_secs_f64() * 100_000.0).round() / 100.0;
     tracing::info!(target: "polyauth::request", request_id = id, %method, dialect, route, status, latency_ms, "request");
 }
 
-async fn dispatch(
+async fn dispatch<'m>(
     gw: &Gateway,
-    mount: &Mount,
+    mount: &'m Mount,
     req: Request<Incoming>,
     rel: &str,
     links: &Links,
@@ -216,7 +261,7 @@ async fn dispatch(
     acceptable: bool,
     // The request id and client address; the route is filled in once matched.
     base: &Origin,
-) -> (Reply, Option<String>) {
+) -> (Reply, Option<&'m Route>) {
     let d = &mount.dialect;
     let method = req.method().clone();
     let found = d.find(&method, rel);
@@ -226,7 +271,7 @@ async fn dispatch(
             Match::WrongMethod(rs) => rs.clone(),
             Match::NotFound => Vec::new(),
         };
-        let name = routes.first().map(|r| r.spec.name.clone());
+        let name = routes.first().copied();
         let errors = routes.first().map(|r| &r.errors).unwrap_or(&d.errors);
         let reply = render::failures(d, errors, &[Failure::new(ErrorKey::NotAcceptable)], method.as_str());
         return (with_drf_headers(d, reply, &allow_header(d, &routes)), name);
@@ -246,7 +291,7 @@ async fn dispatch(
         Match::WrongMethod(routes) => {
             let first = routes[0];
             let allow = allow_header(d, &routes);
-            let name = Some(first.spec.name.clone());
+            let name = Some(first);
             // DRF answers OPTIONS itself, with the view's metadata.
             if let Some(view) = d.views.get(&first.shape).filter(|_| d.drf_views && method == Method::OPTIONS) {
                 let params = first.pattern.matches(rel).unwrap_or_default();
@@ -293,13 +338,16 @@ async fn dispatch(
             (with_drf_headers(d, reply, &allow), name)
         }
         Match::Found(route, params) => {
-            let allow = allow_header(d, &routes_at(d, route));
+            let allow = match mount.route_const(route) {
+                Some(c) => c.allow.clone(),
+                None => allow_header(d, &routes_at(d, route)),
+            };
             let origin = Origin { route: route.spec.name.clone(), ..base.clone() };
             let reply = match run_route(gw, mount, route, req, &params, links, &origin).await {
                 Ok(r) => r,
                 Err(list) => render::failures(d, &route.errors, &list, method.as_str()),
             };
-            (with_drf_headers(d, reply, &allow), Some(route.spec.name.clone()))
+            (with_drf_headers(d, reply, &allow), Some(route))
         }
     }
 }
