@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of `polyauth users import` (the release binary) into a private
+# Benchmark of `polyauth users import` (the dist binary, as the container image) into a private
 # redis-server: generated dumpdata files of N users (one bcrypt hash, computed
 # once and copied into every record: the import copies hashes, it never
 # computes them), the rate the command reports and its peak RSS
@@ -22,8 +22,8 @@ done
 command -v redis-server >/dev/null || { echo "bench-import: redis-server is missing (scripts/test.sh installs it)" >&2; exit 69; }
 [ -x /usr/bin/time ] || { echo "bench-import: /usr/bin/time is missing (apt-get install time)" >&2; exit 69; }
 
-cargo build --release --quiet --locked --bin polyauth
-BIN=target/release/polyauth
+cargo build --profile dist --quiet --locked --bin polyauth
+BIN=target/dist/polyauth
 WORK=$(mktemp -d); PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -70,7 +70,7 @@ TOML
   grep '^users:' "$WORK/out-$n"
 }
 
-echo "== users import (release), bcrypt hashes copied"
+echo "== users import (dist), bcrypt hashes copied"
 run_import $((USERS / 10))
 run_import "$USERS"
 

@@ -29,8 +29,8 @@ if ! need wrk || ! need redis-server || ! need redis-cli; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk redis-server >/dev/null
 fi
 
-cargo build --release --locked --quiet --bin polyauth
-BIN=target/release/polyauth
+cargo build --profile dist --locked --quiet --bin polyauth
+BIN=target/dist/polyauth
 WORK=$(mktemp -d); PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The flood experiment: genuine-login and token-check latency while A
 # attackers send wrong-password logins as fast as they are answered, on a
-# release build at bcrypt cost 12, memory store.
+# dist build (as the container image) at bcrypt cost 12, memory store.
 #
 #   scripts/flood.sh [--attackers N] [--seconds N] [--cost N] [--modes "one-account distributed"]
 #
@@ -22,8 +22,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-cargo build --release --quiet --bin polyauth --example flood
-BIN=target/release/polyauth; FLOOD=target/release/examples/flood
+cargo build --profile dist --locked --quiet --bin polyauth --example flood
+BIN=target/dist/polyauth; FLOOD=target/dist/examples/flood
 WORK=$(mktemp -d); PID=""
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
