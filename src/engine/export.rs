@@ -54,7 +54,6 @@ impl Engine {
     /// Writes every user, then every live auth token, as one dumpdata JSON array.
     pub async fn export_dump(&self, out: &mut dyn Write) -> Result<ExportReport, ExportError> {
         let mut report = ExportReport::default();
-        let s = &self.inner.store;
         out.write_all(b"[")?;
         let mut first = true;
         let mut record = |out: &mut dyn Write, v: serde_json::Value| -> std::io::Result<()> {
@@ -65,9 +64,10 @@ impl Engine {
         };
         let mut after = 0;
         loop {
-            let page = s.list_users_after(after, PAGE).await.map_err(EngineError::from)?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
+            let page = self.next_page(&mut after).await?;
+            if page.is_empty() {
+                break;
+            }
             for u in &page {
                 record(out, user_json(u))?;
                 report.users += 1;
@@ -76,9 +76,10 @@ impl Engine {
         // Tokens after every user: loaddata checks a token's user exists.
         let mut after = 0;
         loop {
-            let page = s.list_users_after(after, PAGE).await.map_err(EngineError::from)?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
+            let page = self.next_page(&mut after).await?;
+            if page.is_empty() {
+                break;
+            }
             for u in &page {
                 if let Some(key) = self.live_auth_token(u.id).await? {
                     let created = import::dump::format_datetime(now());
@@ -93,5 +94,14 @@ impl Engine {
         out.write_all(b"\n]\n")?;
         out.flush()?;
         Ok(report)
+    }
+
+    /// The next page of users after id `after` (empty at the end), moving `after` past it.
+    async fn next_page(&self, after: &mut u64) -> Result<Vec<UserRecord>, EngineError> {
+        let page = self.inner.store.list_users_after(*after, PAGE).await?;
+        if let Some(last) = page.last() {
+            *after = last.id;
+        }
+        Ok(page)
     }
 }

@@ -20,6 +20,7 @@ use redis::{AsyncCommands, RedisError};
 mod claims;
 mod cluster;
 mod import;
+mod keys;
 mod limits;
 mod link;
 mod mailq;
@@ -80,33 +81,6 @@ impl RedisStore {
         let cluster = matches!(link, Link::Cluster(_));
         let orphan_grace = (timeout * 3).max(Duration::from_secs(30));
         Ok(Self { link, prefix: prefix.to_owned(), timeout, cluster, orphan_grace })
-    }
-
-    fn user_key(&self, id: u64, what: &str) -> String {
-        format!("{}:{{u:{id}}}:{what}", self.prefix)
-    }
-
-    fn username_key(&self, username: &str) -> String {
-        format!("{}:username:{username}", self.prefix)
-    }
-
-    fn email_claim(&self, key: &str) -> String {
-        format!("{}:email:{key}", self.prefix)
-    }
-
-    fn token_key(&self, digest: &str) -> String {
-        format!("{}:tok:{digest}", self.prefix)
-    }
-
-    fn one_time_key(&self, purpose: Purpose, digest: &str) -> String {
-        format!("{}:ot:{}:{digest}", self.prefix, purpose.as_str())
-    }
-
-    fn claim_key(&self, field: UniqueField, value: &str) -> String {
-        match field {
-            UniqueField::Username => self.username_key(value),
-            UniqueField::Email => self.email_claim(value),
-        }
     }
 
     /// Runs one whole store operation under the deadline.

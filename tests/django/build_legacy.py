@@ -16,26 +16,16 @@ import json
 import os
 import sys
 
-out = os.path.abspath(sys.argv[1])
-os.makedirs(out, exist_ok=True)
-db = os.path.join(out, "legacy.sqlite3")
-if os.path.exists(db):
-    os.remove(db)
-os.environ["LEGACY_DB"] = db
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "legacy_site.settings")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The script's own directory is on sys.path: legacy_site is importable.
+from legacy_site.fresh import fresh_database  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
+out = fresh_database(sys.argv[1], "legacy.sqlite3")
 
 from django.contrib.auth import hashers  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
-
-call_command("migrate", run_syncdb=True, verbosity=0)
 
 
 def cheap(cls, **attrs):

@@ -29,6 +29,37 @@ fn builder(store: &TestStore) -> GwBuilder {
         .key_prefix(&store.prefix)
 }
 
+/// A private `redis-server` and a `gateway.toml` on it (the gateway of
+/// `builder`), for the binary's `users` commands; all live as long as this.
+struct OnRedis {
+    _redis: crate::support::Redis,
+    dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    gateway: GwBuilder,
+}
+
+fn on_redis() -> OnRedis {
+    let redis = crate::support::Redis::start();
+    let store = TestStore { url: redis.url(), prefix: "pa".into(), redis: None };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gateway.toml");
+    let gateway = builder(&store);
+    std::fs::write(&config, gateway.config_text(&store.url)).unwrap();
+    OnRedis { _redis: redis, dir, config, gateway }
+}
+
+/// `polyauth users ARGS --config CONFIG`, the binary as an operator runs it.
+fn polyauth_users(args: &[&str], config: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_polyauth"))
+        .arg("users")
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env_remove("POLYAUTH_LOG")
+        .output()
+        .unwrap()
+}
+
 /// Imports a dump into the gateway's store: in-process for the memory store,
 /// else with the binary (its report on stdout, exit code).
 async fn import(g: &Gw, b: &GwBuilder, store: &TestStore, dump: &Path, extra: &[&str]) -> (i32, String) {

@@ -2,23 +2,14 @@
 //! index, model and pk while the others import; a custom email-login user
 //! model; the memory store refused.
 
-use std::process::Command;
-
 use serde_json::{json, Value};
 
-use super::builder;
+use super::{builder, on_redis, polyauth_users, OnRedis};
 use crate::support::django::legacy;
-use crate::support::{Redis, StoreKind, TestStore};
+use crate::support::{StoreKind, TestStore};
 
 fn run(args: &[&str], config: &std::path::Path) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_polyauth"))
-        .args(["users", "import"])
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .env_remove("POLYAUTH_LOG")
-        .output()
-        .unwrap();
+    let out = polyauth_users(&[&["import"], args].concat(), config);
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.code().unwrap_or(-1), text)
 }
@@ -26,11 +17,7 @@ fn run(args: &[&str], config: &std::path::Path) -> (i32, String) {
 #[tokio::test]
 async fn bad_records_are_listed_and_the_rest_imports() {
     let legacy = legacy();
-    let redis = Redis::start();
-    let store = TestStore { url: redis.url(), prefix: "pa".into(), redis: None };
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("gateway.toml");
-    std::fs::write(&config, builder(&store).config_text(&store.url)).unwrap();
+    let OnRedis { _redis: _keep, dir, config, gateway: _ } = on_redis();
 
     // The real dump with bad records spliced in: a username another record
     // holds, a password that is no hash, and a token of no user.
@@ -83,12 +70,7 @@ async fn bad_records_are_listed_and_the_rest_imports() {
 #[tokio::test]
 async fn a_custom_email_user_model() {
     let legacy = legacy();
-    let redis = Redis::start();
-    let store = TestStore { url: redis.url(), prefix: "pa".into(), redis: None };
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("gateway.toml");
-    let b = builder(&store);
-    std::fs::write(&config, b.config_text(&store.url)).unwrap();
+    let OnRedis { _redis: _keep, dir: _dir, config, gateway: b } = on_redis();
     let (code, out) = run(&[legacy.emailauth().to_str().unwrap(), "--user-model", "emailauth.User"], &config);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("users: 1 created"), "{out}");

@@ -4,33 +4,18 @@
 //! every user with a password.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::{json, Value};
 
-use super::builder;
+use super::{on_redis, polyauth_users, OnRedis};
 use crate::support::django::{legacy, python};
-use crate::support::{Redis, TestStore};
 
 #[tokio::test]
 async fn export_loads_back_into_django() {
     let legacy = legacy();
-    let redis = Redis::start();
-    let store = TestStore { url: redis.url(), prefix: "pa".into(), redis: None };
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("gateway.toml");
-    let b = builder(&store);
-    std::fs::write(&config, b.config_text(&store.url)).unwrap();
-    let cli = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_polyauth"))
-            .arg("users")
-            .args(args)
-            .arg("--config")
-            .arg(&config)
-            .env_remove("POLYAUTH_LOG")
-            .output()
-            .unwrap()
-    };
+    let OnRedis { _redis: _keep, dir, config, gateway: b } = on_redis();
+    let cli = |args: &[&str]| polyauth_users(args, &config);
     let out = cli(&["import", legacy.dump().to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 

@@ -1,0 +1,100 @@
+//! A matched route's own work: the caller (authentication, permission,
+//! throttles, in DRF's order), the body and inputs, the action, and the
+//! success rendered from the route's templates.
+
+use super::*;
+
+/// The authenticated caller, if any; refuses when the route needs one and nobody is there.
+async fn caller(
+    gw: &Gateway,
+    d: &Dialect,
+    route: &Route,
+    headers: &hyper::HeaderMap,
+    fields: Option<&Fields>,
+    origin: &Origin,
+) -> Result<Option<Principal>, Vec<Failure>> {
+    let principal =
+        auth::authenticate(&gw.engine, d, &route.authenticators, headers, fields, origin).await.map_err(|f| vec![f])?;
+    if route.spec.permission == Permission::Authenticated && principal.is_none() {
+        return Err(vec![Failure::new(ErrorKey::NotAuthenticated)]);
+    }
+    // DRF's check_throttles: after authentication and permissions, before the view.
+    throttle::check(&gw.engine, d, route.spec.throttle_scope.as_deref(), principal.as_ref(), origin.client)
+        .await
+        .map_err(|f| vec![f])?;
+    Ok(principal)
+}
+
+pub(super) async fn run_route(
+    gw: &Gateway,
+    mount: &Mount,
+    route: &Route,
+    req: Request<Incoming>,
+    params: &[(String, String)],
+    links: &Links,
+    origin: &Origin,
+) -> Result<Reply, Vec<Failure>> {
+    let d = &mount.dialect;
+    let (parts, incoming) = req.into_parts();
+    let body_auth =
+        route.authenticators.iter().any(|a| d.authenticators.get(a).is_some_and(|s| s.body_field.is_some()));
+    let wants_body = route.spec.input.values().any(|i| i.from == Source::Body) || body_auth;
+    // DRF authenticates and checks permissions before the view parses the body: a bad
+    // or missing credential is a 401 even when the body is unparseable. Only a route
+    // whose authenticator reads the body has to parse it first.
+    let mut principal = if body_auth { None } else { caller(gw, d, route, &parts.headers, None, origin).await? };
+    let mut fields = Fields::new();
+    if wants_body {
+        let read = tokio::time::timeout(gw.body_read_timeout, body::read(incoming, &parts.headers, gw.body_limit));
+        let bytes = read.await.map_err(|_| vec![Failure::new(ErrorKey::RequestTimeout)])?.map_err(|f| vec![f])?;
+        fields = body::parse(bytes, &parts.headers, &route.spec.body).await.map_err(|f| vec![f])?;
+    } else {
+        drop(incoming);
+    }
+    if body_auth {
+        principal = caller(gw, d, route, &parts.headers, Some(&fields), origin).await?;
+    }
+    let inputs = inputs::collect(route, &fields, params, parts.uri.query(), &parts.headers)?;
+    let call = Call {
+        engine: &gw.engine,
+        inputs: &inputs,
+        wire: &route.wire,
+        principal: principal.as_ref(),
+        dialect: &d.name,
+        base_url: &links.base_url,
+        origin: &links.origin,
+        site: &links.site,
+        jwt: &d.jwt,
+        source: origin,
+    };
+    let mut out = route.action.run(&call).await?;
+    out.insert(vars::BASE_URL.into(), links.base_url.as_str().into());
+    out.insert(vars::DIALECT.into(), d.name.as_str().into());
+    let status = route.spec.response.status;
+    let mut reply = match (&route.body, &route.spec.response.each) {
+        // One rendering per item of the list, each with the item's variables.
+        (Some(t), Some(list)) => {
+            let items = out.get(list.as_str()).and_then(|v| v.as_array()).cloned().unwrap_or_default();
+            let rendered = items
+                .into_iter()
+                .map(|item| {
+                    let mut v = item.as_object().cloned().unwrap_or_default();
+                    v.insert(vars::BASE_URL.into(), links.base_url.as_str().into());
+                    v.insert(vars::DIALECT.into(), d.name.as_str().into());
+                    template::render(t, &v)
+                })
+                .collect();
+            Reply::json(status, &serde_json::Value::Array(rendered))
+        }
+        (Some(t), None) => Reply::json(status, &template::render(t, &out)),
+        (None, _) => Reply::empty(status),
+    };
+    // A response carrying a credential is never stored by a cache (RFC 6749 §5.1).
+    if [vars::TOKEN, vars::ACCESS, vars::REFRESH].iter().any(|k| out.contains_key(*k)) {
+        reply = reply.header("Cache-Control", "no-store").header("Pragma", "no-cache");
+    }
+    for (k, v) in &route.spec.response.headers {
+        reply = reply.header(k.clone(), template::render_str(v, &out));
+    }
+    Ok(reply)
+}
