@@ -202,6 +202,17 @@ pub struct Principal {
     pub opaque_token: Option<Secret>,
 }
 
+/// Where a mount's links point for one request: from configuration or a Host
+/// that ALLOWED_HOSTS named (`http::hosts`).
+pub trait SiteLinks: Sync {
+    /// `scheme://host` plus the mount prefix.
+    fn base_url(&self) -> &str;
+    /// `scheme://host` of mail links (Djoser: `{protocol}://{domain}`).
+    fn origin(&self) -> &str;
+    /// The site's name in mails (Djoser: `site_name`).
+    fn site(&self) -> &str;
+}
+
 /// What an action gets to work with.
 pub struct Call<'a> {
     pub engine: &'a Engine,
@@ -212,15 +223,10 @@ pub struct Call<'a> {
     pub principal: Option<&'a Principal>,
     /// The dialect's name (metrics, mail records).
     pub dialect: &'a str,
-    /// `scheme://host` plus the mount prefix, for links in mails: from
-    /// configuration or a Host that ALLOWED_HOSTS named (`http::hosts`).
-    pub base_url: &'a str,
+    /// Where links in mails point (made on first use: most requests need none).
+    pub links: &'a dyn SiteLinks,
     /// The mount's JWT policy (its `SIMPLE_JWT` settings), compiled at load.
     pub jwt: &'a JwtPolicy,
-    /// `scheme://host` of mail links (Djoser: `{protocol}://{domain}`).
-    pub origin: &'a str,
-    /// The site's name in mails (Djoser: `site_name`).
-    pub site: &'a str,
     /// Where the request came from and through which route (lockout and audit events).
     pub source: &'a Origin,
 }

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use hyper::body::Incoming;
-use hyper::header::AUTHORIZATION;
+use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -47,7 +47,7 @@ pub async fn respond(admin: &Admin, req: &Request<Incoming>) -> Reply {
         return admin_error(404, "not found");
     }
     if !reads(req.method()) {
-        return admin_error(405, "method not allowed").header("Allow", "GET, HEAD");
+        return admin_error(405, "method not allowed").header(ALLOW, HeaderValue::from_static("GET, HEAD"));
     }
     match path {
         "/healthz" => Reply::json(200, &serde_json::json!({ "status": "ok" })),
@@ -55,7 +55,9 @@ pub async fn respond(admin: &Admin, req: &Request<Incoming>) -> Reply {
             Ok(()) => Reply::json(200, &serde_json::json!({ "status": "ready" })),
             Err(reason) => render::not_ready(&reason),
         },
-        "/metrics" => Reply::bytes(200, metrics::CONTENT_TYPE, admin.metrics.encode().into_bytes()),
+        "/metrics" => {
+            Reply::bytes(200, HeaderValue::from_static(metrics::CONTENT_TYPE), admin.metrics.encode().into_bytes())
+        }
         _ => outbox(admin, req).await,
     }
 }
@@ -73,7 +75,9 @@ impl Admin {
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or_default();
         if !ct_eq(presented, expected.expose()) {
-            return Err(admin_error(401, "admin token required").header("WWW-Authenticate", "Bearer"));
+            return Err(
+                admin_error(401, "admin token required").header(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+            );
         }
         Ok(())
     }
@@ -102,16 +106,16 @@ pub async fn serve(
     settings: ConnSettings,
     stop: watch::Receiver<bool>,
 ) {
-    server::serve(listener, tls, settings, stop, move |req: Request<Incoming>, _scheme| {
+    server::serve(listener, tls, settings, stop, move |req: Request<Incoming>, conn: server::Conn| {
         let admin = admin.clone();
         async move {
             let head = req.method() == Method::HEAD;
             let reply: Reply = if users::handles(req.uri().path()) {
-                users::respond(&admin, req).await
+                users::respond(&admin, req, conn.peer.ip()).await
             } else {
                 respond(&admin, &req).await
             };
-            let res: Response<Body> = reply.into_response(head);
+            let res: Response<Body> = reply.into_response(head, None);
             res
         }
     })

@@ -300,9 +300,9 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
         let stop = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             let _up = up;
-            server::serve(tcp, l.tls, settings, stop, move |req, scheme| {
+            server::serve(tcp, l.tls, settings, stop, move |req, conn| {
                 let (gw, mounts) = (gw.clone(), mounts.clone());
-                async move { handle(&gw, &mounts, req, scheme).await }
+                async move { handle(&gw, &mounts, req, conn).await }
             })
             .await
         }));

@@ -56,6 +56,12 @@ pub struct Route {
     pub shape: String,
     pub method: hyper::Method,
     pub body: Option<Value>,
+    /// `body`, compiled: what each answer renders.
+    pub compiled: Option<template::Compiled>,
+    /// Whether the answer's templates use `{base_url}` (the request's links are made only then).
+    pub uses_base_url: bool,
+    /// Whether they use `{dialect}`.
+    pub uses_dialect: bool,
     /// Route errors merged over the dialect's.
     pub errors: BTreeMap<ErrorKey, ErrorSpec>,
     /// Authenticator names that run for this route.
@@ -327,7 +333,30 @@ fn compile(
                 return Err(rerr(format!("another route at {} already declares its view", spec.path)));
             }
         }
-        routes.push(Route { action, wire, pattern, shape, method, body, errors, authenticators, spec });
+        let compiled = body.as_ref().map(template::Compiled::new);
+        let uses = |name: &str| {
+            compiled.as_ref().is_some_and(|c| c.uses(name))
+                || spec
+                    .response
+                    .headers
+                    .values()
+                    .any(|h| template::placeholders(h).map_or(true, |p| p.iter().any(|n| n == name)))
+        };
+        let (uses_base_url, uses_dialect) = (uses(vars::BASE_URL), uses(vars::DIALECT));
+        routes.push(Route {
+            action,
+            wire,
+            pattern,
+            shape,
+            method,
+            body,
+            compiled,
+            uses_base_url,
+            uses_dialect,
+            errors,
+            authenticators,
+            spec,
+        });
     }
     if routes.is_empty() {
         return Err(ferr("a dialect needs at least one route".into()));

@@ -50,10 +50,15 @@ pub const HYPER_MAX_HEAD_BYTES: usize = 64 * 1024;
 /// `http` or `https`: how the listener is reached (for links in mails).
 pub type Scheme = &'static str;
 
-/// The connection's remote address, in every request's extensions: the
-/// client address when no trusted proxy stands between (`http::client_addr`).
+/// What a handler knows of the connection a request came over (passed beside
+/// the request rather than in its extensions, which would cost a map per request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Peer(pub SocketAddr);
+pub struct Conn {
+    /// How the listener is reached.
+    pub scheme: Scheme,
+    /// The remote address: the client when no trusted proxy stands between (`http::client_addr`).
+    pub peer: SocketAddr,
+}
 
 /// Serves one listener until `stop` turns true, then drains. `handler` answers
 /// each request; it is given the scheme the connection arrived over.
@@ -64,7 +69,7 @@ pub async fn serve<H, F>(
     mut stop: watch::Receiver<bool>,
     handler: H,
 ) where
-    H: Fn(Request<Incoming>, Scheme) -> F + Clone + Send + Sync + 'static,
+    H: Fn(Request<Incoming>, Conn) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
@@ -96,8 +101,8 @@ pub async fn serve<H, F>(
         };
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok((s, peer)) => (s, Peer(peer)),
+                let (stream, conn) = match accepted {
+                    Ok((s, peer)) => (s, Conn { scheme, peer }),
                     Err(e) => {
                         // EMFILE and friends: back off instead of spinning.
                         tracing::warn!(error = %e, "accept failed");
@@ -114,10 +119,10 @@ pub async fn serve<H, F>(
                     // Held for the connection's life: its slot frees when it ends.
                     let _permit = permit;
                     let Some(acceptor) = acceptor else {
-                        return connection(stream, peer, handler, scheme, settings, watcher).await;
+                        return connection(stream, conn, handler, settings, watcher).await;
                     };
                     match tokio::time::timeout(settings.header_read_timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => connection(tls_stream, peer, handler, scheme, settings, watcher).await,
+                        Ok(Ok(tls_stream)) => connection(tls_stream, conn, handler, settings, watcher).await,
                         Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
@@ -133,15 +138,14 @@ pub async fn serve<H, F>(
 }
 
 /// Serves HTTP/1.1 on one accepted (and, for TLS, handshaken) connection.
-async fn connection<IO, H, F>(io: IO, peer: Peer, handler: H, scheme: Scheme, settings: ConnSettings, watcher: Watcher)
+async fn connection<IO, H, F>(io: IO, conn: Conn, handler: H, settings: ConnSettings, watcher: Watcher)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    H: Fn(Request<Incoming>, Scheme) -> F + Clone + Send + Sync + 'static,
+    H: Fn(Request<Incoming>, Conn) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
-    let svc = service_fn(move |mut req: Request<Incoming>| {
-        req.extensions_mut().insert(peer);
-        let fut = handler(req, scheme);
+    let svc = service_fn(move |req: Request<Incoming>| {
+        let fut = handler(req, conn);
         async move { Ok::<_, Infallible>(fut.await) }
     });
     let conn = http1::Builder::new()

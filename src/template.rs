@@ -8,6 +8,10 @@
 
 use serde_json::{Map, Value};
 
+mod compiled;
+
+pub use compiled::Compiled;
+
 /// Template variable names, declared once: actions provide them, the dialect
 /// loader checks placeholders against them, OpenAPI samples fill them.
 pub mod vars {

@@ -209,7 +209,7 @@ impl Call<'_> {
         v.insert(vars::USER_USERNAME.into(), user.username.clone().into());
         v.insert(vars::USER_ID.into(), user.id.into());
         v.insert(vars::DIALECT.into(), self.dialect.into());
-        site_vars(self.base_url, self.origin, self.site, &mut v);
+        site_vars(self.links.base_url(), self.links.origin(), self.links.site(), &mut v);
         let rendered = template.render(&mut v);
         let letter = Letter {
             to: user.email.clone(),

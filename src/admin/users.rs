@@ -28,7 +28,6 @@ use crate::engine::{EngineError, User, UserRef};
 use crate::http::handle::request_id;
 use crate::http::render::{admin_error, Reply};
 use crate::secret::Secret;
-use crate::server::Peer;
 
 /// Whether a path belongs to this API.
 pub fn handles(path: &str) -> bool {
@@ -38,18 +37,17 @@ pub fn handles(path: &str) -> bool {
 /// The largest body accepted (a password).
 const BODY_LIMIT: usize = 4096;
 
-pub async fn respond(admin: &Admin, req: Request<Incoming>) -> Reply {
+pub async fn respond(admin: &Admin, req: Request<Incoming>, peer: std::net::IpAddr) -> Reply {
     if let Err(refusal) = admin.authorize(&req, "users API") {
         return refusal;
     }
     let path = req.uri().path().trim_end_matches('/').to_owned();
     let segments: Vec<&str> = path.split('/').skip(1).collect();
-    let peer = req.extensions().get::<Peer>().map(|p| p.0.ip());
     let origin = |op: &str| Origin {
         request_id: request_id(req.headers()),
         dialect: "admin".into(),
         route: op.into(),
-        client: peer,
+        client: Some(peer),
     };
     let method = req.method().clone();
     match (segments.as_slice(), &method) {
@@ -128,8 +126,8 @@ pub async fn respond(admin: &Admin, req: Request<Incoming>) -> Reply {
     }
 }
 
-fn not_allowed(allow: &str) -> Reply {
-    admin_error(405, "method not allowed").header("Allow", allow)
+fn not_allowed(allow: &'static str) -> Reply {
+    admin_error(405, "method not allowed").header(hyper::header::ALLOW, hyper::header::HeaderValue::from_static(allow))
 }
 
 /// `id=`, `username=` or `email=` from a query string (exactly one).
@@ -203,7 +201,8 @@ fn refusal(e: EngineError) -> Reply {
     match e {
         EngineError::UserNotFound => admin_error(404, "no such user"),
         EngineError::Hash(crate::engine::passwords::HashError::Busy) => {
-            admin_error(503, "password hashing is busy, try again").header("Retry-After", "1")
+            admin_error(503, "password hashing is busy, try again")
+                .header(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("1"))
         }
         other => {
             tracing::error!(error = %other, "admin users API failed");

@@ -14,7 +14,10 @@
 //! `-Allow-Headers`, `-Allow-Methods` and `-Max-Age`. Other origins get no CORS
 //! header at all, and the browser keeps the answer from the page.
 
-use hyper::header::HeaderMap;
+use hyper::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS,
+    ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
+};
 use hyper::Method;
 
 use super::render::Reply;
@@ -23,6 +26,8 @@ use crate::dialect::Dialect;
 
 const REQUEST_METHOD: &str = "access-control-request-method";
 const REQUEST_PRIVATE_NETWORK: &str = "access-control-request-private-network";
+const ALLOW_PRIVATE_NETWORK: HeaderName = HeaderName::from_static("access-control-allow-private-network");
+const TRUE: HeaderValue = HeaderValue::from_static("true");
 
 /// What of one request the mount's CORS policy needs, read before the request
 /// is handed on (the pipeline consumes it).
@@ -78,23 +83,23 @@ impl<'d> CorsRequest<'d> {
         };
         // Credentials with every origin are refused at load, so `*` never meets them.
         let allow_origin = if p.allow_all && !p.allow_credentials { "*" } else { origin };
-        let mut reply = reply.header("Access-Control-Allow-Origin", allow_origin);
+        let mut reply = reply.header_text(ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
         if p.allow_credentials {
-            reply = reply.header("Access-Control-Allow-Credentials", "true");
+            reply = reply.header(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
         }
         if let Some(expose) = &p.expose_headers {
-            reply = reply.header("Access-Control-Expose-Headers", expose.as_str());
+            reply = reply.header_text(ACCESS_CONTROL_EXPOSE_HEADERS, expose);
         }
         if self.options {
             reply = reply
-                .header("Access-Control-Allow-Headers", p.allow_headers.as_str())
-                .header("Access-Control-Allow-Methods", p.allow_methods.as_str());
+                .header_text(ACCESS_CONTROL_ALLOW_HEADERS, &p.allow_headers)
+                .header_text(ACCESS_CONTROL_ALLOW_METHODS, &p.allow_methods);
             if let Some(age) = p.max_age {
-                reply = reply.header("Access-Control-Max-Age", age.to_string());
+                reply = reply.header(ACCESS_CONTROL_MAX_AGE, HeaderValue::from(age));
             }
         }
         if p.allow_private_network && self.private_network {
-            reply = reply.header("Access-Control-Allow-Private-Network", "true");
+            reply = reply.header(ALLOW_PRIVATE_NETWORK, TRUE);
         }
         reply
     }

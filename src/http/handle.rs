@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, HOST};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, ALLOW, CONNECTION, HOST, VARY};
 use hyper::{Method, Request, Response};
 
 use super::body::{self, Fields};
 use super::cors::CorsRequest;
-use super::hosts::{HostCheck, HostPolicy, LinkConfig, Links};
+use super::hosts::{HostCheck, HostPolicy, LazyLinks, LinkConfig};
 use super::render::{self, Body, Reply};
 use super::{accept, auth, client_addr, inputs, metadata, throttle};
 use crate::actions::{Call, Principal};
@@ -22,7 +22,7 @@ use crate::dialect::{Dialect, Match, Permission, Route, Source};
 use crate::engine::{crypto, Engine};
 use crate::failure::{ErrorKey, Failure};
 use crate::metrics::{Metrics, RouteMetrics, PREFLIGHT, UNMATCHED};
-use crate::server::Peer;
+use crate::server::Conn;
 use crate::template::{self, vars};
 
 mod run;
@@ -40,12 +40,15 @@ pub struct Mount {
     pub links: LinkConfig,
     /// Per route of the dialect (same order): what every answer of it needs, made once.
     routes: Vec<RouteConst>,
+    /// The dialect's headers on every answer, parsed once; the flag marks those
+    /// an answer from above Django's XFrameOptionsMiddleware goes without.
+    headers: Vec<(HeaderName, HeaderValue, bool)>,
 }
 
 /// A route's per-answer constants.
 struct RouteConst {
     /// The `Allow` header of its path.
-    allow: String,
+    allow: HeaderValue,
     /// Its request series; None until the mount is served (`resolve_metrics`).
     metrics: Option<RouteMetrics>,
 }
@@ -59,7 +62,21 @@ impl Mount {
             .iter()
             .map(|r| RouteConst { allow: allow_header(&dialect, &routes_at(&dialect, r)), metrics: None })
             .collect();
-        Self { prefix: prefix.trim_end_matches('/').to_owned(), dialect, hosts, links, routes }
+        let headers = dialect
+            .headers
+            .iter()
+            .filter_map(|(k, v)| match (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+                (Ok(name), Ok(value)) => {
+                    let omitted = dialect.redirect_omits_headers.iter().any(|h| h.eq_ignore_ascii_case(k));
+                    Some((name, value, omitted))
+                }
+                _ => {
+                    tracing::warn!(dialect = %dialect.name, header = %k, "dialect header is not valid HTTP: never sent");
+                    None
+                }
+            })
+            .collect();
+        Self { prefix: prefix.trim_end_matches('/').to_owned(), dialect, hosts, links, routes, headers }
     }
 
     /// Resolves each route's metrics handles (the gateway's registry is made after the plan).
@@ -97,6 +114,9 @@ pub struct Gateway {
 }
 
 pub const REQUEST_ID: &str = "x-request-id";
+const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static(REQUEST_ID);
+const VARY_ACCEPT: HeaderValue = HeaderValue::from_static("Accept");
+const CLOSE: HeaderValue = HeaderValue::from_static("close");
 
 /// The caller's `X-Request-Id` when it is a plausible id (so it cannot forge
 /// log lines or smuggle a credential into them at length), else a fresh one.
@@ -109,7 +129,7 @@ pub fn request_id(headers: &HeaderMap) -> String {
 
 const METHOD_ORDER: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
-fn allow_header(d: &Dialect, routes: &[&Route]) -> String {
+fn allow_header(d: &Dialect, routes: &[&Route]) -> HeaderValue {
     let mut methods: Vec<String> = routes.iter().map(|r| r.method.to_string()).collect();
     if d.drf_views {
         if methods.iter().any(|m| m == "GET") {
@@ -120,7 +140,8 @@ fn allow_header(d: &Dialect, routes: &[&Route]) -> String {
     let rank = |m: &String| METHOD_ORDER.iter().position(|o| o == m).unwrap_or(99);
     methods.sort_by_key(rank);
     methods.dedup();
-    methods.join(", ")
+    // Method names are tokens: always a valid value.
+    HeaderValue::from_str(&methods.join(", ")).unwrap_or(HeaderValue::from_static(""))
 }
 
 /// The routes that share the chosen route's path (for `Allow`).
@@ -146,7 +167,7 @@ fn head_over_limits<B>(req: &Request<B>) -> Option<ErrorKey> {
 }
 
 /// Handles a request for one of `mounts` (the listener's). Never panics on client input.
-pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, scheme: &str) -> Response<Body> {
+pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, conn: Conn) -> Response<Body> {
     let start = Instant::now();
     let method = req.method().clone();
     let id = request_id(req.headers());
@@ -154,7 +175,7 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
     let Some((mount, rel)) = mounts.iter().find_map(|m| m.strip(&path).map(|r| (m, r.to_owned()))) else {
         let res = render::unmatched();
         finish(gw, &id, &method, UNMATCHED, UNMATCHED, 404, start);
-        return with_id(res.into_response(method == Method::HEAD), &id);
+        return res.into_response(method == Method::HEAD, id_header(&id));
     };
     let d = &mount.dialect;
     // A head over the gateway's limits is refused first (Django's server would).
@@ -175,22 +196,21 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
         Some(key) => {
             let mut reply = render::failures(d, &d.errors, &[Failure::new(key)], method.as_str());
             // The head is refused whole: close rather than read what follows it.
-            reply = reply.header("Connection", "close");
+            reply = reply.header(CONNECTION, CLOSE);
             (reply, None)
         }
         None if preflight => (render::preflight(), None),
         None => {
-            let links = mount.links.links(&checked, scheme, &mount.prefix);
+            let links = LazyLinks::new(&mount.links, &checked, conn.scheme, &mount.prefix);
             // DRF negotiates the response format before anything else a view does.
             let negotiated = d.drf_views.then(|| accept::negotiate(req.headers()));
             let acceptable = negotiated.as_ref().is_none_or(|n| n.acceptable);
             let indent = negotiated.and_then(|n| n.indent);
-            let peer = req.extensions().get::<Peer>().map(|p| p.0);
-            let client = client_addr::resolve(req.headers(), peer, gw.trusted_proxies);
+            let client = client_addr::resolve(req.headers(), Some(conn.peer), gw.trusted_proxies);
             let origin = Origin { request_id: id.clone(), dialect: d.name.clone(), route: String::new(), client };
             let (mut reply, route) = dispatch(gw, mount, req, &rel, &links, acceptable, &origin).await;
             if let (Some(n), Some((ct, bytes))) = (indent, reply.body.as_mut()) {
-                if ct.starts_with("application/json") {
+                if ct.as_bytes().starts_with(b"application/json") {
                     if let Some(pretty) = accept::indent_json(bytes, n) {
                         *bytes = pretty;
                     }
@@ -201,17 +221,16 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
     };
     // A body that did not arrive in time is not read on: the connection ends.
     if reply.status == 408 {
-        reply = reply.header("Connection", "close");
+        reply = reply.header(CONNECTION, CLOSE);
     }
     // What answers above XFrameOptionsMiddleware (CommonMiddleware's redirect
     // and DisallowedHost, CorsMiddleware's preflight) misses the headers it would add.
-    let refused_early = early.is_some();
-    for (k, v) in &d.headers {
-        let before_frame_options = reply.status == 301 || preflight || refused_early;
-        if before_frame_options && d.redirect_omits_headers.iter().any(|h| h.eq_ignore_ascii_case(k)) {
-            continue;
+    let before_frame_options = reply.status == 301 || preflight || early.is_some();
+    reply.headers.reserve(mount.headers.len());
+    for (k, v, omitted) in &mount.headers {
+        if !(before_frame_options && *omitted) {
+            reply.headers.push((k.clone(), v.clone()));
         }
-        reply.headers.push((k.clone(), v.clone()));
     }
     if let Some(c) = &cors {
         reply = c.decorate(reply);
@@ -230,14 +249,12 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, sche
         }
         None => finish(gw, &id, &method, &d.name, name, reply.status, start),
     }
-    with_id(reply.into_response(method == Method::HEAD), &id)
+    reply.into_response(method == Method::HEAD, id_header(&id))
 }
 
-fn with_id(mut res: Response<Body>, id: &str) -> Response<Body> {
-    if let Ok(v) = HeaderValue::from_str(id) {
-        res.headers_mut().insert(REQUEST_ID, v);
-    }
-    res
+/// The `X-Request-Id` answer header (an id is always a valid value: `request_id` checks it).
+fn id_header(id: &str) -> Option<(HeaderName, HeaderValue)> {
+    HeaderValue::from_str(id).ok().map(|v| (REQUEST_ID_HEADER, v))
 }
 
 /// The request's one log event and metrics sample. Only names from the dialect
@@ -260,7 +277,7 @@ async fn dispatch<'m>(
     mount: &'m Mount,
     req: Request<Incoming>,
     rel: &str,
-    links: &Links,
+    links: &LazyLinks<'_>,
     // False when a DRF dialect's content negotiation failed (answered 406 on known paths).
     acceptable: bool,
     // The request id and client address; the route is filled in once matched.
@@ -288,7 +305,7 @@ async fn dispatch<'m>(
                     location.push('?');
                     location.push_str(q);
                 }
-                return (render::slash_redirect(location), None);
+                return (render::slash_redirect(&location), None);
             }
             (render::failures(d, &d.errors, &[Failure::new(ErrorKey::NotFound)], method.as_str()), None)
         }
@@ -337,7 +354,7 @@ async fn dispatch<'m>(
             let f = Failure::new(ErrorKey::MethodNotAllowed).with(vars::METHOD, method.as_str());
             let mut reply = render::failures(d, &first.errors, &[f], method.as_str());
             if !d.drf_views {
-                reply = reply.header("Allow", allow.clone());
+                reply = reply.header(ALLOW, allow.clone());
             }
             (with_drf_headers(d, reply, &allow), name)
         }
@@ -357,9 +374,9 @@ async fn dispatch<'m>(
 }
 
 /// DRF puts `Allow` and `Vary: Accept` on every response of its views.
-fn with_drf_headers(d: &Dialect, reply: Reply, allow: &str) -> Reply {
+fn with_drf_headers(d: &Dialect, reply: Reply, allow: &HeaderValue) -> Reply {
     if d.drf_views {
-        reply.header("Allow", allow).header("Vary", "Accept")
+        reply.header(ALLOW, allow.clone()).header(VARY, VARY_ACCEPT)
     } else {
         reply
     }

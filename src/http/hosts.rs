@@ -5,6 +5,9 @@
 //! entry named (not `"*"`); else from the listener's own address. A Host
 //! header that only `"*"` let in never reaches a mail.
 
+use std::sync::OnceLock;
+
+use crate::actions::SiteLinks;
 use crate::dialect::Settings;
 
 /// A mount's `ALLOWED_HOSTS`, lower-cased as Django compares them.
@@ -39,10 +42,10 @@ impl HostPolicy {
     /// Django's `HttpRequest.get_host` check: the Host must be a syntactically
     /// valid name or IP literal (with an optional port) and match an entry.
     pub fn check(&self, host: Option<&str>) -> HostCheck {
-        let Some(domain) = host.and_then(split_domain_port) else {
+        let Some(domain) = host.and_then(domain_of) else {
             return HostCheck::Refused;
         };
-        if self.patterns.iter().any(|p| p != "*" && is_same_domain(&domain, p)) {
+        if self.patterns.iter().any(|p| p != "*" && is_same_domain(domain, p)) {
             return HostCheck::Named(host.unwrap_or_default().to_owned());
         }
         if self.is_wildcard() {
@@ -52,11 +55,12 @@ impl HostPolicy {
     }
 }
 
-/// Django's `split_domain_port` (domain only): lower-cased, port and a
-/// trailing dot removed; None when the host is not of the accepted shape
-/// `^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(:[0-9]+)?$`.
-fn split_domain_port(host: &str) -> Option<String> {
-    let host = host.to_ascii_lowercase();
+/// Django's `split_domain_port` (domain only): port and a trailing dot
+/// removed, as a slice of the header (callers compare it ignoring ASCII case,
+/// as Django lower-cases it); None when the host is not of the accepted shape
+/// `^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(:[0-9]+)?$`. Allocates nothing:
+/// it runs on every request.
+fn domain_of(host: &str) -> Option<&str> {
     let (domain, port) = if let Some(rest) = host.strip_prefix('[') {
         let (inside, after) = rest.split_once(']')?;
         let ok = inside.contains(':') && inside.bytes().all(|b| b.is_ascii_hexdigit() || b".:".contains(&b));
@@ -64,31 +68,42 @@ fn split_domain_port(host: &str) -> Option<String> {
         if !ok {
             return None;
         }
-        (format!("[{inside}]"), after)
+        (&host[..inside.len() + 2], after)
     } else {
-        let (d, p) = match host.split_once(':') {
-            Some((d, p)) => (d, &host[d.len()..][..p.len() + 1]),
-            None => (host.as_str(), ""),
+        let (d, p) = match host.find(':') {
+            Some(i) => (&host[..i], &host[i..]),
+            None => (host, ""),
         };
-        if d.is_empty() || !d.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-".contains(&b)) {
+        if d.is_empty() || !d.bytes().all(|b| b.is_ascii_alphanumeric() || b".-".contains(&b)) {
             return None;
         }
-        (d.to_owned(), p)
+        (d, p)
     };
     let port_ok =
         port.is_empty() || (port.len() > 1 && port.starts_with(':') && port[1..].bytes().all(|b| b.is_ascii_digit()));
     if !port_ok {
         return None;
     }
-    let domain = domain.strip_suffix('.').map(str::to_owned).unwrap_or(domain);
+    let domain = domain.strip_suffix('.').unwrap_or(domain);
     (!domain.is_empty()).then_some(domain)
 }
 
-/// Django's `is_same_domain`: `.example.com` matches it and its subdomains.
+/// `domain_of`, lower-cased (tests and callers that keep it).
+#[cfg(test)]
+fn split_domain_port(host: &str) -> Option<String> {
+    domain_of(host).map(str::to_ascii_lowercase)
+}
+
+/// Django's `is_same_domain`: `.example.com` matches it and its subdomains
+/// (`pattern` is lower-case; `host` is compared ignoring ASCII case).
 fn is_same_domain(host: &str, pattern: &str) -> bool {
+    let ends_with = |suffix: &str| {
+        host.len() >= suffix.len()
+            && host.as_bytes()[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
     match pattern.strip_prefix('.') {
-        Some(bare) => host.ends_with(pattern) || host == bare,
-        None => host == pattern,
+        Some(bare) => ends_with(pattern) || host.eq_ignore_ascii_case(bare),
+        None => host.eq_ignore_ascii_case(pattern),
     }
 }
 
@@ -102,6 +117,39 @@ pub struct Links {
     pub origin: String,
     /// The site's name (Djoser: `site_name`); the host by default.
     pub site: String,
+}
+
+/// One request's links, made on first use: most answers carry none.
+pub struct LazyLinks<'a> {
+    config: &'a LinkConfig,
+    checked: &'a HostCheck,
+    scheme: &'a str,
+    prefix: &'a str,
+    made: OnceLock<Links>,
+}
+
+impl<'a> LazyLinks<'a> {
+    pub fn new(config: &'a LinkConfig, checked: &'a HostCheck, scheme: &'a str, prefix: &'a str) -> Self {
+        Self { config, checked, scheme, prefix, made: OnceLock::new() }
+    }
+
+    pub fn get(&self) -> &Links {
+        self.made.get_or_init(|| self.config.links(self.checked, self.scheme, self.prefix))
+    }
+}
+
+impl SiteLinks for LazyLinks<'_> {
+    fn base_url(&self) -> &str {
+        &self.get().base_url
+    }
+
+    fn origin(&self) -> &str {
+        &self.get().origin
+    }
+
+    fn site(&self) -> &str {
+        &self.get().site
+    }
 }
 
 /// The configured parts of a mount's links, settled at start.

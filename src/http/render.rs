@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, LOCATION, VARY, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
 use serde_json::{Map, Value};
 
@@ -15,19 +15,28 @@ use crate::template::{self, vars};
 
 pub type Body = Full<Bytes>;
 
-const JSON: &str = "application/json";
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 
-/// A response under construction: status, headers, body.
+/// A response under construction: status, headers, body. Header names and
+/// values are hyper's own types, so what is constant (a dialect's headers, a
+/// route's `Allow`) is parsed once at load and only cloned (a reference count) per answer.
 pub struct Reply {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<(String, Vec<u8>)>,
+    /// In the order added; a later entry of the same name replaces an earlier one.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Option<(HeaderValue, Vec<u8>)>,
 }
 
 impl Reply {
     pub fn json(status: u16, value: &Value) -> Self {
         let bytes = serde_json::to_vec(value).unwrap_or_default();
-        Reply { status, headers: Vec::new(), body: Some((JSON.into(), bytes)) }
+        Reply::json_bytes(status, bytes)
+    }
+
+    /// A JSON body already serialised (a compiled template's output).
+    pub fn json_bytes(status: u16, bytes: Vec<u8>) -> Self {
+        Reply { status, headers: Vec::new(), body: Some((JSON, bytes)) }
     }
 
     pub fn empty(status: u16) -> Self {
@@ -35,70 +44,92 @@ impl Reply {
     }
 
     /// A body of any media type (the metrics exposition).
-    pub fn bytes(status: u16, content_type: &str, bytes: Vec<u8>) -> Self {
-        Reply { status, headers: Vec::new(), body: Some((content_type.into(), bytes)) }
+    pub fn bytes(status: u16, content_type: HeaderValue, bytes: Vec<u8>) -> Self {
+        Reply { status, headers: Vec::new(), body: Some((content_type, bytes)) }
     }
 
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
         self
+    }
+
+    /// A header whose value is made per answer; one that is not valid HTTP is
+    /// dropped (and logged), never a panic.
+    pub fn header_text(self, name: HeaderName, value: &str) -> Self {
+        match HeaderValue::from_str(value) {
+            Ok(v) => self.header(name, v),
+            Err(_) => {
+                tracing::warn!(header = %name, "dropped a header that is not valid HTTP");
+                self
+            }
+        }
+    }
+
+    /// A header named by dialect data (a route's or an error's own headers).
+    pub fn header_named(self, name: &str, value: &str) -> Self {
+        match HeaderName::from_bytes(name.as_bytes()) {
+            Ok(n) => self.header_text(n, value),
+            Err(_) => {
+                tracing::warn!(header = %name, "dropped a header that is not valid HTTP");
+                self
+            }
+        }
     }
 
     /// Django's `patch_vary_headers`: `name` joins the `Vary` list unless it is
     /// there already (compared case-insensitively); a `*` stays alone.
     pub fn vary(mut self, name: &str) -> Self {
-        let is_vary = |k: &String| k.eq_ignore_ascii_case("vary");
         // Later entries replace earlier ones in `into_response`: the last is the one sent.
-        let current = self.headers.iter().rev().find(|(k, _)| is_vary(k)).map(|(_, v)| v.clone());
-        let mut names: Vec<&str> =
-            current.as_deref().map(|v| v.split(',').map(str::trim).collect()).unwrap_or_default();
+        let current = self.headers.iter().rev().find(|(k, _)| *k == VARY).map(|(_, v)| v.clone());
+        let current = current.as_ref().and_then(|v| v.to_str().ok());
+        let mut names: Vec<&str> = current.map(|v| v.split(',').map(str::trim).collect()).unwrap_or_default();
         if !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
             names.push(name);
         }
         let value = if names.contains(&"*") { "*".to_owned() } else { names.join(", ") };
-        self.headers.retain(|(k, _)| !is_vary(k));
-        self.headers.push(("Vary".into(), value));
-        self
+        self.headers.retain(|(k, _)| *k != VARY);
+        self.header_text(VARY, &value)
     }
 
-    /// Builds the hyper response; a header that cannot be sent is dropped (and logged), never a panic.
-    pub fn into_response(self, head_only: bool) -> Response<Body> {
-        let mut res = Response::new(Body::default());
-        *res.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    /// The value of a header as sent (the last entry of that name), if any.
+    pub fn header_value(&self, name: &HeaderName) -> Option<&HeaderValue> {
+        self.headers.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// Builds the hyper response. `extra` is one more header (the request id),
+    /// set last; the map is sized once for everything it will hold.
+    pub fn into_response(self, head_only: bool, extra: Option<(HeaderName, HeaderValue)>) -> Response<Body> {
+        let mut headers = HeaderMap::with_capacity(self.headers.len() + 2);
+        let mut body = Body::default();
         if let Some((ct, bytes)) = self.body {
-            if let Ok(v) = HeaderValue::from_str(&ct) {
-                res.headers_mut().insert(CONTENT_TYPE, v);
-            }
+            headers.insert(CONTENT_TYPE, ct);
             if !head_only {
-                *res.body_mut() = Full::new(Bytes::from(bytes));
+                body = Full::new(Bytes::from(bytes));
             }
         }
-        let h = res.headers_mut();
-        for (k, v) in self.headers {
-            match (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
-                (Ok(k), Ok(v)) => {
-                    h.insert(k, v);
-                }
-                _ => tracing::warn!(header = %k, "dropped a header that is not valid HTTP"),
-            }
+        for (k, v) in self.headers.into_iter().chain(extra) {
+            headers.insert(k, v);
         }
+        let mut res = Response::new(body);
+        *res.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        *res.headers_mut() = headers;
         res
     }
 }
 
 /// A path no mount serves: there is no dialect to answer in, so plain text.
 pub fn unmatched() -> Reply {
-    Reply::bytes(404, "text/plain; charset=utf-8", b"Not Found".to_vec())
+    Reply::bytes(404, HeaderValue::from_static("text/plain; charset=utf-8"), b"Not Found".to_vec())
 }
 
 /// Django's APPEND_SLASH answer: 301 to the slashed URL with an empty HTML body.
-pub fn slash_redirect(location: String) -> Reply {
-    Reply::bytes(301, "text/html; charset=utf-8", Vec::new()).header("Location", location)
+pub fn slash_redirect(location: &str) -> Reply {
+    Reply::bytes(301, HTML, Vec::new()).header_text(LOCATION, location)
 }
 
 /// django-cors-headers' answer to a CORS preflight: Django's empty `HttpResponse`.
 pub fn preflight() -> Reply {
-    Reply::bytes(200, "text/html; charset=utf-8", Vec::new())
+    Reply::bytes(200, HTML, Vec::new())
 }
 
 /// The admin listener's refusals: `{"detail": …}`.
@@ -149,8 +180,9 @@ pub fn failures(d: &Dialect, errors: &BTreeMap<ErrorKey, ErrorSpec>, list: &[Fai
     let mut reply = if spec.empty {
         Reply::empty(status)
     } else if let Some(raw) = &spec.raw {
-        let ct = spec.content_type.clone().unwrap_or_else(|| "text/plain; charset=utf-8".into());
-        Reply { status, headers: Vec::new(), body: Some((ct, template::render_str(raw, &values).into_bytes())) }
+        let ct = spec.content_type.as_deref().unwrap_or("text/plain; charset=utf-8");
+        let ct = HeaderValue::from_str(ct).unwrap_or(HeaderValue::from_static("text/plain; charset=utf-8"));
+        Reply::bytes(status, ct, template::render_str(raw, &values).into_bytes())
     } else if let Some(body) = &spec.body {
         Reply::json(status, &template::render(&template::from_toml(body), &values))
     } else {
@@ -171,14 +203,14 @@ pub fn failures(d: &Dialect, errors: &BTreeMap<ErrorKey, ErrorSpec>, list: &[Fai
     // The dialect's challenge first, so an error's own `WWW-Authenticate` (a route's) replaces it.
     if status == 401 {
         if let Some(w) = &d.www_authenticate {
-            reply = reply.header("WWW-Authenticate", w.clone());
+            reply = reply.header_text(WWW_AUTHENTICATE, w);
         }
     }
     for (k, v) in &spec.headers {
         // A header whose value is unknown (e.g. `Retry-After` without a wait) is left off.
         let value = template::render_str(v, &values);
         if !value.is_empty() {
-            reply = reply.header(k.clone(), value);
+            reply = reply.header_named(k, &value);
         }
     }
     reply

@@ -59,6 +59,19 @@ fn candidates(d: &Dialect, r: &Route) -> Vec<Vec<Failure>> {
     out
 }
 
+/// A header name as the HTTP documents spell it (`Retry-After`, `WWW-Authenticate`):
+/// hyper keeps names lower-case, which is how they are sent.
+fn display_name(h: &hyper::header::HeaderName) -> String {
+    h.as_str()
+        .split('-')
+        .map(|part| match part {
+            "www" => "WWW".to_owned(),
+            _ => part[..1].to_ascii_uppercase() + &part[1..],
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// One status's errors: keys, media type → examples, headers.
 type Group = (Vec<String>, Map<String, Value>, Map<String, Value>);
 
@@ -74,9 +87,11 @@ pub fn responses(d: &Dialect, r: &Route) -> BTreeMap<u16, Value> {
         }
         entry.0.push(key.clone());
         for (h, v) in &reply.headers {
-            entry.2.entry(h.clone()).or_insert_with(|| json!({"schema": {"type": "string"}, "example": v}));
+            let example = String::from_utf8_lossy(v.as_bytes());
+            entry.2.entry(display_name(h)).or_insert_with(|| json!({"schema": {"type": "string"}, "example": example}));
         }
         let Some((ct, bytes)) = reply.body else { continue };
+        let ct = String::from_utf8_lossy(ct.as_bytes()).into_owned();
         let value = if ct.starts_with("application/json") {
             serde_json::from_slice(&bytes).unwrap_or(Value::Null)
         } else {

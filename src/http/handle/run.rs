@@ -2,7 +2,16 @@
 //! throttles, in DRF's order), the body and inputs, the action, and the
 //! success rendered from the route's templates.
 
+use hyper::header::{CACHE_CONTROL, PRAGMA};
+
+use serde_json::{Map, Value};
+
+use crate::actions::SiteLinks;
+
 use super::*;
+
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
 
 /// The authenticated caller, if any; refuses when the route needs one and nobody is there.
 async fn caller(
@@ -31,7 +40,7 @@ pub(super) async fn run_route(
     route: &Route,
     req: Request<Incoming>,
     params: &[(String, String)],
-    links: &Links,
+    links: &LazyLinks<'_>,
     origin: &Origin,
 ) -> Result<Reply, Vec<Failure>> {
     let d = &mount.dialect;
@@ -61,40 +70,45 @@ pub(super) async fn run_route(
         wire: &route.wire,
         principal: principal.as_ref(),
         dialect: &d.name,
-        base_url: &links.base_url,
-        origin: &links.origin,
-        site: &links.site,
+        links,
         jwt: &d.jwt,
         source: origin,
     };
     let mut out = route.action.run(&call).await?;
-    out.insert(vars::BASE_URL.into(), links.base_url.as_str().into());
-    out.insert(vars::DIALECT.into(), d.name.as_str().into());
+    // The variables every template may use, added only where the route's do.
+    let add_request_vars = |v: &mut Map<String, Value>| {
+        if route.uses_base_url {
+            v.insert(vars::BASE_URL.into(), links.base_url().into());
+        }
+        if route.uses_dialect {
+            v.insert(vars::DIALECT.into(), d.name.as_str().into());
+        }
+    };
+    add_request_vars(&mut out);
     let status = route.spec.response.status;
-    let mut reply = match (&route.body, &route.spec.response.each) {
+    let mut reply = match (&route.compiled, &route.body, &route.spec.response.each) {
         // One rendering per item of the list, each with the item's variables.
-        (Some(t), Some(list)) => {
+        (_, Some(t), Some(list)) => {
             let items = out.get(list.as_str()).and_then(|v| v.as_array()).cloned().unwrap_or_default();
             let rendered = items
                 .into_iter()
                 .map(|item| {
                     let mut v = item.as_object().cloned().unwrap_or_default();
-                    v.insert(vars::BASE_URL.into(), links.base_url.as_str().into());
-                    v.insert(vars::DIALECT.into(), d.name.as_str().into());
+                    add_request_vars(&mut v);
                     template::render(t, &v)
                 })
                 .collect();
-            Reply::json(status, &serde_json::Value::Array(rendered))
+            Reply::json(status, &Value::Array(rendered))
         }
-        (Some(t), None) => Reply::json(status, &template::render(t, &out)),
-        (None, _) => Reply::empty(status),
+        (Some(c), _, None) => Reply::json_bytes(status, c.to_json(&out)),
+        _ => Reply::empty(status),
     };
     // A response carrying a credential is never stored by a cache (RFC 6749 §5.1).
     if [vars::TOKEN, vars::ACCESS, vars::REFRESH].iter().any(|k| out.contains_key(*k)) {
-        reply = reply.header("Cache-Control", "no-store").header("Pragma", "no-cache");
+        reply = reply.header(CACHE_CONTROL, NO_STORE).header(PRAGMA, NO_CACHE);
     }
     for (k, v) in &route.spec.response.headers {
-        reply = reply.header(k.clone(), template::render_str(v, &out));
+        reply = reply.header_named(k, &template::render_str(v, &out));
     }
     Ok(reply)
 }
