@@ -11,19 +11,21 @@
 //! A leaf module: it imports nothing of the crate.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// The tracing target of audit events (`POLYAUTH_LOG=polyauth::audit=info` keeps only them).
 pub const TARGET: &str = "polyauth::audit";
 
-/// Where an operation came from.
+/// Where an operation came from. Shared strings: a request copies its origin
+/// as it goes (per route tried), and the names come from the dialect, made once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Origin {
     /// The request id (`X-Request-Id`), or one made up for the CLI.
-    pub request_id: String,
+    pub request_id: Arc<str>,
     /// The dialect's name; `admin` for the admin API, `cli` for the command line.
-    pub dialect: String,
+    pub dialect: Arc<str>,
     /// The route's name from the dialect file (or the admin operation's name).
-    pub route: String,
+    pub route: Arc<str>,
     /// The client address (the socket peer, or the trusted proxies' `X-Forwarded-For`
     /// entry); None where there is no network client (the command line).
     pub client: Option<IpAddr>,
@@ -99,10 +101,10 @@ pub fn record(origin: &Origin, event: Event, user_id: Option<u64>, detail: Detai
         target: TARGET,
         event = event.as_str(),
         user_id,
-        dialect = origin.dialect.as_str(),
-        route = origin.route.as_str(),
+        dialect = &*origin.dialect,
+        route = &*origin.route,
         client = origin.client.map(tracing::field::display),
-        request_id = origin.request_id.as_str(),
+        request_id = &*origin.request_id,
         scope = detail.scope,
         count = detail.count,
         kind = detail.kind,

@@ -412,8 +412,9 @@ impl Dialect {
     pub fn find(&self, method: &hyper::Method, path: &str) -> Match<'_> {
         let mut best: Option<usize> = None;
         let mut hits: Vec<(&Route, Vec<(String, String)>)> = Vec::new();
+        let split = router::Split::new(path);
         for r in &self.routes {
-            if let Some(params) = r.pattern.matches(path) {
+            if let Some(params) = r.pattern.matches_split(&split) {
                 let s = r.pattern.specificity();
                 match best {
                     Some(b) if s < b => continue,

@@ -11,6 +11,19 @@ enum Seg {
     Param(String),
 }
 
+/// A request path split into segments, once per request.
+pub struct Split<'p> {
+    parts: Vec<&'p str>,
+    trailing: bool,
+}
+
+impl<'p> Split<'p> {
+    pub fn new(path: &'p str) -> Self {
+        let (parts, trailing) = split(path);
+        Self { parts, trailing }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Pattern {
     segs: Vec<Seg>,
@@ -84,14 +97,19 @@ impl Pattern {
 
     /// Parameters (raw, still percent-encoded) when `path` matches.
     pub fn matches(&self, path: &str) -> Option<Vec<(String, String)>> {
-        let (parts, trailing) = split(path);
+        self.matches_split(&Split::new(path))
+    }
+
+    /// `matches` on a path split once for every pattern tried.
+    pub fn matches_split(&self, path: &Split<'_>) -> Option<Vec<(String, String)>> {
+        let (parts, trailing) = (&path.parts, path.trailing);
         let prefix_only = self.mode == SlashMatch::AnySuffix;
         if parts.len() < self.segs.len() || (!prefix_only && parts.len() != self.segs.len()) {
             return None;
         }
         let mut params = Vec::new();
         let last = self.segs.len().saturating_sub(1);
-        for (i, (seg, part)) in self.segs.iter().zip(&parts).enumerate() {
+        for (i, (seg, part)) in self.segs.iter().zip(parts).enumerate() {
             match seg {
                 Seg::Lit(l) if l == part => {}
                 // Django's `^jwt/create/?` (no `$`) also matches `jwt/createjunk`.

@@ -36,6 +36,8 @@ pub struct Mount {
     pub dialect: Arc<Dialect>,
     /// The mount's `ALLOWED_HOSTS`.
     pub hosts: HostPolicy,
+    /// The dialect's name, shared by every request's `Origin`.
+    name: Arc<str>,
     /// Where its mail links point (`listener_origin` is set once bound).
     pub links: LinkConfig,
     /// Per route of the dialect (same order): what every answer of it needs, made once.
@@ -47,6 +49,8 @@ pub struct Mount {
 
 /// A route's per-answer constants.
 struct RouteConst {
+    /// Its name, shared by every request's `Origin`.
+    name: Arc<str>,
     /// The `Allow` header of its path.
     allow: HeaderValue,
     /// Its request series; None until the mount is served (`resolve_metrics`).
@@ -60,7 +64,11 @@ impl Mount {
         let routes = dialect
             .routes
             .iter()
-            .map(|r| RouteConst { allow: allow_header(&dialect, &routes_at(&dialect, r)), metrics: None })
+            .map(|r| RouteConst {
+                name: r.spec.name.as_str().into(),
+                allow: allow_header(&dialect, &routes_at(&dialect, r)),
+                metrics: None,
+            })
             .collect();
         let headers = dialect
             .headers
@@ -76,7 +84,8 @@ impl Mount {
                 }
             })
             .collect();
-        Self { prefix: prefix.trim_end_matches('/').to_owned(), dialect, hosts, links, routes, headers }
+        let name = dialect.name.as_str().into();
+        Self { prefix: prefix.trim_end_matches('/').to_owned(), dialect, name, hosts, links, routes, headers }
     }
 
     /// Resolves each route's metrics handles (the gateway's registry is made after the plan).
@@ -84,6 +93,11 @@ impl Mount {
         for (c, r) in self.routes.iter_mut().zip(&self.dialect.routes) {
             c.metrics = Some(metrics.route(&self.dialect.name, &r.spec.name, r.spec.response.status));
         }
+    }
+
+    /// A route's name for an `Origin`.
+    fn route_name(&self, route: &Route) -> Arc<str> {
+        self.route_const(route).map_or_else(|| route.spec.name.as_str().into(), |c| c.name.clone())
     }
 
     /// The constants of one of this mount's routes.
@@ -207,7 +221,8 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, conn
             let acceptable = negotiated.as_ref().is_none_or(|n| n.acceptable);
             let indent = negotiated.and_then(|n| n.indent);
             let client = client_addr::resolve(req.headers(), Some(conn.peer), gw.trusted_proxies);
-            let origin = Origin { request_id: id.clone(), dialect: d.name.clone(), route: String::new(), client };
+            let origin =
+                Origin { request_id: id.as_str().into(), dialect: mount.name.clone(), route: "".into(), client };
             let (mut reply, route) = dispatch(gw, mount, req, &rel, &links, acceptable, &origin).await;
             if let (Some(n), Some((ct, bytes))) = (indent, reply.body.as_mut()) {
                 if ct.as_bytes().starts_with(b"application/json") {
@@ -316,7 +331,7 @@ async fn dispatch<'m>(
             // DRF answers OPTIONS itself, with the view's metadata.
             if let Some(view) = d.views.get(&first.shape).filter(|_| d.drf_views && method == Method::OPTIONS) {
                 let params = first.pattern.matches(rel).unwrap_or_default();
-                let origin = Origin { route: first.spec.name.clone(), ..base.clone() };
+                let origin = Origin { route: mount.route_name(first), ..base.clone() };
                 let answer = metadata::answer(&gw.engine, d, view, &routes, &params, req.headers(), &origin);
                 let reply = match answer.await {
                     Ok(r) => r,
@@ -325,7 +340,7 @@ async fn dispatch<'m>(
                 return (with_drf_headers(d, reply, &allow), name);
             }
             if d.drf_views || routes.iter().any(|r| r.spec.auth_before_method) {
-                let origin = Origin { route: first.spec.name.clone(), ..base.clone() };
+                let origin = Origin { route: mount.route_name(first), ..base.clone() };
                 let who = auth::authenticate(&gw.engine, d, &first.authenticators, req.headers(), None, &origin).await;
                 let refused = match who {
                     Err(f) => Some(f),
@@ -363,7 +378,7 @@ async fn dispatch<'m>(
                 Some(c) => c.allow.clone(),
                 None => allow_header(d, &routes_at(d, route)),
             };
-            let origin = Origin { route: route.spec.name.clone(), ..base.clone() };
+            let origin = Origin { route: mount.route_name(route), ..base.clone() };
             let reply = match run_route(gw, mount, route, req, &params, links, &origin).await {
                 Ok(r) => r,
                 Err(list) => render::failures(d, &route.errors, &list, method.as_str()),
