@@ -81,6 +81,7 @@ dialects_dir = "$PWD/dialects"
 url = "$1"
 [jwt]
 signing_key = "$KEY"
+access_lifetime_secs = 86400
 [passwords]
 bcrypt_cost = $2
 [admin]
@@ -266,6 +267,7 @@ dialects_dir = "$PWD/dialects"
 url = "$store"
 [jwt]
 signing_key = "$KEY"
+access_lifetime_secs = 86400
 [admin]
 listen = "127.0.0.1:$ad"
 [[mount]]

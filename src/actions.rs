@@ -225,6 +225,8 @@ pub struct Call<'a> {
     pub dialect: &'a str,
     /// Where links in mails point (made on first use: most requests need none).
     pub links: &'a dyn SiteLinks,
+    /// The variables the route's answer uses (None: any); the user's others are not made.
+    pub used: Option<&'a [String]>,
     /// The mount's JWT policy (its `SIMPLE_JWT` settings), compiled at load.
     pub jwt: &'a JwtPolicy,
     /// Where the request came from and through which route (lockout and audit events).
@@ -284,13 +286,20 @@ pub fn uid_of(id: u64) -> String {
 }
 
 /// The user's template variables (`vars::USER`).
-pub fn user_vars(user: &User, out: &mut Map<String, Value>) {
-    out.insert(vars::USER_ID.into(), Value::from(user.id));
-    out.insert(vars::USER_ID_STR.into(), Value::from(user.id.to_string()));
-    out.insert(vars::USER_USERNAME.into(), Value::from(user.username.clone()));
-    out.insert(vars::USER_EMAIL.into(), Value::from(user.email.clone()));
-    out.insert(vars::USER_UID.into(), Value::from(uid_of(user.id)));
-    out.insert(vars::USER_EMAIL_VERIFIED.into(), Value::from(user.email_verified));
+/// The user's template variables; with `used`, only those the route's templates use.
+pub fn user_vars(user: &User, out: &mut Map<String, Value>, used: Option<&[String]>) {
+    let wanted = |name: &str| used.is_none_or(|u| u.iter().any(|n| n == name));
+    let mut put = |name: &str, value: &dyn Fn() -> Value| {
+        if wanted(name) {
+            out.insert(name.into(), value());
+        }
+    };
+    put(vars::USER_ID, &|| Value::from(user.id));
+    put(vars::USER_ID_STR, &|| Value::from(user.id.to_string()));
+    put(vars::USER_USERNAME, &|| Value::from(user.username.clone()));
+    put(vars::USER_EMAIL, &|| Value::from(user.email.clone()));
+    put(vars::USER_UID, &|| Value::from(uid_of(user.id)));
+    put(vars::USER_EMAIL_VERIFIED, &|| Value::from(user.email_verified));
 }
 
 #[cfg(test)]

@@ -62,6 +62,8 @@ pub struct Route {
     pub uses_base_url: bool,
     /// Whether they use `{dialect}`.
     pub uses_dialect: bool,
+    /// Every variable the answer's templates use (None: not known, e.g. a list answer).
+    pub used_vars: Option<Vec<String>>,
     /// Route errors merged over the dialect's.
     pub errors: BTreeMap<ErrorKey, ErrorSpec>,
     /// Authenticator names that run for this route.
@@ -343,6 +345,21 @@ fn compile(
                     .any(|h| template::placeholders(h).map_or(true, |p| p.iter().any(|n| n == name)))
         };
         let (uses_base_url, uses_dialect) = (uses(vars::BASE_URL), uses(vars::DIALECT));
+        let used_vars = match (&body, &spec.response.each) {
+            (Some(_), Some(_)) => None,
+            _ => {
+                let mut names = Vec::new();
+                let body_ok = body.as_ref().is_none_or(|b| template::value_placeholders(b, &mut names).is_ok());
+                let headers_ok = spec.response.headers.values().all(|h| match template::placeholders(h) {
+                    Ok(p) => {
+                        names.extend(p);
+                        true
+                    }
+                    Err(_) => false,
+                });
+                (body_ok && headers_ok).then_some(names)
+            }
+        };
         routes.push(Route {
             action,
             wire,
@@ -353,6 +370,7 @@ fn compile(
             compiled,
             uses_base_url,
             uses_dialect,
+            used_vars,
             errors,
             authenticators,
             spec,

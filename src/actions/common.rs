@@ -111,7 +111,7 @@ impl Call<'_> {
         user: &User,
         out: &mut Map<String, Value>,
     ) -> Result<(), Vec<Failure>> {
-        user_vars(user, out);
+        user_vars(user, out, self.used);
         // `Changed`: the password this caller proved was replaced meanwhile.
         let fail = |e: EngineError| match e {
             EngineError::Changed => one(Failure::new(ErrorKey::InvalidCredentials)),

@@ -45,8 +45,8 @@ impl Action for CurrentUser {
 
     async fn run(&self, call: &Call<'_>) -> Outcome {
         let user = call.target_user(self.hide_users, Access::Read).await?;
-        let mut out = Map::new();
-        user_vars(&user, &mut out);
+        let mut out = Map::with_capacity(12);
+        user_vars(&user, &mut out, call.used);
         Ok(out)
     }
 }

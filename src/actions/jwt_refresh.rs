@@ -53,7 +53,7 @@ impl Action for JwtRefresh {
     async fn run(&self, call: &Call<'_>) -> Outcome {
         let refresh = call.get("refresh").unwrap_or_default();
         let (access, refresh) = call.engine.refresh_jwt_with(refresh, call.jwt, self.rotation).await.map_err(fail)?;
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(12);
         out.insert(vars::ACCESS.into(), access.into());
         out.insert(vars::REFRESH.into(), refresh.map(Value::from).unwrap_or(Value::Null));
         Ok(out)

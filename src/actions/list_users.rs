@@ -45,8 +45,8 @@ impl Action for ListUsers {
         let items = users
             .iter()
             .map(|u| {
-                let mut item = Map::new();
-                user_vars(u, &mut item);
+                let mut item = Map::with_capacity(8);
+                user_vars(u, &mut item, None);
                 Value::Object(item)
             })
             .collect();

@@ -71,7 +71,7 @@ impl Action for Login {
             call.engine.metrics().login(call.dialect, verdict.is_ok());
         }
         let user = verdict.map_err(fail)?;
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(12);
         call.issue(self.issue, &user, &mut out).await?;
         Ok(out)
     }

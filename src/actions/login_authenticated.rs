@@ -37,7 +37,7 @@ impl Action for LoginAuthenticated {
 
     async fn run(&self, call: &Call<'_>) -> Outcome {
         let user = call.principal_user()?.clone();
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(12);
         call.issue(self.issue, &user, &mut out).await?;
         Ok(out)
     }

@@ -140,7 +140,7 @@ impl Action for Register {
                 call.notify(&user, CONFIRMATION, template).await?;
             }
         }
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(12);
         call.issue(self.issue, &user, &mut out).await?;
         Ok(out)
     }

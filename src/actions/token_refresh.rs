@@ -41,8 +41,8 @@ impl Action for TokenRefresh {
             EngineError::Changed => one(Failure::new(ErrorKey::OpaqueTokenInvalid)),
             other => fail(other),
         })?;
-        let mut out = Map::new();
-        user_vars(&principal.user, &mut out);
+        let mut out = Map::with_capacity(12);
+        user_vars(&principal.user, &mut out, call.used);
         out.insert(vars::TOKEN.into(), token.into());
         Ok(out)
     }

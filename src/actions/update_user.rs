@@ -87,8 +87,8 @@ impl Action for UpdateUser {
         if let Some(template) = self.mail.as_deref().filter(|_| !user.is_active && !user.email.is_empty()) {
             call.issue_and_send(&user, Purpose::Activation, ACTIVATION, template).await?;
         }
-        let mut out = Map::new();
-        user_vars(&user, &mut out);
+        let mut out = Map::with_capacity(12);
+        user_vars(&user, &mut out, call.used);
         Ok(out)
     }
 }

@@ -71,6 +71,7 @@ pub(super) async fn run_route(
         principal: principal.as_ref(),
         dialect: &d.name,
         links,
+        used: route.used_vars.as_deref(),
         jwt: &d.jwt,
         source: origin,
     };
