@@ -4,7 +4,7 @@
 //! (HS256), one multiplexed Redis connection; no routing table, no metrics,
 //! no logs, no error formats.
 //!
-//!   limit_server PORT SIGNING_KEY memory|REDIS_URL [USER_ID:USERNAME]
+//!   limit_server [--bare] PORT SIGNING_KEY memory|REDIS_URL [USER_ID:USERNAME[:TOKEN]]
 //!
 //! - `GET /hello`: `{"status":"ok"}`.
 //! - `POST /auth/token/verify` (`{"token": JWT}`): HS256 check; on Redis also
@@ -19,6 +19,11 @@
 //!   HashMap lookups.
 //!
 //! The JWTs and the auth token are polyauth's (same signing key, same store).
+//!
+//! Every answer carries the head polyauth's DRF dialects send (DRF's `Allow`
+//! and `Vary`, Django's security middleware headers, an `X-Request-Id`), as
+//! constants: the bytes on the wire are the same, so the ratio measures the
+//! work of producing them, not their size (`--bare` leaves them off).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -27,7 +32,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION, CONTENT_TYPE, VARY};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -55,6 +60,8 @@ enum Store {
 }
 
 struct State {
+    /// `--bare`: answers without polyauth's head.
+    bare: bool,
     key: DecodingKey,
     validation: Validation,
     store: Store,
@@ -67,6 +74,39 @@ fn reply(status: StatusCode, body: impl Into<Bytes>) -> Reply {
     *res.status_mut() = status;
     res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     res
+}
+
+/// The rest of polyauth's head on a DRF view's answer.
+fn drf_head(res: &mut Reply, allow: &'static str) {
+    let h = res.headers_mut();
+    h.insert(ALLOW, HeaderValue::from_static(allow));
+    h.insert(VARY, HeaderValue::from_static("Accept"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert("x-request-id", request_id());
+}
+
+/// 32 hex digits from a per-thread xorshift generator (an id, not a secret).
+fn request_id() -> HeaderValue {
+    thread_local!(static STATE: std::cell::Cell<u64> = std::cell::Cell::new(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1
+    ));
+    let mut out = [0u8; 32];
+    STATE.with(|s| {
+        for chunk in out.chunks_mut(16) {
+            let mut x = s.get();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            s.set(x);
+            for (i, b) in chunk.iter_mut().enumerate() {
+                *b = b"0123456789abcdef"[((x >> (i * 4)) & 0xf) as usize];
+            }
+        }
+    });
+    HeaderValue::from_bytes(&out).unwrap_or(HeaderValue::from_static("0"))
 }
 
 fn unauthorized() -> Reply {
@@ -152,21 +192,27 @@ impl State {
     }
 
     async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Reply, Infallible> {
-        Ok(match (req.method(), req.uri().path()) {
-            (&Method::GET, "/hello") => reply(StatusCode::OK, r#"{"status":"ok"}"#),
-            (&Method::POST, "/auth/token/verify") => self.verify(req).await,
-            (&Method::GET, "/auth/getuser") => self.getuser(req).await,
-            (&Method::GET, "/api/auth/token/verify/") => self.opaque(req).await,
-            _ => reply(StatusCode::NOT_FOUND, "{}"),
-        })
+        let (mut res, allow) = match (req.method(), req.uri().path()) {
+            (&Method::GET, "/hello") => return Ok(reply(StatusCode::OK, r#"{"status":"ok"}"#)),
+            (&Method::POST, "/auth/token/verify") => (self.verify(req).await, "POST, OPTIONS"),
+            (&Method::GET, "/auth/getuser") => (self.getuser(req).await, "GET, HEAD, OPTIONS"),
+            (&Method::GET, "/api/auth/token/verify/") => (self.opaque(req).await, "GET, POST, HEAD, OPTIONS"),
+            _ => return Ok(reply(StatusCode::NOT_FOUND, "{}")),
+        };
+        if !self.bare {
+            drf_head(&mut res, allow);
+        }
+        Ok(res)
     }
 }
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().collect();
+    let bare = args.iter().any(|a| a == "--bare");
+    args.retain(|a| a != "--bare");
     if !(4..=5).contains(&args.len()) {
-        eprintln!("usage: limit_server PORT SIGNING_KEY memory|REDIS_URL [USER_ID:USERNAME[:TOKEN]]");
+        eprintln!("usage: limit_server [--bare] PORT SIGNING_KEY memory|REDIS_URL [USER_ID:USERNAME[:TOKEN]]");
         std::process::exit(2);
     }
     let port: u16 = args[1].parse().expect("port");
@@ -189,7 +235,7 @@ async fn main() {
         let client = redis::Client::open(args[3].as_str()).expect("redis url");
         Store::Redis(client.get_multiplexed_async_connection().await.expect("redis connection"))
     };
-    let state = Arc::new(State { key: DecodingKey::from_secret(args[2].as_bytes()), validation, store });
+    let state = Arc::new(State { bare, key: DecodingKey::from_secret(args[2].as_bytes()), validation, store });
     let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
     loop {
         let Ok((stream, _)) = listener.accept().await else { continue };
