@@ -302,7 +302,9 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
             let _up = up;
             server::serve(tcp, l.tls, settings, stop, move |req, conn| {
                 let (gw, mounts) = (gw.clone(), mounts.clone());
-                async move { handle(&gw, &mounts, req, conn).await }
+                // Boxed where it is made: the request's future is large (every
+                // route's work), and hyper moves it several times before polling it.
+                Box::pin(async move { handle(&gw, &mounts, req, conn).await })
             })
             .await
         }));

@@ -249,13 +249,24 @@ impl JwtCodec {
     pub fn decode(&self, p: &JwtPolicy, token: &str, expected: Option<TokenType>) -> Result<Claims, TokenError> {
         let claims = if p.default_names {
             let c = verified::<DefaultNames>(token, &self.keys(p).decoding, &p.validation)?;
+            // Taken by value: the strings the token carried are moved, not copied.
+            let string = |v: Option<Value>| match v {
+                Some(Value::String(s)) => Some(s),
+                _ => None,
+            };
             Claims {
-                token_type: c.token_type.as_ref().and_then(Value::as_str).map(str::to_owned),
+                token_type: string(c.token_type),
                 exp: c.exp.as_ref().and_then(Value::as_i64).unwrap_or_default(),
                 iat: c.iat.as_ref().and_then(Value::as_i64).unwrap_or_default(),
-                jti: c.jti.as_ref().and_then(Value::as_str).map(str::to_owned),
-                user_id: text(c.user_id.as_ref()),
-                revoke: p.revoke_claim.as_ref().and_then(|_| text(c.hash_password.as_ref())),
+                jti: string(c.jti),
+                user_id: match c.user_id {
+                    Some(Value::String(s)) => Some(s),
+                    other => text(other.as_ref()),
+                },
+                revoke: p.revoke_claim.as_ref().and_then(|_| match c.hash_password {
+                    Some(Value::String(s)) => Some(s),
+                    other => text(other.as_ref()),
+                }),
             }
         } else {
             let c = verified::<Map<String, Value>>(token, &self.keys(p).decoding, &p.validation)?;

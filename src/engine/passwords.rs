@@ -219,6 +219,25 @@ impl Drop for Waiting<'_> {
     }
 }
 
+/// Hashing runs at nice 10 on its (blocking-pool) thread, once set for the
+/// thread's life: while logins keep every core busy hashing, the async workers
+/// (nice 0) still get the CPU at once, so token checks answer in milliseconds
+/// (README, Benchmarks). Raising the nice value needs no privilege; a system
+/// that refuses it leaves the thread as it was.
+fn lower_priority() {
+    thread_local!(static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    LOWERED.with(|done| {
+        if !done.replace(true) {
+            #[cfg(target_os = "linux")]
+            // Linux keeps the nice value per thread: `None` is the calling thread.
+            let _ = rustix::process::setpriority_process(None, HASH_NICE);
+        }
+    });
+}
+
+/// The nice value of hashing threads (async workers keep 0).
+const HASH_NICE: i32 = 10;
+
 impl Hasher {
     /// At most `max_concurrent` hashes run at once and `max_queued` wait for a slot.
     pub fn new(cost: u32, max_concurrent: usize, max_queued: usize, metrics: Metrics) -> Result<Self, HashError> {
@@ -259,6 +278,10 @@ impl Hasher {
             }
         };
         let start = Instant::now();
+        let job = move || {
+            lower_priority();
+            job()
+        };
         let out = tokio::task::spawn_blocking(job).await.map_err(|e| HashError::Failed(e.to_string()));
         let elapsed = start.elapsed();
         self.metrics.hash_done(elapsed);

@@ -53,15 +53,30 @@ fn header_credential(
         return Ok(None);
     };
     // DRF splits the raw bytes on whitespace; a value that is not text cannot be a credential.
-    let text = String::from_utf8_lossy(raw.as_bytes());
+    let text = match std::str::from_utf8(raw.as_bytes()) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(raw.as_bytes()),
+    };
     // The usual (ASCII) value is split on the ASCII whitespace that
     // `split_whitespace` knows, without decoding it character by character.
-    let parts: Vec<&str> = if text.is_ascii() {
-        text.split(|c: char| c.is_ascii_whitespace() || c == '\x0b').filter(|p| !p.is_empty()).collect()
+    if text.is_ascii() {
+        from_parts(
+            spec,
+            schemes,
+            text.split(|c: char| c.is_ascii_whitespace() || c == '\x0b').filter(|p| !p.is_empty()),
+        )
     } else {
-        text.split_whitespace().collect()
-    };
-    let Some(keyword) = parts.first() else {
+        from_parts(spec, schemes, text.split_whitespace())
+    }
+}
+
+/// DRF's `authenticate`, on the header's whitespace-separated parts.
+fn from_parts<'a>(
+    spec: &AuthenticatorSpec,
+    schemes: &[String],
+    mut parts: impl Iterator<Item = &'a str>,
+) -> Result<Option<Secret>, Failure> {
+    let Some(keyword) = parts.next() else {
         return Ok(None);
     };
     let same = schemes.iter().any(|scheme| {
@@ -76,15 +91,18 @@ fn header_credential(
     }
     let malformed =
         |key: Option<ErrorKey>| Failure::new(key.or(spec.malformed_error).unwrap_or(ErrorKey::AuthHeaderMalformed));
-    match parts.len() {
-        1 => Err(malformed(spec.malformed_error)),
-        2 => {
-            if spec.skip_jwt_like && parts[1].matches('.').count() == 2 {
+    match (parts.next(), parts.next()) {
+        (None, _) => Err(malformed(spec.malformed_error)),
+        (Some(credential), None) => {
+            if spec.skip_jwt_like && credential.matches('.').count() == 2 {
                 return Ok(None);
             }
-            Ok(Some(Secret::new(parts[1])))
+            Ok(Some(Secret::new(credential)))
         }
-        _ if spec.credential == Credential::Basic => Ok(Some(Secret::new(parts[1..].join(" ")))),
+        (Some(first), Some(next)) if spec.credential == Credential::Basic => {
+            let rest: Vec<&str> = [first, next].into_iter().chain(parts).collect();
+            Ok(Some(Secret::new(rest.join(" "))))
+        }
         _ => Err(malformed(spec.spaces_error)),
     }
 }

@@ -134,11 +134,14 @@ const CLOSE: HeaderValue = HeaderValue::from_static("close");
 
 /// The caller's `X-Request-Id` when it is a plausible id (so it cannot forge
 /// log lines or smuggle a credential into them at length), else a fresh one.
-pub fn request_id(headers: &HeaderMap) -> String {
+pub fn request_id(headers: &HeaderMap) -> Arc<str> {
     let given = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|v| {
         (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
     });
-    given.map_or_else(|| crypto::random_hex_fast(16), str::to_owned)
+    match given {
+        Some(id) => id.into(),
+        None => crypto::random_hex_fast(16).as_str().into(),
+    }
 }
 
 const METHOD_ORDER: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -185,8 +188,10 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, conn
     let start = Instant::now();
     let method = req.method().clone();
     let id = request_id(req.headers());
-    let path = req.uri().path().to_owned();
-    let Some((mount, rel)) = mounts.iter().find_map(|m| m.strip(&path).map(|r| (m, r.to_owned()))) else {
+    // A clone of the URI shares its bytes: the path outlives the request, which the route takes.
+    let uri = req.uri().clone();
+    let path = uri.path();
+    let Some((mount, rel)) = mounts.iter().find_map(|m| m.strip(path).map(|r| (m, r))) else {
         let res = render::unmatched();
         finish(gw, &id, &method, UNMATCHED, UNMATCHED, 404, start);
         return res.into_response(method == Method::HEAD, id_header(&id));
@@ -196,7 +201,7 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, conn
     // django-cors-headers sits above CommonMiddleware and the views: it answers a
     // preflight before routing and authentication, and marks every answer below.
     // Then CommonMiddleware refuses a Host not in ALLOWED_HOSTS.
-    let cors = CorsRequest::of(d, &method, &path, req.headers());
+    let cors = CorsRequest::of(d, &method, path, req.headers());
     let preflight = cors.as_ref().is_some_and(CorsRequest::is_preflight);
     let host = req.headers().get(HOST).and_then(|h| h.to_str().ok());
     let checked = mount.hosts.check(host);
@@ -221,9 +226,8 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, conn
             let acceptable = negotiated.as_ref().is_none_or(|n| n.acceptable);
             let indent = negotiated.and_then(|n| n.indent);
             let client = client_addr::resolve(req.headers(), Some(conn.peer), gw.trusted_proxies);
-            let origin =
-                Origin { request_id: id.as_str().into(), dialect: mount.name.clone(), route: "".into(), client };
-            let (mut reply, route) = dispatch(gw, mount, req, &rel, &links, acceptable, &origin).await;
+            let origin = Origin { request_id: id.clone(), dialect: mount.name.clone(), route: "".into(), client };
+            let (mut reply, route) = dispatch(gw, mount, req, rel, &links, acceptable, &origin).await;
             if let (Some(n), Some((ct, bytes))) = (indent, reply.body.as_mut()) {
                 if ct.as_bytes().starts_with(b"application/json") {
                     if let Some(pretty) = accept::indent_json(bytes, n) {
