@@ -60,14 +60,32 @@ fn header_credential(
     // The usual (ASCII) value is split on the ASCII whitespace that
     // `split_whitespace` knows, without decoding it character by character.
     if text.is_ascii() {
-        from_parts(
-            spec,
-            schemes,
-            text.split(|c: char| c.is_ascii_whitespace() || c == '\x0b').filter(|p| !p.is_empty()),
-        )
+        from_parts(spec, schemes, ascii_words(&text))
     } else {
         from_parts(spec, schemes, text.split_whitespace())
     }
+}
+
+/// An ASCII value's words, split on what `str.split()` counts as whitespace
+/// (space, \t, \n, \x0b, \x0c, \r), byte by byte: a JWT is a few hundred bytes.
+fn ascii_words(s: &str) -> impl Iterator<Item = &str> {
+    let is_space = |b: u8| b.is_ascii_whitespace() || b == 0x0b;
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() && is_space(bytes[i]) {
+            i += 1;
+        }
+        if i == bytes.len() {
+            return None;
+        }
+        let start = i;
+        while i < bytes.len() && !is_space(bytes[i]) {
+            i += 1;
+        }
+        // Split at ASCII bytes only: always on a character boundary.
+        s.get(start..i)
+    })
 }
 
 /// DRF's `authenticate`, on the header's whitespace-separated parts.
@@ -148,5 +166,19 @@ async fn resolve(
                 Err(e) => Err(engine_failure(e)),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ascii_words;
+
+    #[test]
+    fn ascii_words_split_as_python_does() {
+        let words: Vec<&str> = ascii_words(" \tBearer \x0b\x0c abc.def\r\n x ").collect();
+        assert_eq!(words, ["Bearer", "abc.def", "x"]);
+        assert_eq!(ascii_words("").count(), 0);
+        assert_eq!(ascii_words(" \t ").count(), 0);
+        assert_eq!(ascii_words("Token").collect::<Vec<_>>(), ["Token"]);
     }
 }
