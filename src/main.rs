@@ -2,11 +2,6 @@
 
 use clap::Parser;
 
-/// mimalloc instead of the system allocator: a request allocates and frees many
-/// small blocks (and hyper an 8 KiB header array when `max_headers` is raised),
-/// which glibc's malloc serves with more work per call (measured: README, Benchmarks).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() {
