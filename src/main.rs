@@ -2,7 +2,6 @@
 
 use clap::Parser;
 
-
 #[tokio::main]
 async fn main() {
     let cli = polyauth::cli::Cli::parse();
