@@ -81,6 +81,7 @@ dialects_dir = "$PWD/dialects"
 url = "$1"
 [jwt]
 signing_key = "$KEY"
+# A run outlasts the default 5-minute access token: expired tokens would turn into 401s.
 access_lifetime_secs = 86400
 [passwords]
 bcrypt_cost = $2
@@ -267,6 +268,7 @@ dialects_dir = "$PWD/dialects"
 url = "$store"
 [jwt]
 signing_key = "$KEY"
+# A run outlasts the default 5-minute access token: expired tokens would turn into 401s.
 access_lifetime_secs = 86400
 [admin]
 listen = "127.0.0.1:$ad"

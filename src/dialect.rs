@@ -26,6 +26,7 @@ pub mod throttle;
 use checks::{check_error, check_view, jwt_policy};
 use merge::merge;
 
+pub use router::Match;
 use router::Pattern;
 pub use settings::Settings;
 pub use spec::*;
@@ -415,53 +416,5 @@ fn route_www_authenticate(errors: &mut BTreeMap<ErrorKey, ErrorSpec>, www: &str)
         if spec.status.unwrap_or(key.default_status()) == 401 && !has_own {
             spec.headers.insert("WWW-Authenticate".into(), www.to_owned());
         }
-    }
-}
-
-/// Result of matching a request path within a dialect.
-pub enum Match<'a> {
-    Found(&'a Route, Vec<(String, String)>),
-    /// The path exists, not with this method: the routes that share it.
-    WrongMethod(Vec<&'a Route>),
-    NotFound,
-}
-
-impl Dialect {
-    pub fn find(&self, method: &hyper::Method, path: &str) -> Match<'_> {
-        let mut best: Option<usize> = None;
-        let mut hits: Vec<(&Route, Vec<(String, String)>)> = Vec::new();
-        let split = router::Split::new(path);
-        for r in &self.routes {
-            if let Some(params) = r.pattern.matches_split(&split) {
-                let s = r.pattern.specificity();
-                match best {
-                    Some(b) if s < b => continue,
-                    Some(b) if s > b => hits.clear(),
-                    _ => {}
-                }
-                best = Some(s);
-                hits.push((r, params));
-            }
-        }
-        if hits.is_empty() {
-            return Match::NotFound;
-        }
-        let want = if method == hyper::Method::HEAD { hyper::Method::GET } else { method.clone() };
-        if let Some(i) = hits
-            .iter()
-            .position(|(r, _)| r.method == *method)
-            .or_else(|| hits.iter().position(|(r, _)| r.method == want))
-        {
-            let (r, p) = hits.swap_remove(i);
-            return Match::Found(r, p);
-        }
-        Match::WrongMethod(hits.into_iter().map(|(r, _)| r).collect())
-    }
-
-    /// Whether Django's APPEND_SLASH would redirect this path.
-    pub fn slash_redirect(&self, path: &str) -> bool {
-        self.trailing_slash == TrailingSlash::AppendSlash
-            && !path.ends_with('/')
-            && !matches!(self.find(&hyper::Method::GET, &format!("{path}/")), Match::NotFound)
     }
 }

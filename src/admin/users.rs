@@ -44,7 +44,7 @@ pub async fn respond(admin: &Admin, req: Request<Incoming>, peer: std::net::IpAd
     let path = req.uri().path().trim_end_matches('/').to_owned();
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let origin = |op: &str| Origin {
-        request_id: request_id(req.headers()).into(),
+        request_id: request_id(req.headers()),
         dialect: "admin".into(),
         route: op.into(),
         client: Some(peer),
