@@ -72,29 +72,34 @@ start_redis() {  # -> port
   track $!; wait_port "$port"; echo "$port"
 }
 
-# store_url cost [extra TOML] -> "sjwt_port monta_port admin_port pid"
-start_polyauth() {
-  local sjwt monta admin; sjwt=$(free_port); monta=$(free_port); admin=$(free_port)
-  cat > "$WORK/gw-$sjwt.toml" <<TOML
+# file store_url sjwt_port monta_port admin_port [extra TOML]: a gateway with SimpleJWT and Monta
+write_config() {
+  cat > "$1" <<TOML
 dialects_dir = "$PWD/dialects"
 [store]
-url = "$1"
+url = "$2"
 [jwt]
 signing_key = "$KEY"
 # A run outlasts the default 5-minute access token: expired tokens would turn into 401s.
 access_lifetime_secs = 86400
-[passwords]
-bcrypt_cost = $2
 [admin]
-listen = "127.0.0.1:$admin"
-${3:-}
+listen = "127.0.0.1:$5"
+${6:-}
 [[mount]]
 dialect = "simplejwt"
-listen = "127.0.0.1:$sjwt"
+listen = "127.0.0.1:$3"
 [[mount]]
 dialect = "monta"
-listen = "127.0.0.1:$monta"
+listen = "127.0.0.1:$4"
 TOML
+}
+
+# store_url cost [extra TOML] -> "sjwt_port monta_port admin_port pid"
+start_polyauth() {
+  local sjwt monta admin; sjwt=$(free_port); monta=$(free_port); admin=$(free_port)
+  write_config "$WORK/gw-$sjwt.toml" "$1" "$sjwt" "$monta" "$admin" "[passwords]
+bcrypt_cost = $2
+${3:-}"
   POLYAUTH_LOG=warn "$BIN" serve --config "$WORK/gw-$sjwt.toml" >"$WORK/gw-$sjwt.log" 2>&1 &
   local pid=$!; track "$pid"; wait_port "$sjwt"; wait_port "$monta"; wait_port "$admin"
   echo "$sjwt $monta $admin $pid"
@@ -262,23 +267,7 @@ ready() {
   local rport; rport=$(start_redis)
   for store in memory:// "redis://127.0.0.1:$rport/0"; do
     local sj mo ad; sj=$(free_port); mo=$(free_port); ad=$(free_port)
-    cat > "$WORK/ready.toml" <<TOML
-dialects_dir = "$PWD/dialects"
-[store]
-url = "$store"
-[jwt]
-signing_key = "$KEY"
-# A run outlasts the default 5-minute access token: expired tokens would turn into 401s.
-access_lifetime_secs = 86400
-[admin]
-listen = "127.0.0.1:$ad"
-[[mount]]
-dialect = "simplejwt"
-listen = "127.0.0.1:$sj"
-[[mount]]
-dialect = "monta"
-listen = "127.0.0.1:$mo"
-TOML
+    write_config "$WORK/ready.toml" "$store" "$sj" "$mo" "$ad"
     python3 - "$BIN" "$WORK/ready.toml" "$ad" "$store" <<'PY'
 import http.client, statistics, subprocess, sys, time
 binary, config, port, store = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]

@@ -59,16 +59,20 @@ pub struct Route {
     pub body: Option<Value>,
     /// `body`, compiled: what each answer renders.
     pub compiled: Option<template::Compiled>,
-    /// Whether the answer's templates use `{base_url}` (the request's links are made only then).
-    pub uses_base_url: bool,
-    /// Whether they use `{dialect}`.
-    pub uses_dialect: bool,
     /// Every variable the answer's templates use (None: not known, e.g. a list answer).
     pub used_vars: Option<Vec<String>>,
     /// Route errors merged over the dialect's.
     pub errors: BTreeMap<ErrorKey, ErrorSpec>,
     /// Authenticator names that run for this route.
     pub authenticators: Vec<String>,
+}
+
+impl Route {
+    /// Whether the answer's templates may use variable `name` (the request's
+    /// links, for one, are made only then).
+    pub fn uses(&self, name: &str) -> bool {
+        self.used_vars.as_ref().is_none_or(|u| u.iter().any(|n| n == name))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -337,15 +341,6 @@ fn compile(
             }
         }
         let compiled = body.as_ref().map(template::Compiled::new);
-        let uses = |name: &str| {
-            compiled.as_ref().is_some_and(|c| c.uses(name))
-                || spec
-                    .response
-                    .headers
-                    .values()
-                    .any(|h| template::placeholders(h).map_or(true, |p| p.iter().any(|n| n == name)))
-        };
-        let (uses_base_url, uses_dialect) = (uses(vars::BASE_URL), uses(vars::DIALECT));
         let used_vars = match (&body, &spec.response.each) {
             (Some(_), Some(_)) => None,
             _ => {
@@ -369,8 +364,6 @@ fn compile(
             method,
             body,
             compiled,
-            uses_base_url,
-            uses_dialect,
             used_vars,
             errors,
             authenticators,

@@ -62,46 +62,45 @@ impl Engine {
             serde_json::to_writer(&mut *out, &v)?;
             Ok(())
         };
-        let mut after = 0;
-        loop {
-            let page = self.next_page(&mut after).await?;
-            if page.is_empty() {
-                break;
-            }
-            for u in &page {
-                record(out, user_json(u))?;
-                report.users += 1;
-            }
-        }
+        self.each_user(async |u| {
+            record(out, user_json(u))?;
+            report.users += 1;
+            Ok(())
+        })
+        .await?;
         // Tokens after every user: loaddata checks a token's user exists.
-        let mut after = 0;
-        loop {
-            let page = self.next_page(&mut after).await?;
-            if page.is_empty() {
-                break;
+        self.each_user(async |u| {
+            if let Some(key) = self.live_auth_token(u.id).await? {
+                let created = import::dump::format_datetime(now());
+                record(
+                    out,
+                    json!({"model": "authtoken.token", "pk": key, "fields": {"user": u.id, "created": created}}),
+                )?;
+                report.tokens += 1;
             }
-            for u in &page {
-                if let Some(key) = self.live_auth_token(u.id).await? {
-                    let created = import::dump::format_datetime(now());
-                    record(
-                        out,
-                        json!({"model": "authtoken.token", "pk": key, "fields": {"user": u.id, "created": created}}),
-                    )?;
-                    report.tokens += 1;
-                }
-            }
-        }
+            Ok(())
+        })
+        .await?;
         out.write_all(b"\n]\n")?;
         out.flush()?;
         Ok(report)
     }
 
-    /// The next page of users after id `after` (empty at the end), moving `after` past it.
-    async fn next_page(&self, after: &mut u64) -> Result<Vec<UserRecord>, EngineError> {
-        let page = self.inner.store.list_users_after(*after, PAGE).await?;
-        if let Some(last) = page.last() {
-            *after = last.id;
+    /// Every user, in id order, a page at a time (never all of them in memory).
+    async fn each_user(
+        &self,
+        mut visit: impl AsyncFnMut(&UserRecord) -> Result<(), ExportError>,
+    ) -> Result<(), ExportError> {
+        let mut after = 0;
+        loop {
+            let page = self.inner.store.list_users_after(after, PAGE).await.map_err(EngineError::from)?;
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after = last.id;
+            for u in &page {
+                visit(u).await?;
+            }
         }
-        Ok(page)
     }
 }

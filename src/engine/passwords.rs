@@ -236,6 +236,7 @@ fn lower_priority() {
 }
 
 /// The nice value of hashing threads (async workers keep 0).
+#[cfg(target_os = "linux")]
 const HASH_NICE: i32 = 10;
 
 impl Hasher {

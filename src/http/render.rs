@@ -91,11 +91,6 @@ impl Reply {
         self.header_text(VARY, &value)
     }
 
-    /// The value of a header as sent (the last entry of that name), if any.
-    pub fn header_value(&self, name: &HeaderName) -> Option<&HeaderValue> {
-        self.headers.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
-    }
-
     /// Builds the hyper response. `extra` is one more header (the request id),
     /// set last; the map is sized once for everything it will hold.
     pub fn into_response(self, head_only: bool, extra: Option<(HeaderName, HeaderValue)>) -> Response<Body> {

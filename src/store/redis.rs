@@ -187,41 +187,7 @@ impl Store for RedisStore {
     }
 
     async fn list_users_after(&self, after: u64, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
-        let counter = format!("{}:next_user_id", self.prefix);
-        let last: Option<u64> = self.op(async { Ok(self.conn().await?.get(counter).await?) }).await?;
-        let mut users = Vec::new();
-        // Ids are never reused: read them in order, in batches (each one store
-        // operation under the deadline); deleted ones are empty hashes.
-        let mut next = after + 1;
-        let last = last.unwrap_or(0);
-        while next <= last && users.len() < limit {
-            let batch: Vec<u64> = (next..=last).take(500).collect();
-            next += batch.len() as u64;
-            let hashes: Vec<HashMap<String, String>> = self
-                .op(async {
-                    let mut c = self.conn().await?;
-                    if self.cluster {
-                        // One slot per user: no pipeline spans them.
-                        let mut out = Vec::with_capacity(batch.len());
-                        for id in &batch {
-                            out.push(c.hgetall(self.user_key(*id, "user")).await?);
-                        }
-                        return Ok(out);
-                    }
-                    let mut pipe = redis::pipe();
-                    for id in &batch {
-                        pipe.hgetall(self.user_key(*id, "user"));
-                    }
-                    Ok(pipe.query_async(&mut c).await?)
-                })
-                .await?;
-            for (id, h) in batch.iter().zip(hashes) {
-                if !h.is_empty() && users.len() < limit {
-                    users.push(parse_user(*id, h)?);
-                }
-            }
-        }
-        Ok(users)
+        self.list_users_after_impl(after, limit).await
     }
 
     async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<Option<UserRecord>, StoreError> {

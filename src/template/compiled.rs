@@ -116,25 +116,6 @@ impl Compiled {
         write(&self.0, vars, &mut out);
         out
     }
-
-    /// Whether the template uses the variable `name`.
-    pub fn uses(&self, name: &str) -> bool {
-        uses(&self.0, name)
-    }
-}
-
-fn uses(n: &Node, name: &str) -> bool {
-    match n {
-        Node::Raw(_) => false,
-        Node::Var(v) => v == name,
-        Node::Text(segs) => segs.iter().any(|s| matches!(s, Seg::Var(v) if v == name)),
-        Node::Array(items) => items.iter().any(|i| uses(i, name)),
-        Node::Object(entries) => entries.iter().any(|(_, i)| uses(i, name)),
-        Node::Dynamic(v) => {
-            let mut names = Vec::new();
-            super::value_placeholders(v, &mut names).is_err() || names.iter().any(|n| n == name)
-        }
-    }
 }
 
 fn write(n: &Node, vars: &Map<String, Value>, out: &mut Vec<u8>) {
@@ -224,8 +205,5 @@ mod tests {
                 "{t}"
             );
         }
-        let c = Compiled::new(&json!({"a": "x{base_url}", "b": 1}));
-        assert!(c.uses("base_url") && !c.uses("token"));
-        assert!(Compiled::new(&json!({"{base_url}": 1})).uses("base_url"));
     }
 }

@@ -78,10 +78,10 @@ pub(super) async fn run_route(
     let mut out = route.action.run(&call).await?;
     // The variables every template may use, added only where the route's do.
     let add_request_vars = |v: &mut Map<String, Value>| {
-        if route.uses_base_url {
+        if route.uses(vars::BASE_URL) {
             v.insert(vars::BASE_URL.into(), links.base_url().into());
         }
-        if route.uses_dialect {
+        if route.uses(vars::DIALECT) {
             v.insert(vars::DIALECT.into(), d.name.as_str().into());
         }
     };

@@ -1,12 +1,19 @@
-//! Importing a user under its own id (`Store::import_user`) in both key
-//! layouts. One server: one script checks the id, the claims and writes all.
+//! Imports and exports in both key layouts: a user imported under its own id
+//! (`Store::import_user`), and users read in id order, page by page, for an
+//! export (`Store::list_users_after`).
+//!
+//! Import: One server: one script checks the id, the claims and writes all.
 //! Cluster: the counter is moved first, the id checked in the user's slot,
 //! then the claims taken as a registration takes them (`claims`), the record
 //! written only if the id is still free, and the claims committed.
 
+use std::collections::HashMap;
+
+use redis::AsyncCommands;
+
 use super::link::Conn;
 use super::scripts::Lua;
-use super::{call, conflict, user_fields, RedisStore};
+use super::{call, conflict, parse_user, user_fields, RedisStore};
 use crate::store::{email_key, ImportOutcome, StoreError, UserRecord};
 
 /// The comparison of an existing record with the imported one, shared by both
@@ -134,5 +141,44 @@ impl RedisStore {
                 Err(e)
             }
         }
+    }
+
+    /// Users after `after` in id order, at most `limit` (an export's pages).
+    pub(super) async fn list_users_after_impl(&self, after: u64, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
+        let counter = format!("{}:next_user_id", self.prefix);
+        let last: Option<u64> = self.op(async { Ok(self.conn().await?.get(counter).await?) }).await?;
+        let mut users = Vec::new();
+        // Ids are never reused: read them in order, in batches (each one store
+        // operation under the deadline); deleted ones are empty hashes.
+        let mut next = after + 1;
+        let last = last.unwrap_or(0);
+        while next <= last && users.len() < limit {
+            let batch: Vec<u64> = (next..=last).take(500).collect();
+            next += batch.len() as u64;
+            let hashes: Vec<HashMap<String, String>> = self
+                .op(async {
+                    let mut c = self.conn().await?;
+                    if self.cluster {
+                        // One slot per user: no pipeline spans them.
+                        let mut out = Vec::with_capacity(batch.len());
+                        for id in &batch {
+                            out.push(c.hgetall(self.user_key(*id, "user")).await?);
+                        }
+                        return Ok(out);
+                    }
+                    let mut pipe = redis::pipe();
+                    for id in &batch {
+                        pipe.hgetall(self.user_key(*id, "user"));
+                    }
+                    Ok(pipe.query_async(&mut c).await?)
+                })
+                .await?;
+            for (id, h) in batch.iter().zip(hashes) {
+                if !h.is_empty() && users.len() < limit {
+                    users.push(parse_user(*id, h)?);
+                }
+            }
+        }
+        Ok(users)
     }
 }
