@@ -10,7 +10,8 @@
 //! - `POST /auth/token/verify` (`{"token": JWT}`): HS256 check; on Redis also
 //!   one `GET` of the blacklist key of its `jti` (SimpleJWT's verify). `{}`.
 //! - `GET /auth/getuser` (`Authorization: Bearer JWT`): HS256 check, then the
-//!   user: one Redis `GET limit:user:<id>` (the bench seeds it), or a HashMap
+//!   user: one Redis `HGETALL` of polyauth's own user hash (the one record
+//!   polyauth reads), 401 unless it exists and `is_active` is 1; or a HashMap
 //!   lookup on memory. `{"username": …}`.
 //! - `GET /api/auth/token/verify/` (`Authorization: Token KEY`): the opaque
 //!   token check of DRF's TokenAuthentication on polyauth's own keys: SHA-256
@@ -18,7 +19,8 @@
 //!   hash, 401 unless it exists and `is_active` is 1. `{}`. On memory, two
 //!   HashMap lookups.
 //!
-//! The JWTs and the auth token are polyauth's (same signing key, same store).
+//! The JWTs and the auth token are polyauth's (same signing key, same store);
+//! `USER_ID:USERNAME[:TOKEN]` seeds the memory variant with the bench's user.
 //!
 //! Every answer carries the head polyauth's DRF dialects send (DRF's `Allow`
 //! and `Vary`, Django's security middleware headers, an `X-Request-Id`), as
@@ -149,10 +151,13 @@ impl State {
         let username = match &self.store {
             Store::Memory { users, .. } => users.get(&id).cloned(),
             Store::Redis(conn) => {
-                match redis::cmd("GET").arg(format!("limit:user:{id}")).query_async(&mut conn.clone()).await {
-                    Ok(v) => v,
-                    Err(_) => return reply(StatusCode::SERVICE_UNAVAILABLE, "{}"),
-                }
+                let user: HashMap<String, String> =
+                    match redis::cmd("HGETALL").arg(format!("pa:{{u:{id}}}:user")).query_async(&mut conn.clone()).await
+                    {
+                        Ok(v) => v,
+                        Err(_) => return reply(StatusCode::SERVICE_UNAVAILABLE, "{}"),
+                    };
+                user.get("is_active").filter(|v| *v == "1").and_then(|_| user.get("username").cloned())
             }
         };
         match username {

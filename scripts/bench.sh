@@ -157,7 +157,6 @@ table() {
     read -r user uid access token <<<"$(make_user "$sj" "$mo")"
     local lport; lport=$(free_port)
     if [ $store = redis ]; then
-      redis-cli -p "$rport" SET "limit:user:$uid" "$user" >/dev/null
       "$LIMIT" "$lport" "$KEY" "redis://127.0.0.1:$rport/0" >"$WORK/limit-$store.log" 2>&1 &
     else
       "$LIMIT" "$lport" "$KEY" memory "$uid:$user:$token" >"$WORK/limit-$store.log" 2>&1 &

@@ -285,7 +285,6 @@ pub fn uid_of(id: u64) -> String {
     base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id.to_string())
 }
 
-/// The user's template variables (`vars::USER`).
 /// The user's template variables; with `used`, only those the route's templates use.
 pub fn user_vars(user: &User, out: &mut Map<String, Value>, used: Option<&[String]>) {
     let wanted = |name: &str| used.is_none_or(|u| u.iter().any(|n| n == name));

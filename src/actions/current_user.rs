@@ -4,7 +4,6 @@
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use serde_json::Map;
 
 use super::common::Access;
 use super::{user_vars, Action, Call, ErrorKey, Failure, Input, Outcome, Wire};
@@ -45,7 +44,7 @@ impl Action for CurrentUser {
 
     async fn run(&self, call: &Call<'_>) -> Outcome {
         let user = call.target_user(self.hide_users, Access::Read).await?;
-        let mut out = Map::with_capacity(12);
+        let mut out = call.outputs();
         user_vars(&user, &mut out, call.used);
         Ok(out)
     }

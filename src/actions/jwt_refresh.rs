@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::common::fail;
 use super::{Action, BindContext, Call, ErrorKey, Failure, Input, Outcome, Wire};
@@ -53,7 +53,7 @@ impl Action for JwtRefresh {
     async fn run(&self, call: &Call<'_>) -> Outcome {
         let refresh = call.get("refresh").unwrap_or_default();
         let (access, refresh) = call.engine.refresh_jwt_with(refresh, call.jwt, self.rotation).await.map_err(fail)?;
-        let mut out = Map::with_capacity(12);
+        let mut out = call.outputs();
         out.insert(vars::ACCESS.into(), access.into());
         out.insert(vars::REFRESH.into(), refresh.map(Value::from).unwrap_or(Value::Null));
         Ok(out)

@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use serde_json::Map;
 
 use super::common::{fail, Issue};
 use super::{Action, Call, ErrorKey, Failure, Input, Outcome, Wire};
@@ -71,7 +70,7 @@ impl Action for Login {
             call.engine.metrics().login(call.dialect, verdict.is_ok());
         }
         let user = verdict.map_err(fail)?;
-        let mut out = Map::with_capacity(12);
+        let mut out = call.outputs();
         call.issue(self.issue, &user, &mut out).await?;
         Ok(out)
     }

@@ -3,7 +3,6 @@
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use serde_json::Map;
 
 use super::common::Issue;
 use super::{Action, BindContext, Call, Input, Outcome};
@@ -37,7 +36,7 @@ impl Action for LoginAuthenticated {
 
     async fn run(&self, call: &Call<'_>) -> Outcome {
         let user = call.principal_user()?.clone();
-        let mut out = Map::with_capacity(12);
+        let mut out = call.outputs();
         call.issue(self.issue, &user, &mut out).await?;
         Ok(out)
     }

@@ -6,7 +6,6 @@
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use serde_json::Map;
 
 use super::common::{bind_optional, fail, one, BoundMail, Issue};
 use super::{Action, BindContext, Call, ErrorKey, Failure, Input, Outcome, Wire};
@@ -140,7 +139,7 @@ impl Action for Register {
                 call.notify(&user, CONFIRMATION, template).await?;
             }
         }
-        let mut out = Map::with_capacity(12);
+        let mut out = call.outputs();
         call.issue(self.issue, &user, &mut out).await?;
         Ok(out)
     }

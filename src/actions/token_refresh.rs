@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use serde_json::Map;
 
 use super::common::{fail, one};
 use super::{user_vars, Action, Call, ErrorKey, Failure, Input, Outcome, Wire};
@@ -41,7 +40,7 @@ impl Action for TokenRefresh {
             EngineError::Changed => one(Failure::new(ErrorKey::OpaqueTokenInvalid)),
             other => fail(other),
         })?;
-        let mut out = Map::with_capacity(12);
+        let mut out = call.outputs();
         user_vars(&principal.user, &mut out, call.used);
         out.insert(vars::TOKEN.into(), token.into());
         Ok(out)

@@ -6,7 +6,6 @@
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use serde_json::Map;
 
 use super::common::{bind_optional, fail, one, Access, BoundMail};
 use super::{user_vars, Action, BindContext, Call, ErrorKey, Failure, Input, Outcome, Wire};
@@ -65,7 +64,7 @@ impl Action for UpdateUser {
     }
 
     async fn run(&self, call: &Call<'_>) -> Outcome {
-        let current = call.target_user(self.hide_users, Access::Write).await?;
+        let current = call.target_user(self.hide_users, Access::Write).await?.into_owned();
         let email = call.get("email").map(str::trim).filter(|e| *e != current.email);
         let user = match email {
             None => current,
@@ -87,7 +86,7 @@ impl Action for UpdateUser {
         if let Some(template) = self.mail.as_deref().filter(|_| !user.is_active && !user.email.is_empty()) {
             call.issue_and_send(&user, Purpose::Activation, ACTIVATION, template).await?;
         }
-        let mut out = Map::with_capacity(12);
+        let mut out = call.outputs();
         user_vars(&user, &mut out, call.used);
         Ok(out)
     }

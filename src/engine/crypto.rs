@@ -2,6 +2,8 @@
 //! SHA-256 digests (the only form the store ever sees), the keyed derivation
 //! that lets a DRF-style auth token be handed out again without storing it, and constant-time equality.
 
+use std::sync::Arc;
+
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -16,18 +18,20 @@ pub fn random_hex(n: usize) -> String {
 /// `n` random bytes as hex, from the thread's generator (ChaCha, seeded from
 /// the OS): for identifiers that must not repeat but guard nothing (request
 /// ids), where a system call per request would be the dearest thing in it.
-pub fn random_hex_fast(n: usize) -> String {
+pub fn random_hex_fast(n: usize) -> Arc<str> {
     let mut buf = [0u8; 32];
     let buf = &mut buf[..n.min(32)];
     rand::thread_rng().fill_bytes(buf);
-    // By table, not `hex::encode` (a per-character iterator): this runs on every request.
+    // By table, not `hex::encode` (a per-character iterator), and into one
+    // allocation, the shared string: this runs on every request.
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(buf.len() * 2);
-    for b in buf.iter() {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    let mut out = [0u8; 64];
+    for (pair, b) in out.chunks_exact_mut(2).zip(buf.iter()) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
     }
-    out
+    // Hex digits are ASCII: always valid UTF-8.
+    std::str::from_utf8(&out[..buf.len() * 2]).unwrap_or_default().into()
 }
 
 /// 32 random bytes, URL-safe base64 without padding (like Python's `secrets.token_urlsafe(32)`).
@@ -101,6 +105,9 @@ mod tests {
     fn shapes() {
         assert_eq!(random_hex(20).len(), 40);
         assert_ne!(random_hex(20), random_hex(20));
+        let fast = random_hex_fast(16);
+        assert!(fast.len() == 32 && fast.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_ne!(fast, random_hex_fast(16));
         assert_eq!(random_urlsafe().len(), 43);
         let t = derive_auth_token(b"key", 1, "seed");
         assert_eq!(t.len(), 40);

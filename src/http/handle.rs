@@ -140,7 +140,7 @@ pub fn request_id(headers: &HeaderMap) -> Arc<str> {
     });
     match given {
         Some(id) => id.into(),
-        None => crypto::random_hex_fast(16).as_str().into(),
+        None => crypto::random_hex_fast(16),
     }
 }
 

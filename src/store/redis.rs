@@ -10,7 +10,6 @@
 //! the username/email claims, which cannot, follow a claim protocol
 //! (`claims`, `cluster`). Both pass the same conformance suite.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -33,7 +32,7 @@ use super::{
     StoreError, ThrottleHit, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
 };
 use link::{cluster_nodes, Conn, Link};
-use records::{conflict, parse_one_time, parse_user, user_fields};
+use records::{conflict, parse_one_time, parse_user, user_fields, user_from_reply};
 use scripts::call;
 
 pub struct RedisStore {
@@ -146,11 +145,8 @@ impl Store for RedisStore {
 
     async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {
         self.op(async {
-            let h: HashMap<String, String> = self.conn().await?.hgetall(self.user_key(id, "user")).await?;
-            if h.is_empty() {
-                return Ok(None);
-            }
-            parse_user(id, h).map(Some)
+            let reply: redis::Value = self.conn().await?.hgetall(self.user_key(id, "user")).await?;
+            user_from_reply(id, reply)
         })
         .await
     }

@@ -2,10 +2,8 @@
 //! Lua script, which may compute and touch claim keys of any slot (one
 //! server has no slots), so each is atomic.
 
-use std::collections::HashMap;
-
 use super::link::Conn;
-use super::{call, conflict, parse_user, scripts, user_fields, RedisStore};
+use super::{call, conflict, scripts, user_fields, user_from_reply, RedisStore};
 use crate::store::{email_key, Purpose, StoreError, TokenKind, UserRecord, UserUpdate};
 
 impl RedisStore {
@@ -93,10 +91,6 @@ pub(super) fn user_or_code(id: u64, v: redis::Value) -> Result<Option<UserRecord
         redis::Value::Int(-3) => Ok(None),
         redis::Value::Int(-4) => Err(StoreError::Changed),
         redis::Value::Int(code) => Err(conflict(code)),
-        v => {
-            let h: HashMap<String, String> =
-                redis::from_redis_value(&v).map_err(|e| StoreError::Corrupt(format!("user {id}: {e}")))?;
-            parse_user(id, h).map(Some)
-        }
+        v => user_from_reply(id, v),
     }
 }
