@@ -247,6 +247,17 @@ ip_failures = 0")"
   wrk_run under-logins getuser "$url/auth/getuser" "$g" 16 | tee -a "$RESULTS"
   wait "$w" || true
   grep -E "Requests/sec|Non-2xx|Latency " "$WORK/login.out" | sed 's/^/  logins: /'
+  # The floor of the line above on this machine: the same token checks beside
+  # plain busy loops, one per core, at the hashing threads' nice 10 and at
+  # SCHED_IDLE (the least a CPU-bound neighbour can take from the workers).
+  local n; n=$(nproc)
+  for policy in "nice -n 10" "chrt -i 0"; do
+    echo "getuser (16 connections) beside $n busy loops under '$policy' (no logins):"
+    local loops=()
+    for _ in $(seq "$n"); do $policy sh -c 'while :; do :; done' & loops+=($!); track $!; done
+    wrk_run "beside-loops-${policy%% *}" getuser "$url/auth/getuser" "$g" 16 | tee -a "$RESULTS"
+    kill "${loops[@]}" 2>/dev/null || true
+  done
   : "$pid"
 }
 

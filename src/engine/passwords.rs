@@ -219,23 +219,35 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// Hashing runs at nice 10 on its (blocking-pool) thread, once set for the
-/// thread's life: while logins keep every core busy hashing, the async workers
-/// (nice 0) still get the CPU at once, so token checks answer in milliseconds
-/// (README, Benchmarks). Raising the nice value needs no privilege; a system
-/// that refuses it leaves the thread as it was.
+/// Hashing runs in Linux's idle scheduling class (`SCHED_IDLE`) on its
+/// (blocking-pool) thread, set once for the thread's life: a worker that wakes
+/// takes the core from a hash at once, so token checks keep answering in
+/// milliseconds while logins keep every core busy hashing, and hashes still get
+/// every moment the workers leave (README, Benchmarks: with nice 10, the
+/// scheduler let a hash finish its slice first, and the p99 of token checks
+/// doubled). Entering the idle class needs no privilege; where it is refused
+/// (a seccomp profile), nice 10; where that is refused too, the thread stays as it was.
 fn lower_priority() {
     thread_local!(static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
     LOWERED.with(|done| {
         if !done.replace(true) {
             #[cfg(target_os = "linux")]
-            // Linux keeps the nice value per thread: `None` is the calling thread.
-            let _ = rustix::process::setpriority_process(None, HASH_NICE);
+            {
+                use thread_priority::{
+                    set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy, ThreadPriority,
+                    ThreadSchedulePolicy,
+                };
+                let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+                if set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle).is_err() {
+                    // Linux keeps the nice value per thread: `None` is the calling thread.
+                    let _ = rustix::process::setpriority_process(None, HASH_NICE);
+                }
+            }
         }
     });
 }
 
-/// The nice value of hashing threads (async workers keep 0).
+/// The nice value of hashing threads where the idle class is refused (async workers keep 0).
 #[cfg(target_os = "linux")]
 const HASH_NICE: i32 = 10;
 

@@ -208,3 +208,23 @@ fn every_verification_costs_one_bcrypt() {
     }
     assert!(!verify_now(&"z".repeat(73), &plain, &dummy));
 }
+
+/// A hashing thread enters the idle scheduling class (policy 5 in field 41 of
+/// its `/proc` stat line), and only that thread: the caller's stays as it was.
+#[cfg(target_os = "linux")]
+#[test]
+fn hashing_threads_run_in_the_idle_class() {
+    fn policy() -> u32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        rest.split(' ').nth(41 - 3).unwrap().parse().unwrap()
+    }
+    let before = policy();
+    let hashed = std::thread::spawn(|| {
+        super::lower_priority();
+        policy()
+    });
+    assert_eq!(hashed.join().unwrap(), 5, "SCHED_IDLE");
+    assert_eq!(policy(), before);
+}
