@@ -1,6 +1,8 @@
 //! Request bodies: JSON, form-urlencoded and multipart, read under a size
 //! limit and flattened into named fields the way DRF's `request.data` sees them.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -42,36 +44,51 @@ pub async fn read(body: Incoming, headers: &HeaderMap, limit: usize) -> Result<B
     }
 }
 
-fn media_type(headers: &HeaderMap) -> (String, String) {
-    let full =
-        headers.get(CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).unwrap_or_default();
-    let essence = full.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    (full, essence)
+/// The `Content-Type` as sent (for the multipart boundary and the 415 message)
+/// and what its essence names, compared without copies (in any case).
+fn media_type(headers: &HeaderMap) -> (Cow<'_, str>, Essence) {
+    let full = headers.get(CONTENT_TYPE).map_or(Cow::Borrowed(""), |v| String::from_utf8_lossy(v.as_bytes()));
+    let essence = full.split(';').next().unwrap_or("").trim();
+    let named = if essence.is_empty() {
+        Essence::None
+    } else if essence.eq_ignore_ascii_case("application/json") {
+        Essence::Known(BodyKind::Json)
+    } else if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        Essence::Known(BodyKind::Form)
+    } else if essence.eq_ignore_ascii_case("multipart/form-data") {
+        Essence::Known(BodyKind::Multipart)
+    } else {
+        Essence::Other
+    };
+    (full, named)
+}
+
+/// What a `Content-Type` names.
+#[derive(Clone, Copy, PartialEq)]
+enum Essence {
+    /// No header, or an empty essence.
+    None,
+    Known(BodyKind),
+    Other,
 }
 
 /// Parses a body as DRF would for a view accepting `accepted` encodings.
 pub async fn parse(bytes: Bytes, headers: &HeaderMap, accepted: &[BodyKind]) -> Result<Fields, Failure> {
     let (full, essence) = media_type(headers);
-    if bytes.is_empty() && (essence.is_empty() || accepted.iter().any(|k| kind_of(&essence) == Some(*k))) {
+    let kind = match essence {
+        Essence::Known(k) => accepted.contains(&k).then_some(k),
+        Essence::None | Essence::Other => None,
+    };
+    if bytes.is_empty() && (essence == Essence::None || kind.is_some()) {
         return Ok(Fields::new());
     }
-    let kind = kind_of(&essence).filter(|k| accepted.contains(k));
     match kind {
         Some(BodyKind::Json) => parse_json(&bytes),
         Some(BodyKind::Form) => Ok(form_urlencoded::parse(&bytes)
             .map(|(k, v)| (k.into_owned(), FieldValue::Text(v.into_owned())))
             .collect()),
         Some(BodyKind::Multipart) => parse_multipart(bytes, &full).await,
-        None => Err(Failure::new(ErrorKey::UnsupportedMediaType).with(vars::CONTENT_TYPE, full)),
-    }
-}
-
-fn kind_of(essence: &str) -> Option<BodyKind> {
-    match essence {
-        "application/json" => Some(BodyKind::Json),
-        "application/x-www-form-urlencoded" => Some(BodyKind::Form),
-        "multipart/form-data" => Some(BodyKind::Multipart),
-        _ => None,
+        None => Err(Failure::new(ErrorKey::UnsupportedMediaType).with(vars::CONTENT_TYPE, full.into_owned())),
     }
 }
 

@@ -28,8 +28,10 @@ pub fn collect(
     let mut failures = Vec::new();
     for (name, spec) in &route.spec.input {
         let wire = spec.field.as_deref().unwrap_or(name);
-        let raw = match spec.from {
-            Source::Body => body.get(wire).cloned(),
+        // A body field is read where it lies; the others are made here. One copy
+        // of the value is kept, at the end.
+        let made = match spec.from {
+            Source::Body => None,
             Source::Path => params.iter().find(|(k, _)| k == wire).map(|(_, v)| FieldValue::Text(decode(v))),
             Source::Query => query.and_then(|q| {
                 form_urlencoded::parse(q.as_bytes())
@@ -39,6 +41,7 @@ pub fn collect(
             }),
             Source::Bearer => bearer(headers).map(FieldValue::Text),
         };
+        let raw = if spec.from == Source::Body { body.get(wire) } else { made.as_ref() };
         let text = match raw {
             None if spec.required => {
                 failures.push(Failure::field(ErrorKey::FieldRequired, wire));
@@ -55,10 +58,10 @@ pub fn collect(
                 failures.push(Failure::field(key, wire));
                 continue;
             }
-            Some(FieldValue::Number(n)) => n,
-            Some(FieldValue::Text(t)) => t,
+            Some(FieldValue::Number(n)) => n.as_str(),
+            Some(FieldValue::Text(t)) => t.as_str(),
         };
-        let text = if spec.trim { text.trim().to_owned() } else { text };
+        let text = if spec.trim { text.trim() } else { text };
         if text.is_empty() {
             if !spec.allow_blank {
                 failures.push(Failure::field(ErrorKey::FieldBlank, wire));
@@ -68,20 +71,20 @@ pub fn collect(
             // DRF runs every validator of a field and reports each failure, in
             // Django's order: the username rule before the length limit, the email rule after.
             let before = failures.len();
-            if spec.kind == InputKind::Username && !is_username(&text) {
+            if spec.kind == InputKind::Username && !is_username(text) {
                 failures.push(Failure::field(ErrorKey::FieldUsername, wire));
             }
             if let Some(max) = spec.max_length.filter(|m| text.chars().count() > *m) {
                 failures.push(Failure::field(ErrorKey::FieldMaxLength, wire).with(vars::MAX_LENGTH, max.to_string()));
             }
-            if spec.kind == InputKind::Email && !is_email(&text) {
+            if spec.kind == InputKind::Email && !is_email(text) {
                 failures.push(Failure::field(ErrorKey::FieldEmail, wire));
             }
             if failures.len() > before {
                 continue;
             }
         }
-        values.insert(name.clone(), text);
+        values.insert(name.clone(), text.to_owned());
     }
     if failures.is_empty() {
         Ok(values)
