@@ -3,6 +3,8 @@
 //! beats template); the method is chosen last, so a known path with a wrong
 //! method is a 405, not a 404.
 
+use smallvec::SmallVec;
+
 use super::spec::{SlashMatch, TrailingSlash};
 use super::{Dialect, Route};
 
@@ -12,9 +14,10 @@ enum Seg {
     Param(String),
 }
 
-/// A request path split into segments, once per request.
+/// A request path split into segments, once per request (on the stack up to
+/// eight segments: every documented path is shorter).
 pub struct Split<'p> {
-    parts: Vec<&'p str>,
+    parts: SmallVec<[&'p str; 8]>,
     trailing: bool,
 }
 
@@ -33,10 +36,10 @@ pub struct Pattern {
 }
 
 /// Splits `/a/b/` into (["a","b"]). The root `/` is ([], false).
-fn split(path: &str) -> (Vec<&str>, bool) {
+fn split(path: &str) -> (SmallVec<[&str; 8]>, bool) {
     let body = path.strip_prefix('/').unwrap_or(path);
     if body.is_empty() {
-        return (Vec::new(), false);
+        return (SmallVec::new(), false);
     }
     let trailing = body.ends_with('/');
     let body = body.strip_suffix('/').unwrap_or(body);
@@ -139,7 +142,8 @@ pub enum Match<'a> {
 impl Dialect {
     pub fn find(&self, method: &hyper::Method, path: &str) -> Match<'_> {
         let mut best: Option<usize> = None;
-        let mut hits: Vec<(&Route, Vec<(String, String)>)> = Vec::new();
+        // The routes of the most specific matching pattern: one per method at most.
+        let mut hits: SmallVec<[(&Route, Vec<(String, String)>); 4]> = SmallVec::new();
         let split = Split::new(path);
         for r in &self.routes {
             if let Some(params) = r.pattern.matches_split(&split) {

@@ -8,11 +8,14 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE};
 use indexmap::IndexMap;
-use serde_json::Value;
 
 use crate::dialect::BodyKind;
 use crate::failure::{ErrorKey, Failure};
 use crate::template::vars;
+
+mod json;
+
+use json::Top;
 
 /// One field as the client sent it, before validation.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,40 +95,13 @@ pub async fn parse(bytes: Bytes, headers: &HeaderMap, accepted: &[BodyKind]) -> 
     }
 }
 
-fn python_type(v: &Value) -> &'static str {
-    match v {
-        Value::Array(_) => "list",
-        Value::String(_) => "str",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::Null => "NoneType",
-        Value::Object(_) => "dict",
-    }
-}
-
 fn parse_json(bytes: &[u8]) -> Result<Fields, Failure> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(bytes, &e))?;
-    if value.is_null() {
+    match serde_json::from_slice(bytes).map_err(|e| json_error(bytes, &e))? {
+        Top::Object(fields) => Ok(fields),
         // DRF's serializer sees `data=None`.
-        return Err(Failure::new(ErrorKey::NoData));
+        Top::Null => Err(Failure::new(ErrorKey::NoData)),
+        Top::Other(python_type) => Err(Failure::new(ErrorKey::InvalidBody).with(vars::TYPE, python_type)),
     }
-    let Value::Object(map) = value else {
-        return Err(Failure::new(ErrorKey::InvalidBody).with(vars::TYPE, python_type(&value)));
-    };
-    Ok(map
-        .into_iter()
-        .map(|(k, v)| {
-            let f = match v {
-                Value::String(s) => FieldValue::Text(s),
-                Value::Number(n) => FieldValue::Number(n.to_string()),
-                Value::Bool(b) => FieldValue::Bool(b),
-                Value::Null => FieldValue::Null,
-                _ => FieldValue::Nested,
-            };
-            (k, f)
-        })
-        .collect())
 }
 
 /// Words a JSON error the way Python's `json` module does, which DRF repeats
@@ -269,5 +245,27 @@ mod tests {
         assert_eq!(f["a"], FieldValue::Number("1".into()));
         assert_eq!(f["c"], FieldValue::Null);
         assert_eq!(f["d"], FieldValue::Nested);
+    }
+
+    #[test]
+    fn json_members_as_fields() {
+        // What the `serde_json::Value` tree gave before, member by member.
+        let body = br#"{"b": 1.5, "a": "x", "b": 2, "n": {"k": [1, {"z": null}]}, "t": true, "e": 1e3,
+            "big": 18446744073709551615, "neg": -7, "s": "caf\u00e9"}"#;
+        let f = parse_json(body).unwrap();
+        // A repeated name keeps its first place and takes the last value.
+        assert_eq!(f.keys().collect::<Vec<_>>(), ["b", "a", "n", "t", "e", "big", "neg", "s"]);
+        assert_eq!(f["b"], FieldValue::Number("2".into()));
+        assert_eq!(f["n"], FieldValue::Nested);
+        assert_eq!(f["t"], FieldValue::Bool(true));
+        assert_eq!(f["e"], FieldValue::Number("1000.0".into()));
+        assert_eq!(f["big"], FieldValue::Number("18446744073709551615".into()));
+        assert_eq!(f["neg"], FieldValue::Number("-7".into()));
+        assert_eq!(f["s"], FieldValue::Text("café".into()));
+        for (body, python) in [("\"x\"", "str"), ("3", "int"), ("-3", "int"), ("3.5", "float"), ("true", "bool")] {
+            assert_eq!(parse_json(body.as_bytes()).unwrap_err().vars, vec![("type", python.to_string())], "{body}");
+        }
+        assert_eq!(parse_json(b"null").unwrap_err().key, ErrorKey::NoData);
+        assert!(parse_json(b"{}").unwrap().is_empty());
     }
 }
