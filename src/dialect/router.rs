@@ -100,12 +100,12 @@ impl Pattern {
     }
 
     /// Parameters (raw, still percent-encoded) when `path` matches.
-    pub fn matches(&self, path: &str) -> Option<Vec<(String, String)>> {
+    pub fn matches(&self, path: &str) -> Option<Params> {
         self.matches_split(&Split::new(path))
     }
 
     /// `matches` on a path split once for every pattern tried.
-    pub fn matches_split(&self, path: &Split<'_>) -> Option<Vec<(String, String)>> {
+    pub fn matches_split(&self, path: &Split<'_>) -> Option<Params> {
         let (parts, trailing) = (&path.parts, path.trailing);
         let prefix_only = self.mode == SlashMatch::AnySuffix;
         if parts.len() < self.segs.len() || (!prefix_only && parts.len() != self.segs.len()) {
@@ -131,9 +131,12 @@ impl Pattern {
     }
 }
 
+/// A matched path's parameters, by name, in pattern order.
+pub type Params = Vec<(String, String)>;
+
 /// Result of matching a request path within a dialect.
 pub enum Match<'a> {
-    Found(&'a Route, Vec<(String, String)>),
+    Found(&'a Route, Params),
     /// The path exists, not with this method: the routes that share it.
     WrongMethod(Vec<&'a Route>),
     NotFound,
@@ -143,7 +146,7 @@ impl Dialect {
     pub fn find(&self, method: &hyper::Method, path: &str) -> Match<'_> {
         let mut best: Option<usize> = None;
         // The routes of the most specific matching pattern: one per method at most.
-        let mut hits: SmallVec<[(&Route, Vec<(String, String)>); 4]> = SmallVec::new();
+        let mut hits: SmallVec<[(&Route, Params); 4]> = SmallVec::new();
         let split = Split::new(path);
         for r in &self.routes {
             if let Some(params) = r.pattern.matches_split(&split) {
