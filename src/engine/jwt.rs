@@ -184,6 +184,14 @@ fn text(v: Option<&Value>) -> Option<String> {
     }
 }
 
+/// `text`, taking the value: a string claim is moved, not copied.
+fn into_text(v: Option<Value>) -> Option<String> {
+    match v {
+        Some(Value::String(s)) => Some(s),
+        other => text(other.as_ref()),
+    }
+}
+
 /// The claims of a token whose signature and expiry hold.
 fn verified<T: serde::de::DeserializeOwned>(
     token: &str,
@@ -259,14 +267,8 @@ impl JwtCodec {
                 exp: c.exp.as_ref().and_then(Value::as_i64).unwrap_or_default(),
                 iat: c.iat.as_ref().and_then(Value::as_i64).unwrap_or_default(),
                 jti: string(c.jti),
-                user_id: match c.user_id {
-                    Some(Value::String(s)) => Some(s),
-                    other => text(other.as_ref()),
-                },
-                revoke: p.revoke_claim.as_ref().and_then(|_| match c.hash_password {
-                    Some(Value::String(s)) => Some(s),
-                    other => text(other.as_ref()),
-                }),
+                user_id: into_text(c.user_id),
+                revoke: p.revoke_claim.as_ref().and_then(|_| into_text(c.hash_password)),
             }
         } else {
             let c = verified::<Map<String, Value>>(token, &self.keys(p).decoding, &p.validation)?;

@@ -32,7 +32,7 @@ use super::{
     StoreError, ThrottleHit, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
 };
 use link::{cluster_nodes, Conn, Link};
-use records::{conflict, parse_one_time, parse_user, user_fields, user_from_reply};
+use records::{conflict, parse_one_time, user_fields, user_from_reply};
 use scripts::call;
 
 pub struct RedisStore {

@@ -7,13 +7,11 @@
 //! then the claims taken as a registration takes them (`claims`), the record
 //! written only if the id is still free, and the claims committed.
 
-use std::collections::HashMap;
-
 use redis::AsyncCommands;
 
 use super::link::Conn;
 use super::scripts::Lua;
-use super::{call, conflict, parse_user, user_fields, RedisStore};
+use super::{call, conflict, user_fields, user_from_reply, RedisStore};
 use crate::store::{email_key, ImportOutcome, StoreError, UserRecord};
 
 /// The comparison of an existing record with the imported one, shared by both
@@ -155,7 +153,7 @@ impl RedisStore {
         while next <= last && users.len() < limit {
             let batch: Vec<u64> = (next..=last).take(500).collect();
             next += batch.len() as u64;
-            let hashes: Vec<HashMap<String, String>> = self
+            let hashes: Vec<redis::Value> = self
                 .op(async {
                     let mut c = self.conn().await?;
                     if self.cluster {
@@ -174,8 +172,8 @@ impl RedisStore {
                 })
                 .await?;
             for (id, h) in batch.iter().zip(hashes) {
-                if !h.is_empty() && users.len() < limit {
-                    users.push(parse_user(*id, h)?);
+                if users.len() < limit {
+                    users.extend(user_from_reply(*id, h)?);
                 }
             }
         }

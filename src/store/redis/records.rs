@@ -5,30 +5,24 @@ use redis::Value;
 
 use crate::store::{OneTimeRecord, StoreError, UniqueField, UserRecord};
 
+/// A user as its hash's field/value pairs (`HSET`'s arguments).
 pub(super) fn user_fields(u: &UserRecord) -> Vec<String> {
-    vec![
-        "username".into(),
+    let flag = |b: bool| u8::from(b).to_string();
+    let values = [
         u.username.clone(),
-        "email".into(),
         u.email.clone(),
-        "password_hash".into(),
         u.password_hash.clone(),
-        "is_active".into(),
-        (u.is_active as u8).to_string(),
-        "email_verified".into(),
-        (u.email_verified as u8).to_string(),
-        "is_staff".into(),
-        (u.is_staff as u8).to_string(),
-        "date_joined".into(),
+        flag(u.is_active),
+        flag(u.email_verified),
+        flag(u.is_staff),
         u.date_joined.to_string(),
-        "last_login".into(),
         u.last_login.map(|t| t.to_string()).unwrap_or_default(),
-        "tokens_revoked_at".into(),
         u.tokens_revoked_at.map(|t| t.to_string()).unwrap_or_default(),
-    ]
+    ];
+    FIELDS.iter().zip(values).flat_map(|(name, value)| [(*name).to_owned(), value]).collect()
 }
 
-/// The user hash's fields, in `parse_user`'s slot order.
+/// The user hash's fields, in slot order (`Slots`, `user_fields`).
 const FIELDS: [&str; 9] = [
     "username",
     "email",
@@ -80,15 +74,6 @@ impl Slots {
             tokens_revoked_at: revoked.filter(|s| !s.is_empty()).map(num).transpose()?,
         })
     }
-}
-
-/// A user record from its hash's field/value pairs.
-pub(super) fn parse_user(id: u64, pairs: impl IntoIterator<Item = (String, String)>) -> Result<UserRecord, StoreError> {
-    let mut slots = Slots::default();
-    for (k, v) in pairs {
-        slots.set(&k, v);
-    }
-    slots.into_user(id)
 }
 
 /// A user record straight from `HGETALL`'s answer (flat pairs on RESP2, a map
