@@ -23,7 +23,7 @@ async fn request_reset(g: &Gw, email: &str) {
 
 async fn outage_then_delivery(kind: StoreKind) {
     let mut smtp = SmtpServer::start().await;
-    smtp.stop();
+    smtp.stop().await;
     let g = gateway(kind).mount(D, "/djoser/").extra(&mail_config(&smtp.url())).start().await;
     register(&g, "olga", "olga@example.com").await;
     // The request answers as Djoser does, without waiting for the SMTP server.
@@ -74,7 +74,7 @@ both_stores!(outage_then_delivery, a_permanent_refusal_is_final);
 async fn a_pending_mail_survives_a_restart_on_redis() {
     let redis = Redis::start();
     let mut smtp = SmtpServer::start().await;
-    smtp.stop();
+    smtp.stop().await;
     let (admin, mount) = (free_port(), free_port());
     let config = format!(
         "dialects_dir = {}\n[store]\nurl = {:?}\n[passwords]\nbcrypt_cost = 4\n{}\
@@ -179,7 +179,7 @@ async fn a_pending_mail_survives_a_restart_on_redis() {
 async fn two_replicas_deliver_each_mail_once() {
     let redis = Redis::start();
     let mut smtp = SmtpServer::start().await;
-    smtp.stop();
+    smtp.stop().await;
     let extra = mail_config(&smtp.url()) + "concurrency = 4\n";
     let a = gateway(StoreKind::Redis).mount(D, "/djoser/").extra(&extra).start_on(&redis.url()).await;
     let b = gateway(StoreKind::Redis).mount(D, "/djoser/").extra(&extra).start_on(&redis.url()).await;
@@ -235,7 +235,7 @@ async fn stopping_on_memory_delivers_the_queue_first() {
 #[tokio::test]
 async fn a_mail_whose_token_died_is_not_sent_late() {
     let mut smtp = SmtpServer::start().await;
-    smtp.stop();
+    smtp.stop().await;
     let extra = mail_config(&smtp.url()) + "[tokens]\none_time_ttl_secs = 1\n";
     let g = gateway(StoreKind::Memory).mount(D, "/djoser/").extra(&extra).start().await;
     register(&g, "tina", "tina@example.com").await;

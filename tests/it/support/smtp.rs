@@ -15,7 +15,7 @@ use mailin::{Action, AuthMechanism, Handler, Response, SessionBuilder};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -53,6 +53,8 @@ pub struct SmtpServer {
     /// (user, password) the server accepts; AUTH is offered only over TLS.
     auth: Option<(String, String)>,
     running: Option<tokio::task::JoinHandle<()>>,
+    /// While stopped: the port, bound but not listening (connections are refused).
+    reserved: Option<TcpSocket>,
     /// Signed the server's certificate (for `[mail] ca_file`).
     pub ca: Option<TestCa>,
 }
@@ -152,6 +154,7 @@ impl SmtpServer {
             acceptor,
             auth: auth.map(|(u, p)| (u.to_owned(), p.to_owned())),
             running: None,
+            reserved: None,
             ca,
         };
         s.serve(listener);
@@ -187,15 +190,25 @@ impl SmtpServer {
     }
 
     /// Stops listening and cuts every open conversation: connections are refused.
-    pub fn stop(&mut self) {
+    /// The port stays bound (not listening) until `restart`: the suite runs in
+    /// parallel, and another test's listener must not be handed it meanwhile.
+    pub async fn stop(&mut self) {
         if let Some(t) = self.running.take() {
             t.abort();
+            // Its listener is closed once the task is gone.
+            let _ = t.await;
+        }
+        if self.reserved.is_none() {
+            self.reserved = reserve(self.port);
         }
     }
 
     /// Listens again on the same port.
     pub async fn restart(&mut self) {
-        self.stop();
+        self.stop().await;
+        if let Some(Ok(listener)) = self.reserved.take().map(|s| s.listen(128)) {
+            return self.serve(listener);
+        }
         let deadline = Instant::now() + Duration::from_secs(10);
         let listener = loop {
             match TcpListener::bind(("127.0.0.1", self.port)).await {
@@ -239,8 +252,20 @@ impl SmtpServer {
 
 impl Drop for SmtpServer {
     fn drop(&mut self) {
-        self.stop();
+        if let Some(t) = self.running.take() {
+            t.abort();
+        }
     }
+}
+
+/// `port` bound without listening. Address reuse: the cut conversations may
+/// leave the port in TIME_WAIT; the kernel still hands a bound port to no
+/// listener that asks for any free one.
+fn reserve(port: u16) -> Option<TcpSocket> {
+    let socket = TcpSocket::new_v4().ok()?;
+    socket.set_reuseaddr(true).ok()?;
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], port))).ok()?;
+    Some(socket)
 }
 
 /// One SMTP conversation, upgraded to TLS when asked (or from the start).
