@@ -8,12 +8,14 @@
 //!
 //! Adding an action: one file implementing `Action`, plus its line in `registry!`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 use crate::audit::Origin;
 use crate::engine::lockout::ceil_secs;
@@ -194,6 +196,25 @@ impl Wire {
     }
 }
 
+/// A request's validated inputs by logical name, as collected: a route has a
+/// few, kept in place (a body field's text borrowed from the parsed body, a
+/// name from the route). Inputs are distinct: they are a table's keys.
+pub type InputList<'a> = SmallVec<[(&'a str, Cow<'a, str>); 4]>;
+
+/// What an action sees of its inputs; an absent optional input is missing.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a>(pub &'a [(&'a str, Cow<'a, str>)]);
+
+impl Inputs<'_> {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_ref())
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
 /// Who the caller is, once an authenticator accepted it.
 #[derive(Clone)]
 pub struct Principal {
@@ -217,7 +238,7 @@ pub trait SiteLinks: Sync {
 pub struct Call<'a> {
     pub engine: &'a Engine,
     /// Validated inputs by logical name; absent optional inputs are missing.
-    pub inputs: &'a BTreeMap<String, String>,
+    pub inputs: Inputs<'a>,
     /// Wire names of the route's inputs, for field errors.
     pub wire: &'a Wire,
     pub principal: Option<&'a Principal>,

@@ -65,6 +65,11 @@ pub struct Route {
     pub errors: BTreeMap<ErrorKey, ErrorSpec>,
     /// Authenticator names that run for this route.
     pub authenticators: Vec<String>,
+    /// The body members it reads (its body inputs' wire names, an
+    /// authenticator's body credential); empty: the body is never read.
+    pub body_fields: Vec<String>,
+    /// One of its authenticators reads the body (it is parsed before authentication).
+    pub body_auth: bool,
 }
 
 impl Route {
@@ -287,6 +292,17 @@ fn compile(
                 return Err(rerr(format!("unknown authenticator {a:?}")));
             }
         }
+        let auth_fields: Vec<&String> =
+            authenticators.iter().filter_map(|a| f.authenticators.get(a)?.body_field.as_ref()).collect();
+        let mut body_fields: Vec<String> = spec
+            .input
+            .iter()
+            .filter(|(_, i)| i.from == Source::Body)
+            .map(|(n, i)| i.field.clone().unwrap_or_else(|| n.clone()))
+            .chain(auth_fields.iter().map(|n| (*n).clone()))
+            .collect();
+        body_fields.sort();
+        body_fields.dedup();
         if action.needs_principal() && (authenticators.is_empty() || spec.permission != Permission::Authenticated) {
             return Err(rerr(format!(
                 "action {} needs permission = \"authenticated\" and an authenticator",
@@ -367,6 +383,8 @@ fn compile(
             used_vars,
             errors,
             authenticators,
+            body_auth: !auth_fields.is_empty(),
+            body_fields,
             spec,
         });
     }

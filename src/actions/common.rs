@@ -92,7 +92,7 @@ impl Call<'_> {
     }
 
     pub(super) fn get(&self, name: &str) -> Option<&str> {
-        self.inputs.get(name).map(String::as_str)
+        self.inputs.get(name)
     }
 
     pub(super) fn secret(&self, name: &str) -> Secret {

@@ -14,6 +14,11 @@ use serde_json::{Map, Value};
 
 use crate::secret::Secret;
 
+mod claims;
+
+use claims::DefaultNames;
+pub use claims::TypeClaim;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenType {
     Access,
@@ -48,19 +53,21 @@ pub enum TokenError {
 /// The claims SimpleJWT reads, taken from a verified token.
 #[derive(Debug, Clone)]
 pub struct Claims {
-    pub token_type: Option<String>,
+    /// None: absent, or not a string.
+    pub token_type: Option<TypeClaim>,
     pub exp: i64,
     pub iat: i64,
     pub jti: Option<String>,
-    /// The `USER_ID_CLAIM` (a string; older SimpleJWT versions wrote a number).
-    pub user_id: Option<String>,
+    /// The `USER_ID_CLAIM` (a string; older SimpleJWT versions wrote a
+    /// number); None: absent, or not a user id.
+    pub user_id: Option<u64>,
     /// The `REVOKE_TOKEN_CLAIM`, when the policy checks it.
     pub revoke: Option<String>,
 }
 
 impl Claims {
     pub fn user_id(&self) -> Result<u64, TokenError> {
-        self.user_id.as_deref().and_then(|s| s.parse().ok()).ok_or(TokenError::NoUser)
+        self.user_id.ok_or(TokenError::NoUser)
     }
 
     /// Seconds left before expiry (at least 1), for blacklist entries.
@@ -160,35 +167,12 @@ impl JwtPolicy {
     }
 }
 
-/// The claims under SimpleJWT's default names (`USER_ID_CLAIM` `user_id`,
-/// `REVOKE_TOKEN_CLAIM` `hash_password`): read into fields, the others
-/// skipped, instead of a map of every claim (the per-request path). A key
-/// twice is refused, where a map keeps the last: only a token signed with
-/// our key gets here, and none is signed so.
-#[derive(serde::Deserialize)]
-struct DefaultNames {
-    token_type: Option<Value>,
-    exp: Option<Value>,
-    iat: Option<Value>,
-    jti: Option<Value>,
-    user_id: Option<Value>,
-    hash_password: Option<Value>,
-}
-
 /// A claim read as text: a string, or a number as written (older SimpleJWT versions).
 fn text(v: Option<&Value>) -> Option<String> {
     match v {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
-    }
-}
-
-/// `text`, taking the value: a string claim is moved, not copied.
-fn into_text(v: Option<Value>) -> Option<String> {
-    match v {
-        Some(Value::String(s)) => Some(s),
-        other => text(other.as_ref()),
     }
 }
 
@@ -257,34 +241,29 @@ impl JwtCodec {
     pub fn decode(&self, p: &JwtPolicy, token: &str, expected: Option<TokenType>) -> Result<Claims, TokenError> {
         let claims = if p.default_names {
             let c = verified::<DefaultNames>(token, &self.keys(p).decoding, &p.validation)?;
-            // Taken by value: the strings the token carried are moved, not copied.
-            let string = |v: Option<Value>| match v {
-                Some(Value::String(s)) => Some(s),
-                _ => None,
-            };
             Claims {
-                token_type: string(c.token_type),
-                exp: c.exp.as_ref().and_then(Value::as_i64).unwrap_or_default(),
-                iat: c.iat.as_ref().and_then(Value::as_i64).unwrap_or_default(),
-                jti: string(c.jti),
-                user_id: into_text(c.user_id),
-                revoke: p.revoke_claim.as_ref().and_then(|_| into_text(c.hash_password)),
+                token_type: c.token_type,
+                exp: c.exp.unwrap_or_default(),
+                iat: c.iat.unwrap_or_default(),
+                jti: c.jti,
+                user_id: c.user_id,
+                revoke: p.revoke_claim.as_ref().and(c.hash_password),
             }
         } else {
             let c = verified::<Map<String, Value>>(token, &self.keys(p).decoding, &p.validation)?;
             Claims {
-                token_type: c.get("token_type").and_then(Value::as_str).map(str::to_owned),
+                token_type: c.get("token_type").and_then(Value::as_str).map(TypeClaim::of),
                 exp: c.get("exp").and_then(Value::as_i64).unwrap_or_default(),
                 iat: c.get("iat").and_then(Value::as_i64).unwrap_or_default(),
                 jti: c.get("jti").and_then(Value::as_str).map(str::to_owned),
-                user_id: text(c.get(&p.user_id_claim)),
+                user_id: text(c.get(&p.user_id_claim)).and_then(|t| claims::user_id(&t)),
                 revoke: p.revoke_claim.as_ref().and_then(|n| text(c.get(n))),
             }
         };
         if let Some(expected) = expected {
-            match claims.token_type.as_deref() {
+            match claims.token_type {
                 None => return Err(TokenError::NoType),
-                Some(t) if t != expected.as_str() => return Err(TokenError::WrongType),
+                Some(t) if t != TypeClaim::Is(expected) => return Err(TokenError::WrongType),
                 _ => {}
             }
         }

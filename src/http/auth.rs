@@ -1,6 +1,8 @@
 //! Finding the caller, DRF's way: authenticators run in order; one whose
 //! keyword does not match passes, one that matches but fails refuses at once.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use hyper::header::{HeaderMap, AUTHORIZATION};
 
@@ -20,47 +22,53 @@ pub async fn authenticate(
     dialect: &Dialect,
     names: &[String],
     headers: &HeaderMap,
-    body: Option<&Fields>,
+    body: Option<&Fields<'_>>,
     // Where the request came from: a Basic password counts toward its lockout.
     origin: &Origin,
 ) -> Result<Option<Principal>, Failure> {
+    // A credential is read where it lies (a JWT is checked without a copy).
+    let header = headers.get(AUTHORIZATION).map(|raw| header_text(raw.as_bytes()));
     for name in names {
         let Some(spec) = dialect.authenticators.get(name) else {
             continue;
         };
         let credential = match (&spec.scheme, &spec.body_field) {
-            (Some(schemes), _) => match header_credential(spec, schemes, headers)? {
-                Some(c) => c,
-                None => continue,
-            },
+            (Some(schemes), _) => {
+                let Some(text) = header.as_deref() else {
+                    continue;
+                };
+                match header_credential(spec, schemes, text)? {
+                    Some(c) => c,
+                    None => continue,
+                }
+            }
             (None, Some(field)) => match body.and_then(|b| b.get(field)) {
-                Some(FieldValue::Text(t)) if !t.is_empty() => Secret::new(t.clone()),
+                Some(FieldValue::Text(t)) if !t.is_empty() => Cow::Borrowed(t.as_str()),
                 _ => continue,
             },
             (None, None) => continue,
         };
-        return resolve(engine, dialect, spec, credential, origin).await.map(Some);
+        return resolve(engine, dialect, spec, &credential, origin).await.map(Some);
     }
     Ok(None)
 }
 
-fn header_credential(
+/// The `Authorization` value as text: DRF splits the raw bytes on whitespace,
+/// so bytes that are not UTF-8 become replacement characters (never a credential).
+fn header_text(raw: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(raw)
+}
+
+/// The credential in an `Authorization` value, when its keyword is one of `schemes`.
+fn header_credential<'t>(
     spec: &AuthenticatorSpec,
     schemes: &[String],
-    headers: &HeaderMap,
-) -> Result<Option<Secret>, Failure> {
-    let Some(raw) = headers.get(AUTHORIZATION) else {
-        return Ok(None);
-    };
-    // DRF splits the raw bytes on whitespace; a value that is not text cannot be a credential.
-    let text = match std::str::from_utf8(raw.as_bytes()) {
-        Ok(t) => std::borrow::Cow::Borrowed(t),
-        Err(_) => String::from_utf8_lossy(raw.as_bytes()),
-    };
+    text: &'t str,
+) -> Result<Option<Cow<'t, str>>, Failure> {
     // The usual (ASCII) value is split on the ASCII whitespace that
     // `split_whitespace` knows, without decoding it character by character.
     if text.is_ascii() {
-        from_parts(spec, schemes, ascii_words(&text))
+        from_parts(spec, schemes, ascii_words(text))
     } else {
         from_parts(spec, schemes, text.split_whitespace())
     }
@@ -93,7 +101,7 @@ fn from_parts<'a>(
     spec: &AuthenticatorSpec,
     schemes: &[String],
     mut parts: impl Iterator<Item = &'a str>,
-) -> Result<Option<Secret>, Failure> {
+) -> Result<Option<Cow<'a, str>>, Failure> {
     let Some(keyword) = parts.next() else {
         return Ok(None);
     };
@@ -115,11 +123,11 @@ fn from_parts<'a>(
             if spec.skip_jwt_like && credential.matches('.').count() == 2 {
                 return Ok(None);
             }
-            Ok(Some(Secret::new(credential)))
+            Ok(Some(Cow::Borrowed(credential)))
         }
         (Some(first), Some(next)) if spec.credential == Credential::Basic => {
             let rest: Vec<&str> = [first, next].into_iter().chain(parts).collect();
-            Ok(Some(Secret::new(rest.join(" "))))
+            Ok(Some(Cow::Owned(rest.join(" "))))
         }
         _ => Err(malformed(spec.spaces_error)),
     }
@@ -129,12 +137,13 @@ async fn resolve(
     engine: &Engine,
     dialect: &Dialect,
     spec: &AuthenticatorSpec,
-    credential: Secret,
+    // A secret: never logged, kept only as a `Secret`.
+    credential: &str,
     origin: &Origin,
 ) -> Result<Principal, Failure> {
     let invalid = |default: ErrorKey| Failure::new(spec.invalid_error.unwrap_or(default));
     match spec.credential {
-        Credential::Jwt => match engine.user_for_access_token_with(credential.expose(), &dialect.jwt).await {
+        Credential::Jwt => match engine.user_for_access_token_with(credential, &dialect.jwt).await {
             Ok(user) => Ok(Principal { user, opaque_token: None }),
             // SimpleJWT's get_user raises this one bare, outside "not valid for any token type".
             Err(EngineError::Token(TokenError::NoUser)) => Err(Failure::new(ErrorKey::TokenNoUser)),
@@ -145,8 +154,8 @@ async fn resolve(
         },
         Credential::AuthToken | Credential::Session => {
             let kind = if spec.credential == Credential::AuthToken { TokenKind::AuthToken } else { TokenKind::Session };
-            match engine.user_for_opaque_token(credential.expose(), Some(kind)).await {
-                Ok(user) => Ok(Principal { user, opaque_token: Some(credential) }),
+            match engine.user_for_opaque_token(credential, Some(kind)).await {
+                Ok(user) => Ok(Principal { user, opaque_token: Some(Secret::new(credential)) }),
                 Err(EngineError::OpaqueTokenInvalid) => Err(invalid(ErrorKey::OpaqueTokenInvalid)),
                 Err(EngineError::UserInactive) => Err(Failure::new(ErrorKey::TokenUserInactive)),
                 Err(e) => Err(engine_failure(e)),
@@ -154,7 +163,7 @@ async fn resolve(
         }
         Credential::Basic => {
             let decoded = base64::engine::general_purpose::STANDARD
-                .decode(credential.expose().trim())
+                .decode(credential.trim())
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
                 .ok_or_else(|| invalid(ErrorKey::BasicInvalid))?;

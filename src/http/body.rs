@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE};
-use indexmap::IndexMap;
+use smallvec::SmallVec;
 
 use crate::dialect::BodyKind;
 use crate::failure::{ErrorKey, Failure};
@@ -15,7 +15,7 @@ use crate::template::vars;
 
 mod json;
 
-use json::Top;
+use json::{Top, TopSeed};
 
 /// One field as the client sent it, before validation.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +29,41 @@ pub enum FieldValue {
     Nested,
 }
 
-pub type Fields = IndexMap<String, FieldValue>;
+/// The body fields a route reads, as the client sent them: one slot per name
+/// the route declares (`Route::body_fields`, a few). Members nobody reads are
+/// parsed (a malformed body is still refused) but not kept, so a body of many
+/// members costs no memory and a lookup is a scan of a few names.
+#[derive(Debug)]
+pub struct Fields<'w> {
+    names: &'w [String],
+    values: SmallVec<[Option<FieldValue>; 4]>,
+}
+
+impl<'w> Fields<'w> {
+    /// No field yet, of those named.
+    pub fn new(names: &'w [String]) -> Self {
+        Self { names, values: smallvec::smallvec![None; names.len()] }
+    }
+
+    /// The field's value, if the body has it (a repeated name: its last value, as Django's).
+    pub fn get(&self, name: &str) -> Option<&FieldValue> {
+        self.slot(name).and_then(|i| self.values[i].as_ref())
+    }
+
+    /// Where a member of this name is kept, if it is read.
+    fn slot(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    fn set(&mut self, slot: usize, value: FieldValue) {
+        self.values[slot] = Some(value);
+    }
+
+    /// Whether no read field was sent.
+    pub fn is_empty(&self) -> bool {
+        self.values.iter().all(Option::is_none)
+    }
+}
 
 /// Reads the whole body, refusing more than `limit` bytes.
 pub async fn read(body: Incoming, headers: &HeaderMap, limit: usize) -> Result<Bytes, Failure> {
@@ -75,28 +109,43 @@ enum Essence {
     Other,
 }
 
-/// Parses a body as DRF would for a view accepting `accepted` encodings.
-pub async fn parse(bytes: Bytes, headers: &HeaderMap, accepted: &[BodyKind]) -> Result<Fields, Failure> {
+/// Parses a body as DRF would for a view accepting `accepted` encodings,
+/// keeping the fields `names` (the route's `body_fields`).
+pub async fn parse<'w>(
+    bytes: Bytes,
+    headers: &HeaderMap,
+    accepted: &[BodyKind],
+    names: &'w [String],
+) -> Result<Fields<'w>, Failure> {
     let (full, essence) = media_type(headers);
     let kind = match essence {
         Essence::Known(k) => accepted.contains(&k).then_some(k),
         Essence::None | Essence::Other => None,
     };
     if bytes.is_empty() && (essence == Essence::None || kind.is_some()) {
-        return Ok(Fields::new());
+        return Ok(Fields::new(names));
     }
     match kind {
-        Some(BodyKind::Json) => parse_json(&bytes),
-        Some(BodyKind::Form) => Ok(form_urlencoded::parse(&bytes)
-            .map(|(k, v)| (k.into_owned(), FieldValue::Text(v.into_owned())))
-            .collect()),
-        Some(BodyKind::Multipart) => parse_multipart(bytes, &full).await,
+        Some(BodyKind::Json) => parse_json(&bytes, names),
+        Some(BodyKind::Form) => {
+            let mut fields = Fields::new(names);
+            for (k, v) in form_urlencoded::parse(&bytes) {
+                if let Some(i) = fields.slot(&k) {
+                    fields.set(i, FieldValue::Text(v.into_owned()));
+                }
+            }
+            Ok(fields)
+        }
+        Some(BodyKind::Multipart) => parse_multipart(bytes, &full, names).await,
         None => Err(Failure::new(ErrorKey::UnsupportedMediaType).with(vars::CONTENT_TYPE, full.into_owned())),
     }
 }
 
-fn parse_json(bytes: &[u8]) -> Result<Fields, Failure> {
-    match serde_json::from_slice(bytes).map_err(|e| json_error(bytes, &e))? {
+fn parse_json<'w>(bytes: &[u8], names: &'w [String]) -> Result<Fields<'w>, Failure> {
+    // serde_json::from_slice, with the names to keep handed to the visitor.
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let top = serde::de::DeserializeSeed::deserialize(TopSeed(names), &mut de).and_then(|t| de.end().map(|()| t));
+    match top.map_err(|e| json_error(bytes, &e))? {
         Top::Object(fields) => Ok(fields),
         // DRF's serializer sees `data=None`.
         Top::Null => Err(Failure::new(ErrorKey::NoData)),
@@ -170,22 +219,22 @@ fn json_error(bytes: &[u8], e: &serde_json::Error) -> Failure {
     fail(format!("{what}: line {line} column {col} (char {offset})"))
 }
 
-async fn parse_multipart(bytes: Bytes, content_type: &str) -> Result<Fields, Failure> {
+async fn parse_multipart<'w>(bytes: Bytes, content_type: &str, names: &'w [String]) -> Result<Fields<'w>, Failure> {
     let bad = |why: String| Failure::new(ErrorKey::MultipartParseError).with(vars::ERROR, why);
     let boundary = multer::parse_boundary(content_type).map_err(|e| bad(e.to_string()))?;
     let stream = futures_util_once(bytes);
     let mut mp = multer::Multipart::new(stream, boundary);
-    let mut out = Fields::new();
+    let mut out = Fields::new(names);
     while let Some(field) = mp.next_field().await.map_err(|e| bad(e.to_string()))? {
-        let name = field.name().unwrap_or_default().to_owned();
+        let slot = out.slot(field.name().unwrap_or_default());
         let is_file = field.file_name().is_some();
+        // Every part is read through (a broken one is refused either way).
         // UTF-8 only, as Django decodes form data (invalid bytes replaced): a
         // byte-order mark never switches a part to UTF-16.
         let bytes = field.bytes().await.map_err(|e| bad(e.to_string()))?;
-        let text = String::from_utf8_lossy(&bytes).into_owned();
         // Files are not credentials; DRF would list them, no action reads them.
-        if !is_file {
-            out.insert(name, FieldValue::Text(text));
+        if let Some(i) = slot.filter(|_| !is_file) {
+            out.set(i, FieldValue::Text(String::from_utf8_lossy(&bytes).into_owned()));
         }
     }
     Ok(out)
@@ -210,8 +259,12 @@ fn futures_util_once(bytes: Bytes) -> impl futures_core::Stream<Item = Result<By
 mod tests {
     use super::*;
 
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|n| n.to_string()).collect()
+    }
+
     fn err_text(body: &str) -> String {
-        let f = parse_json(body.as_bytes()).unwrap_err();
+        let f = parse_json(body.as_bytes(), &[]).unwrap_err();
         f.vars.iter().find(|(k, _)| *k == "error").map(|(_, v)| v.clone()).unwrap_or_default()
     }
 
@@ -240,11 +293,16 @@ mod tests {
         }
         assert_eq!(err_text(""), "Expecting value: line 1 column 1 (char 0)");
         assert_eq!(err_text("{bad"), "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)");
-        assert_eq!(parse_json(b"[1]").unwrap_err().vars, vec![("type", "list".to_string())]);
-        let f = parse_json(br#"{"a": 1, "b": "x", "c": null, "d": [1]}"#).unwrap();
-        assert_eq!(f["a"], FieldValue::Number("1".into()));
-        assert_eq!(f["c"], FieldValue::Null);
-        assert_eq!(f["d"], FieldValue::Nested);
+        assert_eq!(parse_json(b"[1]", &[]).unwrap_err().vars, vec![("type", "list".to_string())]);
+        let wanted = names(&["a", "c", "d"]);
+        let f = parse_json(br#"{"a": 1, "b": "x", "c": null, "d": [1]}"#, &wanted).unwrap();
+        assert_eq!(f.get("a"), Some(&FieldValue::Number("1".into())));
+        assert_eq!(f.get("c"), Some(&FieldValue::Null));
+        assert_eq!(f.get("d"), Some(&FieldValue::Nested));
+        // A member the route does not read is parsed, not kept.
+        assert_eq!(f.get("b"), None);
+        // ... and still has to be valid JSON.
+        assert!(err_text(r#"{"a": "x", "b": [1,}"#).starts_with("Expecting value"));
     }
 
     #[test]
@@ -252,20 +310,53 @@ mod tests {
         // What the `serde_json::Value` tree gave before, member by member.
         let body = br#"{"b": 1.5, "a": "x", "b": 2, "n": {"k": [1, {"z": null}]}, "t": true, "e": 1e3,
             "big": 18446744073709551615, "neg": -7, "s": "caf\u00e9"}"#;
-        let f = parse_json(body).unwrap();
-        // A repeated name keeps its first place and takes the last value.
-        assert_eq!(f.keys().collect::<Vec<_>>(), ["b", "a", "n", "t", "e", "big", "neg", "s"]);
-        assert_eq!(f["b"], FieldValue::Number("2".into()));
-        assert_eq!(f["n"], FieldValue::Nested);
-        assert_eq!(f["t"], FieldValue::Bool(true));
-        assert_eq!(f["e"], FieldValue::Number("1000.0".into()));
-        assert_eq!(f["big"], FieldValue::Number("18446744073709551615".into()));
-        assert_eq!(f["neg"], FieldValue::Number("-7".into()));
-        assert_eq!(f["s"], FieldValue::Text("café".into()));
+        let wanted = names(&["b", "a", "n", "t", "e", "big", "neg", "s", "absent"]);
+        let f = parse_json(body, &wanted).unwrap();
+        // A repeated name takes the last value.
+        let get = |n: &str| f.get(n).cloned();
+        assert_eq!(get("b"), Some(FieldValue::Number("2".into())));
+        assert_eq!(get("a"), Some(FieldValue::Text("x".into())));
+        assert_eq!(get("n"), Some(FieldValue::Nested));
+        assert_eq!(get("t"), Some(FieldValue::Bool(true)));
+        assert_eq!(get("e"), Some(FieldValue::Number("1000.0".into())));
+        assert_eq!(get("big"), Some(FieldValue::Number("18446744073709551615".into())));
+        assert_eq!(get("neg"), Some(FieldValue::Number("-7".into())));
+        assert_eq!(get("s"), Some(FieldValue::Text("café".into())));
+        assert_eq!(get("absent"), None);
+        // A name written with escapes is the same name.
+        let f = parse_json(br#"{"\u0061": "y"}"#, &wanted).unwrap();
+        assert_eq!(f.get("a"), Some(&FieldValue::Text("y".into())));
         for (body, python) in [("\"x\"", "str"), ("3", "int"), ("-3", "int"), ("3.5", "float"), ("true", "bool")] {
-            assert_eq!(parse_json(body.as_bytes()).unwrap_err().vars, vec![("type", python.to_string())], "{body}");
+            assert_eq!(
+                parse_json(body.as_bytes(), &[]).unwrap_err().vars,
+                vec![("type", python.to_string())],
+                "{body}"
+            );
         }
-        assert_eq!(parse_json(b"null").unwrap_err().key, ErrorKey::NoData);
-        assert!(parse_json(b"{}").unwrap().is_empty());
+        assert_eq!(parse_json(b"null", &[]).unwrap_err().key, ErrorKey::NoData);
+        assert!(parse_json(b"{}", &wanted).unwrap().is_empty());
+        assert!(parse_json(br#"{"other": 1}"#, &wanted).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn form_and_multipart_keep_the_read_fields() {
+        let wanted = names(&["username", "password"]);
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, "application/x-www-form-urlencoded".parse().unwrap());
+        let body = Bytes::from_static(b"username=a&junk=1&username=b%21&password=");
+        let f = parse(body, &headers, &[BodyKind::Form], &wanted).await.unwrap();
+        assert_eq!(f.get("username"), Some(&FieldValue::Text("b!".into())));
+        assert_eq!(f.get("password"), Some(&FieldValue::Text(String::new())));
+        assert_eq!(f.get("junk"), None);
+        headers.insert(CONTENT_TYPE, "multipart/form-data; boundary=XX".parse().unwrap());
+        let body = Bytes::from_static(
+            b"--XX\r\nContent-Disposition: form-data; name=\"junk\"\r\n\r\nj\r\n\
+              --XX\r\nContent-Disposition: form-data; name=\"password\"; filename=\"p.txt\"\r\n\r\nf\r\n\
+              --XX\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nzoe\r\n--XX--\r\n",
+        );
+        let f = parse(body, &headers, &[BodyKind::Multipart], &wanted).await.unwrap();
+        assert_eq!(f.get("username"), Some(&FieldValue::Text("zoe".into())));
+        // A file part is never a field.
+        assert_eq!(f.get("password"), None);
     }
 }

@@ -18,7 +18,7 @@ use super::render::{self, Body, Reply};
 use super::{accept, auth, client_addr, inputs, metadata, throttle};
 use crate::actions::{Call, Principal};
 use crate::audit::Origin;
-use crate::dialect::{Dialect, Match, Permission, Route, Source};
+use crate::dialect::{Dialect, Match, Permission, Route};
 use crate::engine::{crypto, Engine};
 use crate::failure::{ErrorKey, Failure};
 use crate::metrics::{Metrics, RouteMetrics, PREFLIGHT, UNMATCHED};
@@ -112,6 +112,25 @@ impl Mount {
         }
         let rest = path.strip_prefix(&self.prefix)?;
         (rest.is_empty() || rest.starts_with('/')).then_some(if rest.is_empty() { "/" } else { rest })
+    }
+}
+
+/// What a request's `Origin` takes from the request, before the route is known.
+#[derive(Clone, Copy)]
+struct OriginBase<'a> {
+    request_id: &'a Arc<str>,
+    client: Option<std::net::IpAddr>,
+}
+
+impl OriginBase<'_> {
+    /// The `Origin` of a request through one of the mount's routes.
+    fn at(self, mount: &Mount, route: &Route) -> Origin {
+        Origin {
+            request_id: self.request_id.clone(),
+            dialect: mount.name.clone(),
+            route: mount.route_name(route),
+            client: self.client,
+        }
     }
 }
 
@@ -226,8 +245,8 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, conn
             let acceptable = negotiated.as_ref().is_none_or(|n| n.acceptable);
             let indent = negotiated.and_then(|n| n.indent);
             let client = client_addr::resolve(req.headers(), Some(conn.peer), gw.trusted_proxies);
-            let origin = Origin { request_id: id.clone(), dialect: mount.name.clone(), route: "".into(), client };
-            let (mut reply, route) = dispatch(gw, mount, req, rel, &links, acceptable, &origin).await;
+            let base = OriginBase { request_id: &id, client };
+            let (mut reply, route) = dispatch(gw, mount, req, rel, &links, acceptable, base).await;
             if let (Some(n), Some((ct, bytes))) = (indent, reply.body.as_mut()) {
                 if ct.as_bytes().starts_with(b"application/json") {
                     if let Some(pretty) = accept::indent_json(bytes, n) {
@@ -245,10 +264,9 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, conn
     // What answers above XFrameOptionsMiddleware (CommonMiddleware's redirect
     // and DisallowedHost, CorsMiddleware's preflight) misses the headers it would add.
     let before_frame_options = reply.status == 301 || preflight || early.is_some();
-    reply.headers.reserve(mount.headers.len());
     for (k, v, omitted) in &mount.headers {
         if !(before_frame_options && *omitted) {
-            reply.headers.push((k.clone(), v.clone()));
+            reply.headers.insert(k.clone(), v.clone());
         }
     }
     if let Some(c) = &cors {
@@ -299,8 +317,8 @@ async fn dispatch<'m>(
     links: &LazyLinks<'_>,
     // False when a DRF dialect's content negotiation failed (answered 406 on known paths).
     acceptable: bool,
-    // The request id and client address; the route is filled in once matched.
-    base: &Origin,
+    // The request id and client address: the `Origin` is made once a route is matched.
+    base: OriginBase<'_>,
 ) -> (Reply, Option<&'m Route>) {
     let d = &mount.dialect;
     let method = req.method().clone();
@@ -335,7 +353,7 @@ async fn dispatch<'m>(
             // DRF answers OPTIONS itself, with the view's metadata.
             if let Some(view) = d.views.get(&first.shape).filter(|_| d.drf_views && method == Method::OPTIONS) {
                 let params = first.pattern.matches(rel).unwrap_or_default();
-                let origin = Origin { route: mount.route_name(first), ..base.clone() };
+                let origin = base.at(mount, first);
                 let answer = metadata::answer(&gw.engine, d, view, &routes, &params, req.headers(), &origin);
                 let reply = match answer.await {
                     Ok(r) => r,
@@ -344,7 +362,7 @@ async fn dispatch<'m>(
                 return (with_drf_headers(d, reply, &allow), name);
             }
             if d.drf_views || routes.iter().any(|r| r.spec.auth_before_method) {
-                let origin = Origin { route: mount.route_name(first), ..base.clone() };
+                let origin = base.at(mount, first);
                 let who = auth::authenticate(&gw.engine, d, &first.authenticators, req.headers(), None, &origin).await;
                 let refused = match who {
                     Err(f) => Some(f),
@@ -382,7 +400,7 @@ async fn dispatch<'m>(
                 Some(c) => c.allow.clone(),
                 None => allow_header(d, &routes_at(d, route)),
             };
-            let origin = Origin { route: mount.route_name(route), ..base.clone() };
+            let origin = base.at(mount, route);
             let reply = match run_route(gw, mount, route, req, &params, links, &origin).await {
                 Ok(r) => r,
                 Err(list) => render::failures(d, &route.errors, &list, method.as_str()),

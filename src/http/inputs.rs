@@ -1,96 +1,107 @@
 //! Route inputs: each named input is read from its source and validated the
 //! way DRF's CharField/EmailField do, collecting every field error at once.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 
 use hyper::header::{HeaderMap, AUTHORIZATION};
 
 use super::body::{FieldValue, Fields};
-use crate::dialect::{InputKind, Route, Source};
+use crate::actions::InputList;
+use crate::dialect::{InputKind, InputSpec, Route, Source};
 use crate::failure::{ErrorKey, Failure};
 use crate::template::vars;
-
-/// Logical name → validated value.
-pub type Inputs = BTreeMap<String, String>;
 
 fn decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
-pub fn collect(
-    route: &Route,
-    body: &Fields,
+pub fn collect<'a>(
+    route: &'a Route,
+    body: &'a Fields<'_>,
     params: &[(String, String)],
     query: Option<&str>,
     headers: &HeaderMap,
-) -> Result<Inputs, Vec<Failure>> {
-    let mut values = BTreeMap::new();
+) -> Result<InputList<'a>, Vec<Failure>> {
+    let mut values = InputList::new();
     let mut failures = Vec::new();
     for (name, spec) in &route.spec.input {
         let wire = spec.field.as_deref().unwrap_or(name);
-        // A body field is read where it lies; the others are made here. One copy
-        // of the value is kept, at the end.
-        let made = match spec.from {
-            Source::Body => None,
-            Source::Path => params.iter().find(|(k, _)| k == wire).map(|(_, v)| FieldValue::Text(decode(v))),
-            Source::Query => query.and_then(|q| {
-                form_urlencoded::parse(q.as_bytes())
-                    .filter(|(k, _)| k == wire)
-                    .last()
-                    .map(|(_, v)| FieldValue::Text(v.into_owned()))
-            }),
-            Source::Bearer => bearer(headers).map(FieldValue::Text),
-        };
-        let raw = if spec.from == Source::Body { body.get(wire) } else { made.as_ref() };
-        let text = match raw {
-            None if spec.required => {
-                failures.push(Failure::field(ErrorKey::FieldRequired, wire));
-                continue;
-            }
-            None => continue,
-            Some(FieldValue::Null) => {
-                failures.push(Failure::field(ErrorKey::FieldNull, wire));
-                continue;
-            }
-            Some(FieldValue::Bool(_) | FieldValue::Nested) => {
-                // DRF's EmailField words its "not a string" failure as an invalid address.
-                let key = if spec.kind == InputKind::Email { ErrorKey::FieldEmail } else { ErrorKey::FieldInvalid };
-                failures.push(Failure::field(key, wire));
-                continue;
-            }
-            Some(FieldValue::Number(n)) => n.as_str(),
-            Some(FieldValue::Text(t)) => t.as_str(),
-        };
-        let text = if spec.trim { text.trim() } else { text };
-        if text.is_empty() {
-            if !spec.allow_blank {
-                failures.push(Failure::field(ErrorKey::FieldBlank, wire));
-                continue;
-            }
+        // A body field is read where it lies and kept borrowed; the others are made here.
+        let value = if spec.from == Source::Body {
+            validate(spec, wire, body.get(wire), &mut failures).map(Cow::Borrowed)
         } else {
-            // DRF runs every validator of a field and reports each failure, in
-            // Django's order: the username rule before the length limit, the email rule after.
-            let before = failures.len();
-            if spec.kind == InputKind::Username && !is_username(text) {
-                failures.push(Failure::field(ErrorKey::FieldUsername, wire));
-            }
-            if let Some(max) = spec.max_length.filter(|m| text.chars().count() > *m) {
-                failures.push(Failure::field(ErrorKey::FieldMaxLength, wire).with(vars::MAX_LENGTH, max.to_string()));
-            }
-            if spec.kind == InputKind::Email && !is_email(text) {
-                failures.push(Failure::field(ErrorKey::FieldEmail, wire));
-            }
-            if failures.len() > before {
-                continue;
-            }
+            let made = match spec.from {
+                Source::Path => params.iter().find(|(k, _)| k == wire).map(|(_, v)| FieldValue::Text(decode(v))),
+                Source::Query => query.and_then(|q| {
+                    form_urlencoded::parse(q.as_bytes())
+                        .filter(|(k, _)| k == wire)
+                        .last()
+                        .map(|(_, v)| FieldValue::Text(v.into_owned()))
+                }),
+                Source::Bearer => bearer(headers).map(FieldValue::Text),
+                Source::Body => None,
+            };
+            validate(spec, wire, made.as_ref(), &mut failures).map(|t| Cow::Owned(t.to_owned()))
+        };
+        if let Some(v) = value {
+            values.push((name.as_str(), v));
         }
-        values.insert(name.clone(), text.to_owned());
     }
     if failures.is_empty() {
         Ok(values)
     } else {
         Err(failures)
     }
+}
+
+/// The input's text once valid (trimmed where the field trims); None when it
+/// is absent (and optional) or invalid, each failure added to `failures`.
+fn validate<'t>(
+    spec: &InputSpec,
+    wire: &str,
+    raw: Option<&'t FieldValue>,
+    failures: &mut Vec<Failure>,
+) -> Option<&'t str> {
+    let text = match raw {
+        None if spec.required => {
+            failures.push(Failure::field(ErrorKey::FieldRequired, wire));
+            return None;
+        }
+        None => return None,
+        Some(FieldValue::Null) => {
+            failures.push(Failure::field(ErrorKey::FieldNull, wire));
+            return None;
+        }
+        Some(FieldValue::Bool(_) | FieldValue::Nested) => {
+            // DRF's EmailField words its "not a string" failure as an invalid address.
+            let key = if spec.kind == InputKind::Email { ErrorKey::FieldEmail } else { ErrorKey::FieldInvalid };
+            failures.push(Failure::field(key, wire));
+            return None;
+        }
+        Some(FieldValue::Number(n)) => n.as_str(),
+        Some(FieldValue::Text(t)) => t.as_str(),
+    };
+    let text = if spec.trim { text.trim() } else { text };
+    if text.is_empty() {
+        if !spec.allow_blank {
+            failures.push(Failure::field(ErrorKey::FieldBlank, wire));
+            return None;
+        }
+        return Some(text);
+    }
+    // DRF runs every validator of a field and reports each failure, in
+    // Django's order: the username rule before the length limit, the email rule after.
+    let before = failures.len();
+    if spec.kind == InputKind::Username && !is_username(text) {
+        failures.push(Failure::field(ErrorKey::FieldUsername, wire));
+    }
+    if let Some(max) = spec.max_length.filter(|m| text.chars().count() > *m) {
+        failures.push(Failure::field(ErrorKey::FieldMaxLength, wire).with(vars::MAX_LENGTH, max.to_string()));
+    }
+    if spec.kind == InputKind::Email && !is_email(text) {
+        failures.push(Failure::field(ErrorKey::FieldEmail, wire));
+    }
+    (failures.len() == before).then_some(text)
 }
 
 /// What follows the `Bearer` keyword of the Authorization header (possibly

@@ -2,8 +2,8 @@
 //! bodies, each chosen from the dialect's data (or a key's default status).
 
 use std::collections::BTreeMap;
+use std::io::Cursor;
 
-use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, LOCATION, VARY, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
@@ -13,7 +13,12 @@ use crate::dialect::{Dialect, ErrorSpec, ErrorStyle};
 use crate::failure::{ErrorKey, Failure};
 use crate::template::{self, vars};
 
-pub type Body = Full<Bytes>;
+/// An answer's body: the bytes as rendered, sent from where they lie (a
+/// `Bytes` made of a `Vec` with spare room would cost one more allocation).
+pub type Body = Full<Cursor<Vec<u8>>>;
+
+/// Headers an answer is made with room for: the usual answer has 6–9.
+const HEADER_ROOM: usize = 8;
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
@@ -23,12 +28,23 @@ const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 /// route's `Allow`) is parsed once at load and only cloned (a reference count) per answer.
 pub struct Reply {
     pub status: u16,
-    /// In the order added; a later entry of the same name replaces an earlier one.
-    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// In the order added, the body's `Content-Type` first; setting a name
+    /// again replaces its value where it is (as Django's header dict does).
+    /// The map hyper sends: it is not copied again.
+    pub headers: HeaderMap,
+    /// The body's media type (also in `headers`) and bytes.
     pub body: Option<(HeaderValue, Vec<u8>)>,
 }
 
 impl Reply {
+    fn new(status: u16, body: Option<(HeaderValue, Vec<u8>)>) -> Self {
+        let mut headers = HeaderMap::with_capacity(HEADER_ROOM);
+        if let Some((ct, _)) = &body {
+            headers.insert(CONTENT_TYPE, ct.clone());
+        }
+        Reply { status, headers, body }
+    }
+
     pub fn json(status: u16, value: &Value) -> Self {
         let bytes = serde_json::to_vec(value).unwrap_or_default();
         Reply::json_bytes(status, bytes)
@@ -36,20 +52,20 @@ impl Reply {
 
     /// A JSON body already serialised (a compiled template's output).
     pub fn json_bytes(status: u16, bytes: Vec<u8>) -> Self {
-        Reply { status, headers: Vec::new(), body: Some((JSON, bytes)) }
+        Reply::new(status, Some((JSON, bytes)))
     }
 
     pub fn empty(status: u16) -> Self {
-        Reply { status, headers: Vec::new(), body: None }
+        Reply::new(status, None)
     }
 
     /// A body of any media type (the metrics exposition).
     pub fn bytes(status: u16, content_type: HeaderValue, bytes: Vec<u8>) -> Self {
-        Reply { status, headers: Vec::new(), body: Some((content_type, bytes)) }
+        Reply::new(status, Some((content_type, bytes)))
     }
 
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.push((name, value));
+        self.headers.insert(name, value);
         self
     }
 
@@ -78,33 +94,26 @@ impl Reply {
 
     /// Django's `patch_vary_headers`: `name` joins the `Vary` list unless it is
     /// there already (compared case-insensitively); a `*` stays alone.
-    pub fn vary(mut self, name: &str) -> Self {
-        // Later entries replace earlier ones in `into_response`: the last is the one sent.
-        let current = self.headers.iter().rev().find(|(k, _)| *k == VARY).map(|(_, v)| v.clone());
-        let current = current.as_ref().and_then(|v| v.to_str().ok());
+    pub fn vary(self, name: &str) -> Self {
+        let current = self.headers.get(VARY).and_then(|v| v.to_str().ok());
         let mut names: Vec<&str> = current.map(|v| v.split(',').map(str::trim).collect()).unwrap_or_default();
         if !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
             names.push(name);
         }
         let value = if names.contains(&"*") { "*".to_owned() } else { names.join(", ") };
-        self.headers.retain(|(k, _)| *k != VARY);
         self.header_text(VARY, &value)
     }
 
-    /// Builds the hyper response. `extra` is one more header (the request id),
-    /// set last; the map is sized once for everything it will hold.
+    /// Builds the hyper response. `extra` is one more header (the request id), set last.
     pub fn into_response(self, head_only: bool, extra: Option<(HeaderName, HeaderValue)>) -> Response<Body> {
-        let mut headers = HeaderMap::with_capacity(self.headers.len() + 2);
-        let mut body = Body::default();
-        if let Some((ct, bytes)) = self.body {
-            headers.insert(CONTENT_TYPE, ct);
-            if !head_only {
-                body = Full::new(Bytes::from(bytes));
-            }
-        }
-        for (k, v) in self.headers.into_iter().chain(extra) {
+        let mut headers = self.headers;
+        if let Some((k, v)) = extra {
             headers.insert(k, v);
         }
+        let body = match self.body {
+            Some((_, bytes)) if !head_only => Full::new(Cursor::new(bytes)),
+            _ => Body::default(),
+        };
         let mut res = Response::new(body);
         *res.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         *res.headers_mut() = headers;

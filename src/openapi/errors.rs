@@ -86,7 +86,8 @@ pub fn responses(d: &Dialect, r: &Route) -> BTreeMap<u16, Value> {
             continue;
         }
         entry.0.push(key.clone());
-        for (h, v) in &reply.headers {
+        // The media type is the content's key, not a header of its own here.
+        for (h, v) in reply.headers.iter().filter(|(h, _)| **h != hyper::header::CONTENT_TYPE) {
             let example = String::from_utf8_lossy(v.as_bytes());
             entry.2.entry(display_name(h)).or_insert_with(|| json!({"schema": {"type": "string"}, "example": example}));
         }

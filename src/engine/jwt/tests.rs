@@ -24,7 +24,7 @@ fn round_trip_and_type_checks() {
     let (c, p) = (codec(), JwtPolicy::default());
     let t = c.issue(&p, 7, TokenType::Refresh, now(), None).unwrap();
     let claims = c.decode(&p, &t, Some(TokenType::Refresh)).unwrap();
-    assert_eq!(claims.user_id.as_deref(), Some("7"));
+    assert_eq!(claims.user_id, Some(7));
     assert_eq!(claims.exp - claims.iat, 86_400);
     assert_eq!(c.decode(&p, &t, Some(TokenType::Access)).unwrap_err(), TokenError::WrongType);
     assert!(c.decode(&p, &t, None).is_ok());
@@ -76,7 +76,7 @@ fn a_policy_overrides_key_lifetimes_claim_names_and_leeway() {
     assert_eq!(v["hash_password"], "ABC");
     assert!(v.get("user_id").is_none());
     let claims = c.decode(&p, &t, Some(TokenType::Access)).unwrap();
-    assert_eq!((claims.user_id.as_deref(), claims.revoke.as_deref()), (Some("9"), Some("ABC")));
+    assert_eq!((claims.user_id, claims.revoke.as_deref()), (Some(9), Some("ABC")));
     // Another key: the engine's default policy cannot read it, and the reverse.
     assert_eq!(c.decode(&JwtPolicy::default(), &t, None).unwrap_err(), TokenError::Invalid);
     let plain = c.issue(&JwtPolicy::default(), 9, TokenType::Access, now(), None).unwrap();

@@ -4,70 +4,101 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{FieldValue, Fields};
 
 /// What a JSON body holds at the top.
-pub(super) enum Top {
-    Object(Fields),
+pub(super) enum Top<'w> {
+    Object(Fields<'w>),
     Null,
     /// Anything else, by Python's type name (DRF's "Expected a dictionary of items but got type "list".").
     Other(&'static str),
 }
 
-impl<'de> de::Deserialize<'de> for Top {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(TopVisitor)
+/// Reads a body's top, keeping the members of these names (the route's body fields).
+pub(super) struct TopSeed<'w>(pub &'w [String]);
+
+impl<'de, 'w> DeserializeSeed<'de> for TopSeed<'w> {
+    type Value = Top<'w>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Top<'w>, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-struct TopVisitor;
-
-impl<'de> Visitor<'de> for TopVisitor {
-    type Value = Top;
+impl<'de, 'w> Visitor<'de> for TopSeed<'w> {
+    type Value = Top<'w>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
-        let mut fields = Fields::with_capacity(map.size_hint().unwrap_or(0));
-        while let Some(name) = map.next_key::<String>()? {
-            // A repeated name keeps its first place and takes the last value, as
-            // Python's `json` (and the order-preserving map this replaced) does.
-            fields.insert(name, map.next_value_seed(Field)?);
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top<'w>, A::Error> {
+        let mut fields = Fields::new(self.0);
+        while let Some(slot) = map.next_key_seed(Key(self.0))? {
+            match slot {
+                // A repeated name takes the last value, as Python's `json` does.
+                Some(i) => fields.set(i, map.next_value_seed(Field)?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
         }
         Ok(Top::Object(fields))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top<'w>, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(Top::Other("list"))
     }
 
-    fn visit_unit<E>(self) -> Result<Top, E> {
+    fn visit_unit<E>(self) -> Result<Top<'w>, E> {
         Ok(Top::Null)
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<Top, E> {
+    fn visit_bool<E>(self, _: bool) -> Result<Top<'w>, E> {
         Ok(Top::Other("bool"))
     }
 
-    fn visit_i64<E>(self, _: i64) -> Result<Top, E> {
+    fn visit_i64<E>(self, _: i64) -> Result<Top<'w>, E> {
         Ok(Top::Other("int"))
     }
 
-    fn visit_u64<E>(self, _: u64) -> Result<Top, E> {
+    fn visit_u64<E>(self, _: u64) -> Result<Top<'w>, E> {
         Ok(Top::Other("int"))
     }
 
-    fn visit_f64<E>(self, _: f64) -> Result<Top, E> {
+    fn visit_f64<E>(self, _: f64) -> Result<Top<'w>, E> {
         Ok(Top::Other("float"))
     }
 
-    fn visit_str<E>(self, _: &str) -> Result<Top, E> {
+    fn visit_str<E>(self, _: &str) -> Result<Top<'w>, E> {
         Ok(Top::Other("str"))
+    }
+}
+
+/// A member's name, as the slot of a kept one (None: not read), compared
+/// where the parser holds it: no copy of any name.
+struct Key<'w>(&'w [String]);
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key<'_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Option<usize>, E> {
+        Ok(self.0.iter().position(|n| n == s))
     }
 }
 

@@ -6,7 +6,7 @@ use hyper::header::{CACHE_CONTROL, PRAGMA};
 
 use serde_json::{Map, Value};
 
-use crate::actions::SiteLinks;
+use crate::actions::{Inputs, SiteLinks};
 
 use super::*;
 
@@ -19,7 +19,7 @@ async fn caller(
     d: &Dialect,
     route: &Route,
     headers: &hyper::HeaderMap,
-    fields: Option<&Fields>,
+    fields: Option<&Fields<'_>>,
     origin: &Origin,
 ) -> Result<Option<Principal>, Vec<Failure>> {
     let principal =
@@ -45,18 +45,16 @@ pub(super) async fn run_route(
 ) -> Result<Reply, Vec<Failure>> {
     let d = &mount.dialect;
     let (parts, incoming) = req.into_parts();
-    let body_auth =
-        route.authenticators.iter().any(|a| d.authenticators.get(a).is_some_and(|s| s.body_field.is_some()));
-    let wants_body = route.spec.input.values().any(|i| i.from == Source::Body) || body_auth;
+    let body_auth = route.body_auth;
     // DRF authenticates and checks permissions before the view parses the body: a bad
     // or missing credential is a 401 even when the body is unparseable. Only a route
     // whose authenticator reads the body has to parse it first.
     let mut principal = if body_auth { None } else { caller(gw, d, route, &parts.headers, None, origin).await? };
-    let mut fields = Fields::new();
-    if wants_body {
+    let mut fields = Fields::new(&route.body_fields);
+    if !route.body_fields.is_empty() {
         let read = tokio::time::timeout(gw.body_read_timeout, body::read(incoming, &parts.headers, gw.body_limit));
         let bytes = read.await.map_err(|_| vec![Failure::new(ErrorKey::RequestTimeout)])?.map_err(|f| vec![f])?;
-        fields = body::parse(bytes, &parts.headers, &route.spec.body).await.map_err(|f| vec![f])?;
+        fields = body::parse(bytes, &parts.headers, &route.spec.body, &route.body_fields).await.map_err(|f| vec![f])?;
     } else {
         drop(incoming);
     }
@@ -66,7 +64,7 @@ pub(super) async fn run_route(
     let inputs = inputs::collect(route, &fields, params, parts.uri.query(), &parts.headers)?;
     let call = Call {
         engine: &gw.engine,
-        inputs: &inputs,
+        inputs: Inputs(&inputs),
         wire: &route.wire,
         principal: principal.as_ref(),
         dialect: &d.name,
