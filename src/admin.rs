@@ -63,10 +63,11 @@ pub async fn respond(admin: &Admin, req: &Request<Incoming>) -> Reply {
 }
 
 impl Admin {
-    /// Checks the admin bearer token; the refusal otherwise (404 while no token is configured).
-    pub fn authorize(&self, req: &Request<Incoming>, what: &str) -> Result<(), Reply> {
+    /// Checks the admin bearer token: None when it holds, else the refusal
+    /// (404 while no token is configured).
+    pub fn refusal(&self, req: &Request<Incoming>, what: &str) -> Option<Reply> {
         let Some(expected) = &self.token else {
-            return Err(admin_error(404, &format!("{what} disabled: no admin token configured")));
+            return Some(admin_error(404, &format!("{what} disabled: no admin token configured")));
         };
         let presented = req
             .headers()
@@ -74,17 +75,14 @@ impl Admin {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or_default();
-        if !ct_eq(presented, expected.expose()) {
-            return Err(
-                admin_error(401, "admin token required").header(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
-            );
-        }
-        Ok(())
+        (!ct_eq(presented, expected.expose())).then(|| {
+            admin_error(401, "admin token required").header(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+        })
     }
 }
 
 async fn outbox(admin: &Admin, req: &Request<Incoming>) -> Reply {
-    if let Err(refusal) = admin.authorize(req, "outbox") {
+    if let Some(refusal) = admin.refusal(req, "outbox") {
         return refusal;
     }
     let to = req

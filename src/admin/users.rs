@@ -38,7 +38,7 @@ pub fn handles(path: &str) -> bool {
 const BODY_LIMIT: usize = 4096;
 
 pub async fn respond(admin: &Admin, req: Request<Incoming>, peer: std::net::IpAddr) -> Reply {
-    if let Err(refusal) = admin.authorize(&req, "users API") {
+    if let Some(refusal) = admin.refusal(&req, "users API") {
         return refusal;
     }
     let path = req.uri().path().trim_end_matches('/').to_owned();
