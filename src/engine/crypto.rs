@@ -41,9 +41,25 @@ pub fn random_urlsafe() -> String {
     base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, buf)
 }
 
-/// The store key of a token.
-pub fn digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+/// The store key of a token: its SHA-256 in lowercase hex.
+pub fn digest(token: &str) -> TokenDigest {
+    let mut hex = [0u8; 64];
+    // 32 bytes always fill the 64 digits: the length check cannot fail.
+    let _ = hex::encode_to_slice(Sha256::digest(token.as_bytes()), &mut hex);
+    TokenDigest(hex)
+}
+
+/// A token's digest, kept on the stack (a token check makes one per request).
+#[derive(Clone, Copy)]
+pub struct TokenDigest([u8; 64]);
+
+impl std::ops::Deref for TokenDigest {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        // Hex digits are ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// DRF's auth token is 40 hex characters (160 bits). Ours is
@@ -109,6 +125,8 @@ mod tests {
         assert!(fast.len() == 32 && fast.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert_ne!(fast, random_hex_fast(16));
         assert_eq!(random_urlsafe().len(), 43);
+        // The store keys of tokens made before this digest was kept on the stack.
+        assert_eq!(&*digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         let t = derive_auth_token(b"key", 1, "seed");
         assert_eq!(t.len(), 40);
         assert_eq!(t, derive_auth_token(b"key", 1, "seed"));
