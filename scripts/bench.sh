@@ -238,7 +238,7 @@ ip_failures = 0")"
   local g l; g=$(lua lgetuser GET - "Bearer $access")
   l=$(lua login POST "{\"username\":\"$user\",\"password\":\"bench-pass-1\"}" -)
   local url="http://127.0.0.1:$sj"
-  echo "polyauth on Redis, bcrypt cost 12, [passwords] defaults (8 hashes at once, 32 queued)"
+  echo "polyauth on Redis, bcrypt cost 12, [passwords] defaults (one hash per core at once, 32 queued)"
   echo "getuser alone, 16 connections:"
   wrk_run alone getuser "$url/auth/getuser" "$g" 16 | tee -a "$RESULTS"
   echo "getuser (16 connections) while 16 connections log in (16 = every login queued, none refused):"
@@ -270,6 +270,8 @@ ip_failures = 0")"
     local loops=()
     for _ in $(seq "$n"); do $policy sh -c 'while :; do :; done' & loops+=($!); track $!; done
     wrk_run "beside-loops-${policy%% *}" getuser "$url/auth/getuser" "$g" 16 | tee -a "$RESULTS"
+    echo "  and paced (1 ms between requests):"
+    wrk_run "paced-beside-loops-${policy%% *}" getuser "$url/auth/getuser" "$paced" 16 | tee -a "$RESULTS"
     kill "${loops[@]}" 2>/dev/null || true
   done
   : "$pid"

@@ -182,7 +182,10 @@ impl Default for JwtConfig {
 pub struct PasswordConfig {
     /// bcrypt work factor (4..=31). 12 costs ~250 ms per hash on one core.
     pub bcrypt_cost: u32,
-    /// At most this many hashes run at once; the rest queue (protects the blocking pool).
+    /// At most this many hashes run at once; the rest queue (protects the
+    /// blocking pool). Default: the cores this process may use (its CPU quota
+    /// included): more only time-slices the same cores, so logins take longer
+    /// at the same rate and token checks' tail grows (README, "Under load").
     pub max_concurrent_hashes: usize,
     /// At most this many hashes wait for a slot; more password work is refused
     /// at once (503 with `Retry-After` in the dialect's format) instead of
@@ -192,7 +195,8 @@ pub struct PasswordConfig {
 
 impl Default for PasswordConfig {
     fn default() -> Self {
-        Self { bcrypt_cost: 12, max_concurrent_hashes: 8, max_queued_hashes: 32 }
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Self { bcrypt_cost: 12, max_concurrent_hashes: cores, max_queued_hashes: 32 }
     }
 }
 
