@@ -56,7 +56,11 @@ pub async fn authenticate(
 /// The `Authorization` value as text: DRF splits the raw bytes on whitespace,
 /// so bytes that are not UTF-8 become replacement characters (never a credential).
 fn header_text(raw: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(raw)
+    // The usual (ASCII) value passes the fast check; only another is decoded lossily.
+    match std::str::from_utf8(raw) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(raw),
+    }
 }
 
 /// The credential in an `Authorization` value, when its keyword is one of `schemes`.
@@ -74,10 +78,14 @@ fn header_credential<'t>(
     }
 }
 
-/// An ASCII value's words, split on what `str.split()` counts as whitespace
-/// (space, \t, \n, \x0b, \x0c, \r), byte by byte: a JWT is a few hundred bytes.
+/// What `str.split()` counts as whitespace among ASCII bytes: space, \t, \n, \x0b, \x0c, \r.
+fn is_space(b: u8) -> bool {
+    b == b' ' || (b'\t'..=b'\r').contains(&b)
+}
+
+/// An ASCII value's words, split on `is_space` byte by byte, without decoding
+/// characters: a JWT is a few hundred bytes.
 fn ascii_words(s: &str) -> impl Iterator<Item = &str> {
-    let is_space = |b: u8| b.is_ascii_whitespace() || b == 0x0b;
     let bytes = s.as_bytes();
     let mut i = 0;
     std::iter::from_fn(move || {
@@ -88,12 +96,28 @@ fn ascii_words(s: &str) -> impl Iterator<Item = &str> {
             return None;
         }
         let start = i;
-        while i < bytes.len() && !is_space(bytes[i]) {
-            i += 1;
-        }
+        i = next_space(bytes, i);
         // Split at ASCII bytes only: always on a character boundary.
         s.get(start..i)
     })
+}
+
+/// Where the next `is_space` byte of an ASCII value is, at or after `from`
+/// (the length if none). Eight bytes are tested at once for one below `!`,
+/// where every space is; only a word holding one is looked at byte by byte.
+fn next_space(bytes: &[u8], from: usize) -> usize {
+    const BANG: u64 = u64::from_le_bytes([b'!'; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let mut i = from;
+    while let Some(word) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        // Non-zero when some byte is below `!` (exact for ASCII bytes, all below 0x80).
+        if w.wrapping_sub(BANG) & !w & HIGH != 0 {
+            break;
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&b| is_space(b)).map_or(bytes.len(), |p| i + p)
 }
 
 /// DRF's `authenticate`, on the header's whitespace-separated parts.
@@ -186,6 +210,18 @@ mod tests {
     fn ascii_words_split_as_python_does() {
         let words: Vec<&str> = ascii_words(" \tBearer \x0b\x0c abc.def\r\n x ").collect();
         assert_eq!(words, ["Bearer", "abc.def", "x"]);
+        // Long words, a space at every offset of an 8-byte word, control bytes that are not spaces.
+        for cut in 0..24 {
+            for space in [" ", "\t", "\n", "\x0b", "\x0c", "\r"] {
+                let (a, b) = ("a\x01b".repeat(9), "c".repeat(cut));
+                let text = format!("{a}{b}{space}{b}{a}");
+                let words: Vec<&str> = ascii_words(&text).collect();
+                // Python's `str.split()` on ASCII text.
+                let python: Vec<&str> =
+                    text.split(|c: char| c.is_ascii_whitespace() || c == '\x0b').filter(|w| !w.is_empty()).collect();
+                assert_eq!(words, python, "{text:?}");
+            }
+        }
         assert_eq!(ascii_words("").count(), 0);
         assert_eq!(ascii_words(" \t ").count(), 0);
         assert_eq!(ascii_words("Token").collect::<Vec<_>>(), ["Token"]);
