@@ -111,17 +111,28 @@ impl Pattern {
         if parts.len() < self.segs.len() || (!prefix_only && parts.len() != self.segs.len()) {
             return None;
         }
-        let mut params = Vec::new();
+        // Last segment first: a dialect's paths share their first segments
+        // (`api/auth/…`), so most patterns that do not match fail at once.
         let last = self.segs.len().saturating_sub(1);
-        for (i, (seg, part)) in self.segs.iter().zip(parts).enumerate() {
-            match seg {
-                Seg::Lit(l) if l == part => {}
-                // Django's `^jwt/create/?` (no `$`) also matches `jwt/createjunk`.
-                Seg::Lit(l) if prefix_only && i == last && part.starts_with(l.as_str()) => {}
-                Seg::Param(name) if !part.is_empty() => params.push((name.clone(), (*part).to_owned())),
-                _ => return None,
+        for (i, (seg, part)) in self.segs.iter().zip(parts).enumerate().rev() {
+            let ok = match seg {
+                Seg::Lit(l) => l == part || (prefix_only && i == last && part.starts_with(l.as_str())),
+                Seg::Param(_) => !part.is_empty(),
+            };
+            if !ok {
+                return None;
             }
         }
+        // Django's `^jwt/create/?` (no `$`) also matches `jwt/createjunk` (the prefix case above).
+        let params = self
+            .segs
+            .iter()
+            .zip(parts)
+            .filter_map(|(seg, part)| match seg {
+                Seg::Param(name) => Some((name.clone(), (*part).to_owned())),
+                Seg::Lit(_) => None,
+            })
+            .collect();
         let slash_ok = match self.mode {
             SlashMatch::Optional => true,
             SlashMatch::AnySuffix => true,
