@@ -60,7 +60,8 @@ impl<'w> Fields<'w> {
     }
 
     /// Whether no read field was sent.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.values.iter().all(Option::is_none)
     }
 }

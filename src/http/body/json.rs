@@ -1,6 +1,7 @@
-//! A JSON body read straight into named fields: serde's visitor sees the
-//! top-level object and turns each member into a `FieldValue` as it is parsed,
-//! with no `serde_json::Value` tree (and its map) in between.
+//! A JSON body read straight into the route's fields: serde's visitor sees the
+//! top-level object, compares each member's name where the parser holds it, and
+//! turns a member the route reads into a `FieldValue` (the others are parsed and
+//! dropped), with no `serde_json::Value` tree (and its map) in between.
 
 use std::fmt;
 
