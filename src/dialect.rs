@@ -65,6 +65,8 @@ pub struct Route {
     pub errors: BTreeMap<ErrorKey, ErrorSpec>,
     /// Authenticator names that run for this route.
     pub authenticators: Vec<String>,
+    /// The same, as their places in the dialect's `authenticators` (looked up once, at load).
+    pub auth_slots: Vec<usize>,
     /// The body members it reads (its body inputs' wire names, an
     /// authenticator's body credential); empty: the body is never read.
     pub body_fields: Vec<String>,
@@ -292,6 +294,7 @@ fn compile(
                 return Err(rerr(format!("unknown authenticator {a:?}")));
             }
         }
+        let auth_slots: Vec<usize> = authenticators.iter().filter_map(|a| f.authenticators.get_index_of(a)).collect();
         let auth_fields: Vec<&String> =
             authenticators.iter().filter_map(|a| f.authenticators.get(a)?.body_field.as_ref()).collect();
         let mut body_fields: Vec<String> = spec
@@ -383,6 +386,7 @@ fn compile(
             used_vars,
             errors,
             authenticators,
+            auth_slots,
             body_auth: !auth_fields.is_empty(),
             body_fields,
             spec,

@@ -356,6 +356,16 @@ impl Metrics {
     /// One store operation; `error` names the failure class when it failed.
     pub fn store_op(&self, op: &'static str, elapsed: Duration, error: Option<&'static str>) {
         self.inner.store_duration.get_or_create(&OpLabels { op }).observe(elapsed.as_secs_f64());
+        self.store_failed(op, error);
+    }
+
+    /// A store operation's latency series, to keep (an operation every request makes).
+    pub fn store_series(&self, op: &'static str) -> Histogram {
+        self.inner.store_duration.get_or_create(&OpLabels { op }).clone()
+    }
+
+    /// Counts a failed store operation (`error`: its class; None: it did not fail).
+    pub fn store_failed(&self, op: &'static str, error: Option<&'static str>) {
         if let Some(error) = error {
             self.inner.store_errors.get_or_create(&OpErrorLabels { op, error }).inc();
         }

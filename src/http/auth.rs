@@ -16,11 +16,11 @@ use crate::secret::Secret;
 use crate::store::TokenKind;
 use crate::template::vars;
 
-/// Runs the named authenticators. `Ok(None)`: nobody claimed the request.
+/// Runs a route's authenticators (`Route::auth_slots`). `Ok(None)`: nobody claimed the request.
 pub async fn authenticate(
     engine: &Engine,
     dialect: &Dialect,
-    names: &[String],
+    slots: &[usize],
     headers: &HeaderMap,
     body: Option<&Fields<'_>>,
     // Where the request came from: a Basic password counts toward its lockout.
@@ -28,8 +28,8 @@ pub async fn authenticate(
 ) -> Result<Option<Principal>, Failure> {
     // A credential is read where it lies (a JWT is checked without a copy).
     let header = headers.get(AUTHORIZATION).map(|raw| header_text(raw.as_bytes()));
-    for name in names {
-        let Some(spec) = dialect.authenticators.get(name) else {
+    for &slot in slots {
+        let Some((_, spec)) = dialect.authenticators.get_index(slot) else {
             continue;
         };
         let credential = match (&spec.scheme, &spec.body_field) {

@@ -363,7 +363,7 @@ async fn dispatch<'m>(
             }
             if d.drf_views || routes.iter().any(|r| r.spec.auth_before_method) {
                 let origin = base.at(mount, first);
-                let who = auth::authenticate(&gw.engine, d, &first.authenticators, req.headers(), None, &origin).await;
+                let who = auth::authenticate(&gw.engine, d, &first.auth_slots, req.headers(), None, &origin).await;
                 let refused = match who {
                     Err(f) => Some(f),
                     // DRF checks permissions before it looks for a handler of the method.

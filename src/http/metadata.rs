@@ -29,7 +29,7 @@ pub async fn answer(
     origin: &Origin,
 ) -> Result<Reply, Failure> {
     let first = routes.first().ok_or_else(|| Failure::new(ErrorKey::NotFound))?;
-    let principal = auth::authenticate(engine, d, &first.authenticators, headers, None, origin).await?;
+    let principal = auth::authenticate(engine, d, &first.auth_slots, headers, None, origin).await?;
     if view.permission == Some(Permission::Authenticated) && principal.is_none() {
         return Err(Failure::new(ErrorKey::NotAuthenticated));
     }

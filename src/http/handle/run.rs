@@ -23,7 +23,7 @@ async fn caller(
     origin: &Origin,
 ) -> Result<Option<Principal>, Vec<Failure>> {
     let principal =
-        auth::authenticate(&gw.engine, d, &route.authenticators, headers, fields, origin).await.map_err(|f| vec![f])?;
+        auth::authenticate(&gw.engine, d, &route.auth_slots, headers, fields, origin).await.map_err(|f| vec![f])?;
     if route.spec.permission == Permission::Authenticated && principal.is_none() {
         return Err(vec![Failure::new(ErrorKey::NotAuthenticated)]);
     }
