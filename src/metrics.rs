@@ -98,6 +98,9 @@ struct BuildLabels {
 
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
+/// One store operation's latency series, resolved once (`Metrics::store_series`).
+pub type StoreSeries = Histogram;
+
 fn request_histogram() -> Histogram {
     // 1 ms .. ~16 s: a cached token check up to a queued bcrypt login on a busy pod.
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
@@ -360,7 +363,7 @@ impl Metrics {
     }
 
     /// A store operation's latency series, to keep (an operation every request makes).
-    pub fn store_series(&self, op: &'static str) -> Histogram {
+    pub fn store_series(&self, op: &'static str) -> StoreSeries {
         self.inner.store_duration.get_or_create(&OpLabels { op }).clone()
     }
 

@@ -11,15 +11,14 @@ use super::{
     AttemptEnd, AttemptStart, ClaimedMail, ImportOutcome, MailStatus, OneTimeRecord, Purpose, Settle, SharedStore,
     Store, StoreError, ThrottleHit, TokenKind, TokenRecord, UserRecord, UserUpdate,
 };
-use crate::metrics::Metrics;
-use prometheus_client::metrics::histogram::Histogram;
+use crate::metrics::{Metrics, StoreSeries};
 
 pub struct InstrumentedStore {
     inner: SharedStore,
     metrics: Metrics,
     /// The series of the reads a token check makes (`HOT`), resolved once:
     /// the others are looked up by label per call.
-    hot: [Histogram; 3],
+    hot: [StoreSeries; 3],
 }
 
 /// The store reads of the per-request paths (a JWT's user, an opaque token, the blacklist).
