@@ -63,15 +63,21 @@ pub struct Route {
     pub used_vars: Option<Vec<String>>,
     /// Route errors merged over the dialect's.
     pub errors: BTreeMap<ErrorKey, ErrorSpec>,
-    /// Authenticator names that run for this route.
-    pub authenticators: Vec<String>,
-    /// The same, as their places in the dialect's `authenticators` (looked up once, at load).
+    /// The authenticators that run for this route, in order, as their places in
+    /// the dialect's `authenticators` (looked up by name once, at load).
     pub auth_slots: Vec<usize>,
     /// The body members it reads (its body inputs' wire names, an
     /// authenticator's body credential); empty: the body is never read.
     pub body_fields: Vec<String>,
     /// One of its authenticators reads the body (it is parsed before authentication).
     pub body_auth: bool,
+}
+
+impl Dialect {
+    /// A route's authenticators, in order, with their names.
+    pub fn authenticators_of<'a>(&'a self, r: &'a Route) -> impl Iterator<Item = (&'a String, &'a AuthenticatorSpec)> {
+        r.auth_slots.iter().filter_map(|&i| self.authenticators.get_index(i))
+    }
 }
 
 impl Route {
@@ -296,7 +302,7 @@ fn compile(
         }
         let auth_slots: Vec<usize> = authenticators.iter().filter_map(|a| f.authenticators.get_index_of(a)).collect();
         let auth_fields: Vec<&String> =
-            authenticators.iter().filter_map(|a| f.authenticators.get(a)?.body_field.as_ref()).collect();
+            auth_slots.iter().filter_map(|&i| f.authenticators[i].body_field.as_ref()).collect();
         let mut body_fields: Vec<String> = spec
             .input
             .iter()
@@ -385,7 +391,6 @@ fn compile(
             compiled,
             used_vars,
             errors,
-            authenticators,
             auth_slots,
             body_auth: !auth_fields.is_empty(),
             body_fields,

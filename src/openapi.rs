@@ -115,7 +115,7 @@ fn request_body(d: &Dialect, r: &Route) -> Option<Value> {
         example.insert(wire.clone(), sample_input(name, input.kind));
         props.insert(wire, s);
     }
-    for a in r.authenticators.iter().filter_map(|n| d.authenticators.get(n)) {
+    for (_, a) in d.authenticators_of(r) {
         if let Some(field) = &a.body_field {
             props.insert(field.clone(), json!({"type": "string", "description": "credential"}));
             example.insert(field.clone(), "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b".into());
@@ -189,7 +189,7 @@ fn operation(d: &Dialect, r: &Route, vars: &Map<String, Value>) -> Value {
     }
     op["responses"] = Value::Object(responses);
     let header_auth: Vec<&String> =
-        r.authenticators.iter().filter(|n| d.authenticators.get(*n).is_some_and(|a| a.scheme.is_some())).collect();
+        d.authenticators_of(r).filter(|(_, a)| a.scheme.is_some()).map(|(n, _)| n).collect();
     if !header_auth.is_empty() {
         let mut sec: Vec<Value> = Vec::new();
         if r.spec.permission == Permission::Any {

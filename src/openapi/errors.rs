@@ -40,7 +40,7 @@ fn candidates(d: &Dialect, r: &Route) -> Vec<Vec<Failure>> {
             out.push(vec![Failure::field(ErrorKey::FieldMaxLength, &w).with(vars::MAX_LENGTH, m.to_string())]);
         }
     }
-    for a in r.authenticators.iter().filter_map(|n| d.authenticators.get(n)) {
+    for (_, a) in d.authenticators_of(r) {
         let invalid = a.invalid_error.unwrap_or(match a.credential {
             Credential::Jwt => ErrorKey::JwtAuthInvalid,
             Credential::Basic => ErrorKey::BasicInvalid,

@@ -3,6 +3,7 @@
 //! A lost race (`Conflict`, `Changed`) is an answer, not an error: it is not counted.
 
 use std::future::Future;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -16,9 +17,10 @@ use crate::metrics::{Metrics, StoreSeries};
 pub struct InstrumentedStore {
     inner: SharedStore,
     metrics: Metrics,
-    /// The series of the reads a token check makes (`HOT`), resolved once:
-    /// the others are looked up by label per call.
-    hot: [StoreSeries; 3],
+    /// The series of the reads a token check makes (`HOT`), each resolved on
+    /// its first use and kept (as a route's series are): the others are looked
+    /// up by label per call.
+    hot: [OnceLock<StoreSeries>; 3],
 }
 
 /// The store reads of the per-request paths (a JWT's user, an opaque token, the blacklist).
@@ -29,8 +31,7 @@ const IS_JTI_BLACKLISTED: usize = 2;
 
 impl InstrumentedStore {
     pub fn new(inner: SharedStore, metrics: Metrics) -> Self {
-        let hot = HOT.map(|op| metrics.store_series(op));
-        Self { inner, metrics, hot }
+        Self { inner, metrics, hot: Default::default() }
     }
 
     async fn timed<T>(
@@ -52,7 +53,8 @@ impl InstrumentedStore {
     ) -> Result<T, StoreError> {
         let start = Instant::now();
         let out = fut.await;
-        self.hot[hot].observe(start.elapsed().as_secs_f64());
+        let series = self.hot[hot].get_or_init(|| self.metrics.store_series(HOT[hot]));
+        series.observe(start.elapsed().as_secs_f64());
         self.metrics.store_failed(HOT[hot], failure(&out));
         out
     }
