@@ -185,9 +185,9 @@ fn routes_at<'a>(d: &'a Dialect, chosen: &'a Route) -> Vec<&'a Route> {
     d.routes.iter().filter(|r| r.shape == chosen.shape).collect()
 }
 
-/// The gateway's limits on a request head, below hyper's (`server::HYPER_*`),
-/// so a head over them is refused in the dialect's format.
-const MAX_HEADERS: usize = 100;
+/// The gateway's limits on a request head's size, below hyper's
+/// (`server::HYPER_MAX_HEAD_BYTES`), so a head over them is refused in the
+/// dialect's format. hyper itself refuses a head of more than 100 fields.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 const MAX_URI_BYTES: usize = 8 * 1024;
 
@@ -199,7 +199,7 @@ fn head_over_limits<B>(req: &Request<B>) -> Option<ErrorKey> {
     }
     let headers = req.headers();
     let bytes: usize = uri + headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>();
-    (headers.len() > MAX_HEADERS || bytes > MAX_HEAD_BYTES).then_some(ErrorKey::HeadersTooLarge)
+    (bytes > MAX_HEAD_BYTES).then_some(ErrorKey::HeadersTooLarge)
 }
 
 /// Handles a request for one of `mounts` (the listener's). Never panics on client input.
