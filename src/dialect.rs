@@ -116,6 +116,8 @@ pub struct Dialect {
     pub cors: Option<cors::Cors>,
     pub redirect_omits_headers: Vec<String>,
     pub routes: Vec<Route>,
+    /// `routes` by the number of path segments they can match (see `router`).
+    pub route_index: router::RouteIndex,
 }
 
 fn read(dir: &Path, name: &str) -> Result<(PathBuf, toml::Table), DialectError> {
@@ -422,6 +424,7 @@ fn compile(
         views,
         cors,
         redirect_omits_headers: f.dialect.redirect_omits_headers.unwrap_or_default(),
+        route_index: router::RouteIndex::new(&routes),
         routes,
     })
 }

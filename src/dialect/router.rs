@@ -3,10 +3,15 @@
 //! beats template); the method is chosen last, so a known path with a wrong
 //! method is a 405, not a 404.
 
+use std::cell::OnceCell;
+
 use smallvec::SmallVec;
 
 use super::spec::{SlashMatch, TrailingSlash};
 use super::{Dialect, Route};
+
+mod index;
+pub use index::RouteIndex;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Seg {
@@ -17,14 +22,27 @@ enum Seg {
 /// A request path split into segments, once per request (on the stack up to
 /// eight segments: every documented path is shorter).
 pub struct Split<'p> {
-    parts: SmallVec<[&'p str; 8]>,
+    path: &'p str,
+    /// Cut on first use: a path found among the literal routes needs no cutting.
+    parts: OnceCell<SmallVec<[&'p str; 8]>>,
+    segments: usize,
     trailing: bool,
+    /// The segments as one text (`a/b` for `/a/b/`): a literal route's key.
+    joined: &'p str,
 }
 
 impl<'p> Split<'p> {
     pub fn new(path: &'p str) -> Self {
-        let (parts, trailing) = split(path);
-        Self { parts, trailing }
+        let body = path.strip_prefix('/').unwrap_or(path);
+        let trailing = body.ends_with('/');
+        let joined = if trailing { &body[..body.len() - 1] } else { body };
+        // As `split` counts them: the root has none, any other path one more than its inner slashes.
+        let segments = if body.is_empty() { 0 } else { 1 + joined.bytes().filter(|&b| b == b'/').count() };
+        Self { path, parts: OnceCell::new(), segments, trailing, joined }
+    }
+
+    fn parts(&self) -> &[&'p str] {
+        self.parts.get_or_init(|| split(self.path).0)
     }
 }
 
@@ -33,6 +51,8 @@ pub struct Pattern {
     segs: Vec<Seg>,
     trailing: bool,
     mode: SlashMatch,
+    /// Literal segments count: the higher, the more specific.
+    specificity: usize,
 }
 
 /// Splits `/a/b/` into (["a","b"]). The root `/` is ([], false).
@@ -43,7 +63,18 @@ fn split(path: &str) -> (SmallVec<[&str; 8]>, bool) {
     }
     let trailing = body.ends_with('/');
     let body = body.strip_suffix('/').unwrap_or(body);
-    (body.split('/').collect(), trailing)
+    // By bytes: `/` is ASCII, so every cut falls on a character boundary; a
+    // path is a few dozen bytes, too short for `str::split`'s searcher to pay.
+    let mut parts = SmallVec::new();
+    let mut from = 0;
+    for (i, b) in body.bytes().enumerate() {
+        if b == b'/' {
+            parts.push(&body[from..i]);
+            from = i + 1;
+        }
+    }
+    parts.push(&body[from..]);
+    (parts, trailing)
 }
 
 impl Pattern {
@@ -68,7 +99,8 @@ impl Pattern {
                 segs.push(Seg::Lit(p.to_owned()));
             }
         }
-        Ok(Self { segs, trailing, mode })
+        let specificity = segs.iter().filter(|s| matches!(s, Seg::Lit(_))).count();
+        Ok(Self { segs, trailing, mode, specificity })
     }
 
     pub fn params(&self) -> impl Iterator<Item = &str> {
@@ -80,7 +112,15 @@ impl Pattern {
 
     /// Literal segments count: the higher, the more specific.
     pub fn specificity(&self) -> usize {
-        self.segs.iter().filter(|s| matches!(s, Seg::Lit(_))).count()
+        self.specificity
+    }
+
+    /// Whether a path of `n` segments can match (before its segments are compared).
+    fn fits(&self, n: usize) -> bool {
+        match self.mode {
+            SlashMatch::AnySuffix => self.segs.len() <= n,
+            _ => self.segs.len() == n,
+        }
     }
 
     /// A key equal for patterns that match the same paths (parameter names aside).
@@ -106,7 +146,7 @@ impl Pattern {
 
     /// `matches` on a path split once for every pattern tried.
     pub fn matches_split(&self, path: &Split<'_>) -> Option<Params> {
-        let (parts, trailing) = (&path.parts, path.trailing);
+        let (parts, trailing) = (path.parts(), path.trailing);
         let prefix_only = self.mode == SlashMatch::AnySuffix;
         if parts.len() < self.segs.len() || (!prefix_only && parts.len() != self.segs.len()) {
             return None;
@@ -133,12 +173,29 @@ impl Pattern {
                 Seg::Lit(_) => None,
             })
             .collect();
-        let slash_ok = match self.mode {
-            SlashMatch::Optional => true,
-            SlashMatch::AnySuffix => true,
+        self.slash_ok(trailing).then_some(params)
+    }
+
+    /// Whether a path that matches segment by segment also matches its trailing slash.
+    fn slash_ok(&self, trailing: bool) -> bool {
+        match self.mode {
+            SlashMatch::Optional | SlashMatch::AnySuffix => true,
             SlashMatch::Default => trailing == self.trailing,
-        };
-        slash_ok.then_some(params)
+        }
+    }
+
+    /// For a pattern of literal segments only, matched whole (not as a prefix):
+    /// the segments joined, which a matching path's `Split::joined` equals.
+    fn literal_key(&self) -> Option<String> {
+        let lits: Option<Vec<&str>> = self
+            .segs
+            .iter()
+            .map(|s| match s {
+                Seg::Lit(l) => Some(l.as_str()),
+                Seg::Param(_) => None,
+            })
+            .collect();
+        lits.filter(|_| self.mode != SlashMatch::AnySuffix).map(|l| l.join("/"))
     }
 }
 
@@ -159,8 +216,15 @@ impl Dialect {
         // The routes of the most specific matching pattern: one per method at most.
         let mut hits: SmallVec<[(&Route, Params); 4]> = SmallVec::new();
         let split = Split::new(path);
-        for r in &self.routes {
-            if let Some(params) = r.pattern.matches_split(&split) {
+        for (i, literal) in self.route_index.candidates(&split) {
+            let r = &self.routes[i];
+            // A literal candidate's segments are known equal: only its slash is left.
+            let matched = if literal {
+                r.pattern.slash_ok(split.trailing).then(Params::new)
+            } else {
+                r.pattern.matches_split(&split)
+            };
+            if let Some(params) = matched {
                 let s = r.pattern.specificity();
                 match best {
                     Some(b) if s < b => continue,
@@ -219,5 +283,76 @@ mod tests {
         assert!(Pattern::parse("auth", SlashMatch::Default).is_err());
         assert!(Pattern::parse("/a//b", SlashMatch::Default).is_err());
         assert_eq!(p.shape(), "/auth/reset-password/<>/");
+    }
+
+    #[test]
+    fn split_by_bytes_is_str_split() {
+        for path in ["/", "//", "/a", "/a/", "/a//b", "/é/ü/", "/a/b/c/d/e/f/g/h/i/j/", "///x//"] {
+            let body = path.strip_prefix('/').unwrap();
+            let body = body.strip_suffix('/').unwrap_or(body);
+            let want: Vec<&str> = if path == "/" { vec![] } else { body.split('/').collect() };
+            assert_eq!(split(path).0.to_vec(), want, "{path}");
+            assert_eq!(Split::new(path).segments, want.len(), "{path}");
+        }
+    }
+
+    /// The index picks the same route a scan of the whole table would, for every
+    /// shipped dialect and every path built from its own segments.
+    #[test]
+    fn indexed_find_is_a_full_scan() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialects");
+        for name in ["djoser", "food2gether", "jwt-email", "monta", "simplejwt"] {
+            let d = crate::dialect::load(&dir, name).unwrap();
+            let words: Vec<String> = d
+                .routes
+                .iter()
+                .flat_map(|r| r.spec.path.split('/').map(str::to_owned).collect::<Vec<_>>())
+                .chain(["x".to_owned(), "createjunk".to_owned()])
+                .collect();
+            let mut paths: Vec<String> = vec!["/".into(), "//".into(), String::new()];
+            for p in d.routes.iter().map(|r| &r.spec.path) {
+                let bare = p.trim_end_matches('/');
+                paths.extend([p.clone(), bare.to_owned(), format!("{bare}//"), p.replace('/', "//")]);
+            }
+            for (i, w) in words.iter().enumerate() {
+                let prefix = d.routes[i % d.routes.len()].spec.path.trim_end_matches('/').to_owned();
+                paths.extend([format!("{prefix}/{w}"), format!("{prefix}/{w}/"), format!("{prefix}/{w}/x/y/z/")]);
+                paths.push(prefix.rsplit_once('/').map_or(String::new(), |(p, _)| p.to_owned()) + "/");
+            }
+            for path in &paths {
+                for m in [hyper::Method::GET, hyper::Method::POST, hyper::Method::HEAD] {
+                    assert_eq!(summary(&d.find(&m, path)), summary(&scan(&d, &m, path)), "{name} {m} {path}");
+                }
+            }
+        }
+    }
+
+    fn summary(m: &Match<'_>) -> String {
+        match m {
+            Match::Found(r, p) => format!("found {} {p:?}", r.spec.name),
+            Match::WrongMethod(rs) => format!("405 {:?}", rs.iter().map(|r| &r.spec.name).collect::<Vec<_>>()),
+            Match::NotFound => "404".into(),
+        }
+    }
+
+    /// `Dialect::find` as it was before the index: every route tried.
+    fn scan<'a>(d: &'a Dialect, method: &hyper::Method, path: &str) -> Match<'a> {
+        let split = Split::new(path);
+        let hits: Vec<(&Route, Params)> =
+            d.routes.iter().filter_map(|r| r.pattern.matches_split(&split).map(|p| (r, p))).collect();
+        let Some(best) = hits.iter().map(|(r, _)| r.pattern.specificity()).max() else { return Match::NotFound };
+        let mut hits: Vec<_> = hits.into_iter().filter(|(r, _)| r.pattern.specificity() == best).collect();
+        let want = if method == hyper::Method::HEAD { hyper::Method::GET } else { method.clone() };
+        match hits
+            .iter()
+            .position(|(r, _)| r.method == *method)
+            .or_else(|| hits.iter().position(|(r, _)| r.method == want))
+        {
+            Some(i) => {
+                let (r, p) = hits.swap_remove(i);
+                Match::Found(r, p)
+            }
+            None => Match::WrongMethod(hits.into_iter().map(|(r, _)| r).collect()),
+        }
     }
 }

@@ -102,7 +102,12 @@ impl Mount {
 
     /// The constants of one of this mount's routes.
     fn route_const(&self, route: &Route) -> Option<&RouteConst> {
-        self.dialect.routes.iter().position(|r| std::ptr::eq(r, route)).and_then(|i| self.routes.get(i))
+        // A route of this dialect sits at its offset in the table; the pointer
+        // check below makes any other route find nothing.
+        let offset = (route as *const Route as usize).wrapping_sub(self.dialect.routes.as_ptr() as usize);
+        let i = offset / std::mem::size_of::<Route>();
+        let found = self.dialect.routes.get(i).is_some_and(|r| std::ptr::eq(r, route));
+        found.then(|| self.routes.get(i)).flatten()
     }
 
     /// The path inside the mount, if the request belongs to it.
@@ -222,8 +227,7 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, conn
     // Then CommonMiddleware refuses a Host not in ALLOWED_HOSTS.
     let cors = CorsRequest::of(d, &method, path, req.headers());
     let preflight = cors.as_ref().is_some_and(CorsRequest::is_preflight);
-    let host = req.headers().get(HOST).and_then(|h| h.to_str().ok());
-    let checked = mount.hosts.check(host);
+    let checked = mount.hosts.check(req.headers().get(HOST));
     let early = match (head_over_limits(&req), &checked) {
         (Some(key), _) => Some(key),
         (None, _) if preflight => None,

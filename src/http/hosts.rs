@@ -7,6 +7,8 @@
 
 use std::sync::OnceLock;
 
+use hyper::header::HeaderValue;
+
 use crate::actions::SiteLinks;
 use crate::dialect::Settings;
 
@@ -19,8 +21,9 @@ pub struct HostPolicy {
 /// What the check made of a request's Host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostCheck {
-    /// Allowed by an entry naming it (`example.com`, `.example.com`): usable in links.
-    Named(String),
+    /// Allowed by an entry naming it (`example.com`, `.example.com`): usable in
+    /// links. The request's own header value, shared (no copy per request).
+    Named(HeaderValue),
     /// Allowed only by `"*"`: answered, never put in a link.
     Wildcard,
     /// Django's DisallowedHost: answered 400.
@@ -41,12 +44,12 @@ impl HostPolicy {
 
     /// Django's `HttpRequest.get_host` check: the Host must be a syntactically
     /// valid name or IP literal (with an optional port) and match an entry.
-    pub fn check(&self, host: Option<&str>) -> HostCheck {
-        let Some(domain) = host.and_then(domain_of) else {
+    pub fn check(&self, host: Option<&HeaderValue>) -> HostCheck {
+        let Some((value, domain)) = host.and_then(|h| Some((h, domain_of(h.to_str().ok()?)?))) else {
             return HostCheck::Refused;
         };
         if self.patterns.iter().any(|p| p != "*" && is_same_domain(domain, p)) {
-            return HostCheck::Named(host.unwrap_or_default().to_owned());
+            return HostCheck::Named(value.clone());
         }
         if self.is_wildcard() {
             return HostCheck::Wildcard;
@@ -188,7 +191,8 @@ impl LinkConfig {
     pub fn links(&self, checked: &HostCheck, scheme: &str, prefix: &str) -> Links {
         let base_url = match (&self.public_url, checked) {
             (Some(url), _) => url.clone(),
-            (None, HostCheck::Named(host)) => format!("{scheme}://{host}{prefix}"),
+            // A named host passed `domain_of`: ASCII, so `to_str` cannot fail.
+            (None, HostCheck::Named(host)) => format!("{scheme}://{}{prefix}", host.to_str().unwrap_or_default()),
             (None, _) => format!("{}{prefix}", self.listener_origin),
         };
         let (origin, host) = origin_and_site(&base_url);
@@ -226,19 +230,23 @@ mod tests {
         }
     }
 
+    fn hv(s: &'static str) -> HeaderValue {
+        HeaderValue::from_static(s)
+    }
+
     #[test]
     fn allowed_hosts_as_django() {
         let p = policy(&[".example.com", "api.test"]);
-        assert_eq!(p.check(Some("example.com")), HostCheck::Named("example.com".into()));
-        assert_eq!(p.check(Some("a.b.EXAMPLE.com:443")), HostCheck::Named("a.b.EXAMPLE.com:443".into()));
-        assert_eq!(p.check(Some("api.test")), HostCheck::Named("api.test".into()));
-        assert_eq!(p.check(Some("notexample.com")), HostCheck::Refused);
-        assert_eq!(p.check(Some("attacker.example")), HostCheck::Refused);
+        assert_eq!(p.check(Some(&hv("example.com"))), HostCheck::Named(hv("example.com")));
+        assert_eq!(p.check(Some(&hv("a.b.EXAMPLE.com:443"))), HostCheck::Named(hv("a.b.EXAMPLE.com:443")));
+        assert_eq!(p.check(Some(&hv("api.test"))), HostCheck::Named(hv("api.test")));
+        assert_eq!(p.check(Some(&hv("notexample.com"))), HostCheck::Refused);
+        assert_eq!(p.check(Some(&hv("attacker.example"))), HostCheck::Refused);
         assert_eq!(p.check(None), HostCheck::Refused);
-        assert_eq!(policy(&[]).check(Some("example.com")), HostCheck::Refused, "an empty list refuses all");
+        assert_eq!(policy(&[]).check(Some(&hv("example.com"))), HostCheck::Refused, "an empty list refuses all");
         let any = policy(&["*"]);
-        assert_eq!(any.check(Some("attacker.example")), HostCheck::Wildcard);
-        assert_eq!(any.check(Some("bad/host")), HostCheck::Refused, "malformed even under *");
+        assert_eq!(any.check(Some(&hv("attacker.example"))), HostCheck::Wildcard);
+        assert_eq!(any.check(Some(&hv("bad/host"))), HostCheck::Refused, "malformed even under *");
     }
 
     #[test]
@@ -246,13 +254,13 @@ mod tests {
         let c = LinkConfig { listener_origin: "http://127.0.0.1:8001".into(), ..LinkConfig::default() };
         let l = c.links(&HostCheck::Wildcard, "http", "/jwt");
         assert_eq!(l.base_url, "http://127.0.0.1:8001/jwt");
-        let l = c.links(&HostCheck::Named("auth.example.com".into()), "https", "/jwt");
+        let l = c.links(&HostCheck::Named(hv("auth.example.com")), "https", "/jwt");
         assert_eq!(
             (l.base_url.as_str(), l.origin.as_str(), l.site.as_str()),
             ("https://auth.example.com/jwt", "https://auth.example.com", "auth.example.com")
         );
         let c = LinkConfig { public_url: Some("https://id.example.org/auth".into()), ..c };
-        let l = c.links(&HostCheck::Named("other.example.com".into()), "http", "/jwt");
+        let l = c.links(&HostCheck::Named(hv("other.example.com")), "http", "/jwt");
         assert_eq!((l.base_url.as_str(), l.origin.as_str()), ("https://id.example.org/auth", "https://id.example.org"));
     }
 
