@@ -214,7 +214,8 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
     crate::install_crypto();
     let mail_settings = mail_sender_settings(config)?;
     let metrics = Metrics::new();
-    let store: store::SharedStore = Arc::new(InstrumentedStore::new(open_store(config).await?, metrics.clone()));
+    let timed = Arc::new(InstrumentedStore::new(open_store(config).await?, metrics.clone()));
+    let store: store::SharedStore = timed.clone();
     let signing_key = match &config.jwt.signing_key {
         Some(k) => k.clone(),
         None => {
@@ -222,8 +223,8 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
             Secret::new(crypto::random_hex(32))
         }
     };
-    let engine = Engine::new(
-        store.clone(),
+    let engine = Engine::instrumented(
+        timed,
         EngineSettings {
             bcrypt_cost: config.passwords.bcrypt_cost,
             max_concurrent_hashes: config.passwords.max_concurrent_hashes,

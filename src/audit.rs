@@ -13,6 +13,8 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 /// The tracing target of audit events (`POLYAUTH_LOG=polyauth::audit=info` keeps only them).
 pub const TARGET: &str = "polyauth::audit";
 
@@ -21,7 +23,7 @@ pub const TARGET: &str = "polyauth::audit";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Origin {
     /// The request id (`X-Request-Id`), or one made up for the CLI.
-    pub request_id: Arc<str>,
+    pub request_id: RequestId,
     /// The dialect's name; `admin` for the admin API, `cli` for the command line.
     pub dialect: Arc<str>,
     /// The route's name from the dialect file (or the admin operation's name).
@@ -34,7 +36,47 @@ pub struct Origin {
 impl Origin {
     /// An origin without a network client: the command line, start-up seeding.
     pub fn local(dialect: &str, route: &str, request_id: &str) -> Self {
-        Origin { request_id: request_id.into(), dialect: dialect.into(), route: route.into(), client: None }
+        Origin { request_id: RequestId::new(request_id), dialect: dialect.into(), route: route.into(), client: None }
+    }
+}
+
+/// A request's id, shared without copying: the answer's `X-Request-Id` header
+/// holds the same bytes (a reference count), and every copy of the `Origin`.
+/// Always UTF-8: made from a `str` or from hex digits.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RequestId(Bytes);
+
+impl RequestId {
+    pub fn new(text: &str) -> Self {
+        Self(Bytes::copy_from_slice(text.as_bytes()))
+    }
+
+    /// Sixteen random bytes in hex (`crypto::random_hex_fast`), in one allocation.
+    pub fn from_hex(digits: [u8; 32]) -> Self {
+        debug_assert!(digits.is_ascii());
+        Self(Bytes::from_owner(digits))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Made from a `str` or ASCII digits: the check cannot fail.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The bytes, shared (for the answer's header).
+    pub fn bytes(&self) -> Bytes {
+        self.0.clone()
+    }
+}
+
+impl From<&str> for RequestId {
+    fn from(text: &str) -> Self {
+        Self::new(text)
+    }
+}
+
+impl std::fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
@@ -104,7 +146,7 @@ pub fn record(origin: &Origin, event: Event, user_id: Option<u64>, detail: Detai
         dialect = &*origin.dialect,
         route = &*origin.route,
         client = origin.client.map(tracing::field::display),
-        request_id = &*origin.request_id,
+        request_id = origin.request_id.as_str(),
         scope = detail.scope,
         count = detail.count,
         kind = detail.kind,

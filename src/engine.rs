@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::metrics::Metrics;
 use crate::secret::Secret;
+use crate::store::instrumented::{HotReads, InstrumentedStore};
 use crate::store::{self, OneTimeRecord, Purpose, SharedStore, StoreError, TokenKind, TokenRecord, UniqueField};
 
 pub mod crypto;
@@ -118,6 +119,8 @@ pub struct Engine {
 
 struct Inner {
     store: SharedStore,
+    /// The token check's reads, on the same store (see `HotReads`).
+    hot: HotReads,
     hasher: passwords::Hasher,
     jwt: jwt::JwtCodec,
     /// The policy of callers that name none: `[jwt]` alone, SimpleJWT's defaults.
@@ -161,10 +164,21 @@ fn one_time_stamp(user: &User, purpose: Purpose) -> String {
 
 impl Engine {
     pub fn new(store: SharedStore, s: EngineSettings) -> Result<Self, EngineError> {
+        Self::with_hot_reads(HotReads::Plain(store.clone()), store, s)
+    }
+
+    /// An engine over a timed store whose token-check reads skip the wrapper's
+    /// own boxed future (the serving path's engine).
+    pub fn instrumented(store: Arc<InstrumentedStore>, s: EngineSettings) -> Result<Self, EngineError> {
+        Self::with_hot_reads(HotReads::Timed(store.clone()), store, s)
+    }
+
+    fn with_hot_reads(hot: HotReads, store: SharedStore, s: EngineSettings) -> Result<Self, EngineError> {
         let derive_key = Sha256::digest(format!("polyauth-authtoken:{}", s.signing_key.expose())).to_vec();
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
+                hot,
                 hasher: passwords::Hasher::new(
                     s.bcrypt_cost,
                     s.max_concurrent_hashes,
@@ -241,7 +255,7 @@ impl Engine {
     }
 
     pub async fn find_user(&self, id: u64) -> Result<Option<User>, EngineError> {
-        Ok(self.inner.store.find_user(id).await?)
+        Ok(self.inner.hot.find_user(id).await?)
     }
 
     pub async fn find_user_by(&self, by: IdentifyBy, identifier: &str) -> Result<Option<User>, EngineError> {

@@ -216,7 +216,7 @@ impl Dialect {
         // The routes of the most specific matching pattern: one per method at most.
         let mut hits: SmallVec<[(&Route, Params); 4]> = SmallVec::new();
         let split = Split::new(path);
-        for (i, literal) in self.route_index.candidates(&split) {
+        for &(i, literal) in self.route_index.candidates(&split) {
             let r = &self.routes[i];
             // A literal candidate's segments are known equal: only its slash is left.
             let matched = if literal {

@@ -2,8 +2,6 @@
 //! SHA-256 digests (the only form the store ever sees), the keyed derivation
 //! that lets a DRF-style auth token be handed out again without storing it, and constant-time equality.
 
-use std::sync::Arc;
-
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -15,23 +13,18 @@ pub fn random_hex(n: usize) -> String {
     hex::encode(buf)
 }
 
-/// `n` random bytes as hex, from the thread's generator (ChaCha, seeded from
-/// the OS): for identifiers that must not repeat but guard nothing (request
-/// ids), where a system call per request would be the dearest thing in it.
-pub fn random_hex_fast(n: usize) -> Arc<str> {
-    let mut buf = [0u8; 32];
-    let buf = &mut buf[..n.min(32)];
-    rand::thread_rng().fill_bytes(buf);
-    // By table, not `hex::encode` (a per-character iterator), and into one
-    // allocation, the shared string: this runs on every request.
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 64];
-    for (pair, b) in out.chunks_exact_mut(2).zip(buf.iter()) {
-        pair[0] = DIGITS[usize::from(b >> 4)];
-        pair[1] = DIGITS[usize::from(b & 0xf)];
+/// Sixteen random bytes as 32 hex digits, from the thread's generator (ChaCha,
+/// seeded from the OS): for identifiers that must not repeat but guard nothing
+/// (request ids), where a system call per request would be the dearest thing in it.
+pub fn random_hex_fast() -> [u8; 32] {
+    let mut buf = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut buf);
+    // By table, not `hex::encode` (a per-character iterator): this runs on every request.
+    let mut out = [0u8; 32];
+    for (pair, b) in out.chunks_exact_mut(2).zip(buf) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
     }
-    // Hex digits are ASCII: always valid UTF-8.
-    std::str::from_utf8(&out[..buf.len() * 2]).unwrap_or_default().into()
+    out
 }
 
 /// 32 random bytes, URL-safe base64 without padding (like Python's `secrets.token_urlsafe(32)`).
@@ -44,10 +37,24 @@ pub fn random_urlsafe() -> String {
 /// The store key of a token: its SHA-256 in lowercase hex.
 pub fn digest(token: &str) -> TokenDigest {
     let mut hex = [0u8; 64];
-    // 32 bytes always fill the 64 digits: the length check cannot fail.
-    let _ = hex::encode_to_slice(Sha256::digest(token.as_bytes()), &mut hex);
+    // A byte's two digits at once, by table: this runs on every opaque-token check.
+    for (pair, b) in hex.chunks_exact_mut(2).zip(Sha256::digest(token.as_bytes())) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
+    }
     TokenDigest(hex)
 }
+
+/// Each byte's two lowercase hex digits.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut table = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = [DIGITS[i >> 4], DIGITS[i & 0xf]];
+        i += 1;
+    }
+    table
+};
 
 /// A token's digest, kept on the stack (a token check makes one per request).
 #[derive(Clone, Copy)]
@@ -121,9 +128,9 @@ mod tests {
     fn shapes() {
         assert_eq!(random_hex(20).len(), 40);
         assert_ne!(random_hex(20), random_hex(20));
-        let fast = random_hex_fast(16);
-        assert!(fast.len() == 32 && fast.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
-        assert_ne!(fast, random_hex_fast(16));
+        let fast = random_hex_fast();
+        assert!(fast.iter().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_ne!(fast, random_hex_fast());
         assert_eq!(random_urlsafe().len(), 43);
         // The store keys of tokens made before this digest was kept on the stack.
         assert_eq!(&*digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

@@ -66,7 +66,7 @@ impl Engine {
     ) -> Result<(String, Option<String>), EngineError> {
         let claims = self.inner.jwt.decode(p, refresh, Some(TokenType::Refresh))?;
         let jti = claims.jti.clone().unwrap_or_default();
-        if self.inner.store.is_jti_blacklisted(&jti).await? {
+        if self.inner.hot.is_jti_blacklisted(&jti).await? {
             return Err(TokenError::Blacklisted.into());
         }
         let user = self.active_user(claims.user_id()?).await?;
@@ -93,7 +93,7 @@ impl Engine {
     /// SimpleJWT's verify: any token type, signature, expiry, blacklist.
     pub async fn verify_jwt_with(&self, token: &str, p: &JwtPolicy) -> Result<(), EngineError> {
         let claims = self.inner.jwt.decode(p, token, None)?;
-        if self.inner.store.is_jti_blacklisted(claims.jti.as_deref().unwrap_or_default()).await? {
+        if self.inner.hot.is_jti_blacklisted(claims.jti.as_deref().unwrap_or_default()).await? {
             return Err(TokenError::Blacklisted.into());
         }
         Ok(())

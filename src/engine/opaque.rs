@@ -131,7 +131,7 @@ impl Engine {
 
     /// The active user behind an opaque token of the given kind (any kind when None).
     pub async fn user_for_opaque_token(&self, token: &str, kind: Option<TokenKind>) -> Result<User, EngineError> {
-        let record = self.inner.store.find_token(&crypto::digest(token)).await?;
+        let record = self.inner.hot.find_token(&crypto::digest(token)).await?;
         let record = record.filter(|r| kind.is_none_or(|k| k == r.kind)).ok_or(EngineError::OpaqueTokenInvalid)?;
         match self.find_user(record.user_id).await? {
             Some(u) if u.is_active => Ok(u),

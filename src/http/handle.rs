@@ -17,7 +17,7 @@ use super::hosts::{HostCheck, HostPolicy, LazyLinks, LinkConfig};
 use super::render::{self, Body, Reply};
 use super::{accept, auth, client_addr, inputs, metadata, throttle};
 use crate::actions::{Call, Principal};
-use crate::audit::Origin;
+use crate::audit::{Origin, RequestId};
 use crate::dialect::{Dialect, Match, Permission, Route};
 use crate::engine::{crypto, Engine};
 use crate::failure::{ErrorKey, Failure};
@@ -123,7 +123,7 @@ impl Mount {
 /// What a request's `Origin` takes from the request, before the route is known.
 #[derive(Clone, Copy)]
 struct OriginBase<'a> {
-    request_id: &'a Arc<str>,
+    request_id: &'a RequestId,
     client: Option<std::net::IpAddr>,
 }
 
@@ -158,13 +158,13 @@ const CLOSE: HeaderValue = HeaderValue::from_static("close");
 
 /// The caller's `X-Request-Id` when it is a plausible id (so it cannot forge
 /// log lines or smuggle a credential into them at length), else a fresh one.
-pub fn request_id(headers: &HeaderMap) -> Arc<str> {
+pub fn request_id(headers: &HeaderMap) -> RequestId {
     let given = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|v| {
         (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
     });
     match given {
-        Some(id) => id.into(),
-        None => crypto::random_hex_fast(16),
+        Some(id) => RequestId::new(id),
+        None => RequestId::from_hex(crypto::random_hex_fast()),
     }
 }
 
@@ -294,23 +294,33 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, conn
 }
 
 /// The `X-Request-Id` answer header (an id is always a valid value: `request_id` checks it).
-fn id_header(id: &str) -> Option<(HeaderName, HeaderValue)> {
-    HeaderValue::from_str(id).ok().map(|v| (REQUEST_ID_HEADER, v))
+fn id_header(id: &RequestId) -> Option<(HeaderName, HeaderValue)> {
+    // The id's own bytes, shared: no copy.
+    HeaderValue::from_maybe_shared(id.bytes()).ok().map(|v| (REQUEST_ID_HEADER, v))
 }
 
 /// The request's one log event and metrics sample. Only names from the dialect
 /// table are recorded: a raw path may carry a token, so it is never logged.
-fn finish(gw: &Gateway, id: &str, method: &Method, dialect: &str, route: &str, status: u16, start: Instant) {
+fn finish(gw: &Gateway, id: &RequestId, method: &Method, dialect: &str, route: &str, status: u16, start: Instant) {
     let elapsed = start.elapsed();
     gw.metrics.request(dialect, route, status, elapsed);
     log(id, method, dialect, route, status, elapsed);
 }
 
-/// The request's log event.
-fn log(id: &str, method: &Method, dialect: &str, route: &str, status: u16, elapsed: Duration) {
-    // Rounded to 10 µs: finer digits are noise in a log line.
-    let latency_ms = (elapsed.as_secs_f64() * 100_000.0).round() / 100.0;
-    tracing::info!(target: "polyauth::request", request_id = id, %method, dialect, route, status, latency_ms, "request");
+/// The request's log event. Its fields are worked out only when the level
+/// lets the event through (inside the macro).
+fn log(id: &RequestId, method: &Method, dialect: &str, route: &str, status: u16, elapsed: Duration) {
+    tracing::info!(
+        target: "polyauth::request",
+        request_id = id.as_str(),
+        %method,
+        dialect,
+        route,
+        status,
+        // Rounded to 10 µs: finer digits are noise in a log line.
+        latency_ms = (elapsed.as_secs_f64() * 100_000.0).round() / 100.0,
+        "request"
+    );
 }
 
 async fn dispatch<'m>(

@@ -15,7 +15,10 @@ use crate::dialect::Settings;
 /// A mount's `ALLOWED_HOSTS`, lower-cased as Django compares them.
 #[derive(Debug, Clone, Default)]
 pub struct HostPolicy {
+    /// The entries that name hosts (all but `"*"`).
     patterns: Vec<String>,
+    /// Whether `"*"` is among them.
+    wildcard: bool,
 }
 
 /// What the check made of a request's Host.
@@ -33,22 +36,28 @@ pub enum HostCheck {
 impl HostPolicy {
     pub fn from_settings(s: &Settings) -> Self {
         let patterns = s.strings("ALLOWED_HOSTS").unwrap_or_else(|| vec!["*".into()]);
-        Self { patterns: patterns.into_iter().map(|p| p.to_ascii_lowercase()).collect() }
+        Self::of(patterns.iter().map(String::as_str))
+    }
+
+    fn of<'p>(patterns: impl Iterator<Item = &'p str>) -> Self {
+        let (wild, named): (Vec<&str>, Vec<&str>) = patterns.partition(|p| *p == "*");
+        Self { patterns: named.iter().map(|p| p.to_ascii_lowercase()).collect(), wildcard: !wild.is_empty() }
     }
 
     /// Whether the policy lets every host in (start-up warns when links then
     /// have no configured origin).
     pub fn is_wildcard(&self) -> bool {
-        self.patterns.iter().any(|p| p == "*")
+        self.wildcard
     }
 
     /// Django's `HttpRequest.get_host` check: the Host must be a syntactically
     /// valid name or IP literal (with an optional port) and match an entry.
     pub fn check(&self, host: Option<&HeaderValue>) -> HostCheck {
-        let Some((value, domain)) = host.and_then(|h| Some((h, domain_of(h.to_str().ok()?)?))) else {
+        // The value's bytes as they are: `domain_of` accepts only ASCII.
+        let Some((value, domain)) = host.and_then(|h| Some((h, domain_of(h.as_bytes())?))) else {
             return HostCheck::Refused;
         };
-        if self.patterns.iter().any(|p| p != "*" && is_same_domain(domain, p)) {
+        if self.patterns.iter().any(|p| is_same_domain(domain, p)) {
             return HostCheck::Named(value.clone());
         }
         if self.is_wildcard() {
@@ -61,52 +70,60 @@ impl HostPolicy {
 /// Django's `split_domain_port` (domain only): port and a trailing dot
 /// removed, as a slice of the header (callers compare it ignoring ASCII case,
 /// as Django lower-cases it); None when the host is not of the accepted shape
-/// `^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(:[0-9]+)?$`. Allocates nothing:
-/// it runs on every request.
-fn domain_of(host: &str) -> Option<&str> {
-    let (domain, port) = if let Some(rest) = host.strip_prefix('[') {
-        let (inside, after) = rest.split_once(']')?;
-        let ok = inside.contains(':') && inside.bytes().all(|b| b.is_ascii_hexdigit() || b".:".contains(&b));
-        let ok = ok && inside.split_once(':').is_some_and(|(a, _)| !a.contains('.'));
-        if !ok {
+/// `^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(:[0-9]+)?$`. Allocates nothing and
+/// reads a name in one pass: it runs on every request.
+fn domain_of(host: &[u8]) -> Option<&[u8]> {
+    let (domain, port) = if let Some(rest) = host.strip_prefix(b"[") {
+        let end = rest.iter().position(|&b| b == b']')?;
+        let inside = &rest[..end];
+        let colon = inside.iter().position(|&b| b == b':')?;
+        let ok = inside.iter().all(|&b| b.is_ascii_hexdigit() || b == b'.' || b == b':');
+        if !ok || inside[..colon].contains(&b'.') {
             return None;
         }
-        (&host[..inside.len() + 2], after)
+        (&host[..end + 2], &rest[end + 1..])
     } else {
-        let (d, p) = match host.find(':') {
-            Some(i) => (&host[..i], &host[i..]),
-            None => (host, ""),
-        };
-        if d.is_empty() || !d.bytes().all(|b| b.is_ascii_alphanumeric() || b".-".contains(&b)) {
+        let mut end = host.len();
+        for (i, &b) in host.iter().enumerate() {
+            if b == b':' {
+                end = i;
+                break;
+            }
+            if !(b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
+                return None;
+            }
+        }
+        if end == 0 {
             return None;
         }
-        (d, p)
+        host.split_at(end)
     };
-    let port_ok =
-        port.is_empty() || (port.len() > 1 && port.starts_with(':') && port[1..].bytes().all(|b| b.is_ascii_digit()));
+    let port_ok = match port.split_first() {
+        None => true,
+        Some((&colon, digits)) => colon == b':' && !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
+    };
     if !port_ok {
         return None;
     }
-    let domain = domain.strip_suffix('.').unwrap_or(domain);
+    let domain = domain.strip_suffix(b".").unwrap_or(domain);
     (!domain.is_empty()).then_some(domain)
 }
 
 /// `domain_of`, lower-cased (tests and callers that keep it).
 #[cfg(test)]
 fn split_domain_port(host: &str) -> Option<String> {
-    domain_of(host).map(str::to_ascii_lowercase)
+    domain_of(host.as_bytes()).map(|d| String::from_utf8_lossy(d).to_ascii_lowercase())
 }
 
 /// Django's `is_same_domain`: `.example.com` matches it and its subdomains
 /// (`pattern` is lower-case; `host` is compared ignoring ASCII case).
-fn is_same_domain(host: &str, pattern: &str) -> bool {
+fn is_same_domain(host: &[u8], pattern: &str) -> bool {
     let ends_with = |suffix: &str| {
-        host.len() >= suffix.len()
-            && host.as_bytes()[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+        host.len() >= suffix.len() && host[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
     };
     match pattern.strip_prefix('.') {
-        Some(bare) => ends_with(pattern) || host.eq_ignore_ascii_case(bare),
-        None => host.eq_ignore_ascii_case(pattern),
+        Some(bare) => ends_with(pattern) || host.eq_ignore_ascii_case(bare.as_bytes()),
+        None => host.eq_ignore_ascii_case(pattern.as_bytes()),
     }
 }
 
@@ -184,7 +201,7 @@ impl LinkConfig {
     /// True when a link would fall back to the listener's address for lack
     /// of a configured origin or a named host (start-up warns).
     pub fn is_unconfigured(&self, hosts: &HostPolicy) -> bool {
-        self.public_url.is_none() && self.domain.is_empty() && hosts.patterns.iter().all(|p| p == "*")
+        self.public_url.is_none() && self.domain.is_empty() && hosts.patterns.is_empty()
     }
 
     /// The links of one request: `checked` is the Host check's verdict.
@@ -216,7 +233,7 @@ mod tests {
     use super::*;
 
     fn policy(p: &[&str]) -> HostPolicy {
-        HostPolicy { patterns: p.iter().map(|s| s.to_string()).collect() }
+        HostPolicy::of(p.iter().copied())
     }
 
     #[test]

@@ -6,8 +6,6 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use smallvec::SmallVec;
-
 use super::{Route, Split};
 
 /// A route's place in its dialect's table, and whether it was found by its
@@ -17,61 +15,77 @@ pub type Candidate = (usize, bool);
 #[derive(Debug, Clone, Default)]
 pub struct RouteIndex {
     /// Literal routes by their segments joined (`api/auth/token/verify`), with
-    /// their segment count (`/` and `//` both join to the empty text).
-    literal: HashMap<Box<str>, (usize, Vec<usize>), BuildHasherDefault<Fnv>>,
+    /// their segment count (`/` and `//` both join to the empty text) and every
+    /// candidate for such a path: these and the others of that count, merged.
+    literal: HashMap<Box<str>, (usize, Vec<Candidate>), BuildHasherDefault<WordHasher>>,
     /// Index n: the other routes a path of n segments can match.
-    by_len: Vec<Vec<usize>>,
+    by_len: Vec<Vec<Candidate>>,
     /// Paths longer than every pattern: only prefix (`AnySuffix`) routes.
-    longer: Vec<usize>,
+    longer: Vec<Candidate>,
 }
 
 impl RouteIndex {
     pub fn new(routes: &[Route]) -> Self {
-        let mut literal: HashMap<Box<str>, (usize, Vec<usize>), _> = HashMap::default();
+        let mut literal: HashMap<Box<str>, (usize, Vec<Candidate>), _> = HashMap::default();
         let mut others = Vec::new();
         for (i, r) in routes.iter().enumerate() {
             match r.pattern.literal_key() {
-                Some(key) => literal.entry(key.into()).or_insert_with(|| (r.pattern.segs.len(), Vec::new())).1.push(i),
+                Some(key) => {
+                    literal.entry(key.into()).or_insert_with(|| (r.pattern.segs.len(), Vec::new())).1.push((i, true))
+                }
                 None => others.push(i),
             }
         }
         let max = routes.iter().map(|r| r.pattern.segs.len()).max().unwrap_or(0);
-        let fitting = |n: usize| others.iter().copied().filter(|&i| routes[i].pattern.fits(n)).collect();
-        Self { literal, by_len: (0..=max).map(fitting).collect(), longer: fitting(usize::MAX) }
+        let fitting = |n: usize| -> Vec<Candidate> {
+            others.iter().filter(|&&i| routes[i].pattern.fits(n)).map(|&i| (i, false)).collect()
+        };
+        let by_len: Vec<Vec<Candidate>> = (0..=max).map(fitting).collect();
+        for (segments, candidates) in literal.values_mut() {
+            candidates.extend_from_slice(&by_len[*segments]);
+            candidates.sort_unstable_by_key(|&(i, _)| i);
+        }
+        Self { literal, by_len, longer: fitting(usize::MAX) }
     }
 
     /// The routes `path` may match, in table order (so ties resolve as a scan
     /// of the whole table would).
-    pub fn candidates(&self, path: &Split<'_>) -> SmallVec<[Candidate; 8]> {
-        let literal = match self.literal.get(path.joined) {
-            Some((segments, routes)) if *segments == path.segments => routes.as_slice(),
-            _ => &[],
-        };
-        let others = self.by_len.get(path.segments).unwrap_or(&self.longer);
-        let mut out: SmallVec<[Candidate; 8]> = literal.iter().map(|&i| (i, true)).collect();
-        out.extend(others.iter().map(|&i| (i, false)));
-        if !literal.is_empty() && !others.is_empty() {
-            out.sort_unstable_by_key(|&(i, _)| i);
+    pub fn candidates(&self, path: &Split<'_>) -> &[Candidate] {
+        match self.literal.get(path.joined) {
+            Some((segments, all)) if *segments == path.segments => all,
+            _ => self.by_len.get(path.segments).unwrap_or(&self.longer),
         }
-        out
     }
 }
 
-/// FNV-1a: the keys are the dialect's own paths, fixed at load, so a request
-/// cannot grow a bucket; a few dozen bytes hash in a fraction of SipHash's time.
-pub struct Fnv(u64);
+/// A hash of eight bytes a step (the multiply-rotate of rustc's own FxHash):
+/// the keys are the dialect's own paths, fixed at load, so a request cannot
+/// grow a bucket, and a path hashes in a few steps instead of SipHash's rounds.
+#[derive(Default)]
+pub struct WordHasher(u64);
 
-impl Default for Fnv {
-    fn default() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
+impl WordHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
 }
 
-impl Hasher for Fnv {
+impl Hasher for WordHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.add(u64::from_le_bytes(word));
         }
+        let rest = chunks.remainder();
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        self.add(u64::from_le_bytes(word) ^ (rest.len() as u64) << 56);
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
     }
 
     fn finish(&self) -> u64 {
