@@ -144,7 +144,8 @@ fn from_parts<'a>(
     match (parts.next(), parts.next()) {
         (None, _) => Err(malformed(spec.malformed_error)),
         (Some(credential), None) => {
-            if spec.skip_jwt_like && credential.matches('.').count() == 2 {
+            // Counted by bytes (a `.` is ASCII), not with a char searcher: every opaque check runs this.
+            if spec.skip_jwt_like && credential.bytes().filter(|&b| b == b'.').count() == 2 {
                 return Ok(None);
             }
             Ok(Some(Cow::Borrowed(credential)))

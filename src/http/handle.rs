@@ -159,7 +159,7 @@ const CLOSE: HeaderValue = HeaderValue::from_static("close");
 /// The caller's `X-Request-Id` when it is a plausible id (so it cannot forge
 /// log lines or smuggle a credential into them at length), else a fresh one.
 pub fn request_id(headers: &HeaderMap) -> RequestId {
-    let given = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|v| {
+    let given = headers.get(&REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).filter(|v| {
         (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
     });
     match given {
