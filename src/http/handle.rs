@@ -345,8 +345,9 @@ async fn dispatch<'m>(
         };
         let name = routes.first().copied();
         let errors = routes.first().map(|r| &r.errors).unwrap_or(&d.errors);
-        let reply = render::failures(d, errors, &[Failure::new(ErrorKey::NotAcceptable)], method.as_str());
-        return (with_drf_headers(d, reply, &allow_header(d, &routes)), name);
+        let mut reply = render::failures(d, errors, &[Failure::new(ErrorKey::NotAcceptable)], method.as_str());
+        drf_headers(d, &mut reply, &allow_header(d, &routes));
+        return (reply, name);
     }
     match found {
         Match::NotFound => {
@@ -369,11 +370,12 @@ async fn dispatch<'m>(
                 let params = first.pattern.matches(rel).unwrap_or_default();
                 let origin = base.at(mount, first);
                 let answer = metadata::answer(&gw.engine, d, view, &routes, &params, req.headers(), &origin);
-                let reply = match answer.await {
+                let mut reply = match answer.await {
                     Ok(r) => r,
                     Err(f) => render::failures(d, &first.errors, &[f], method.as_str()),
                 };
-                return (with_drf_headers(d, reply, &allow), name);
+                drf_headers(d, &mut reply, &allow);
+                return (reply, name);
             }
             if d.drf_views || routes.iter().any(|r| r.spec.auth_before_method) {
                 let origin = base.at(mount, first);
@@ -396,10 +398,9 @@ async fn dispatch<'m>(
                     }
                 };
                 if let Some(f) = refused {
-                    return (
-                        with_drf_headers(d, render::failures(d, &first.errors, &[f], method.as_str()), &allow),
-                        name,
-                    );
+                    let mut reply = render::failures(d, &first.errors, &[f], method.as_str());
+                    drf_headers(d, &mut reply, &allow);
+                    return (reply, name);
                 }
             }
             let f = Failure::new(ErrorKey::MethodNotAllowed).with(vars::METHOD, method.as_str());
@@ -407,7 +408,8 @@ async fn dispatch<'m>(
             if !d.drf_views {
                 reply = reply.header(ALLOW, allow.clone());
             }
-            (with_drf_headers(d, reply, &allow), name)
+            drf_headers(d, &mut reply, &allow);
+            (reply, name)
         }
         Match::Found(route, params) => {
             let allow = match mount.route_const(route) {
@@ -415,20 +417,20 @@ async fn dispatch<'m>(
                 None => allow_header(d, &routes_at(d, route)),
             };
             let origin = base.at(mount, route);
-            let reply = match run_route(gw, mount, route, req, &params, links, &origin).await {
+            let mut reply = match run_route(gw, mount, route, req, &params, links, &origin).await {
                 Ok(r) => r,
                 Err(list) => render::failures(d, &route.errors, &list, method.as_str()),
             };
-            (with_drf_headers(d, reply, &allow), Some(route))
+            drf_headers(d, &mut reply, &allow);
+            (reply, Some(route))
         }
     }
 }
 
 /// DRF puts `Allow` and `Vary: Accept` on every response of its views.
-fn with_drf_headers(d: &Dialect, reply: Reply, allow: &HeaderValue) -> Reply {
+fn drf_headers(d: &Dialect, reply: &mut Reply, allow: &HeaderValue) {
     if d.drf_views {
-        reply.header(ALLOW, allow.clone()).header(VARY, VARY_ACCEPT)
-    } else {
-        reply
+        reply.headers.insert(ALLOW, allow.clone());
+        reply.headers.insert(VARY, VARY_ACCEPT);
     }
 }
