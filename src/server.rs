@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -22,6 +22,7 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::http::render::Body;
 
+mod conn_timer;
 pub mod tls;
 
 use tls::ReloadingTls;
@@ -154,7 +155,7 @@ where
         async move { Ok::<_, Infallible>(fut.await) }
     });
     let conn = http1::Builder::new()
-        .timer(TokioTimer::new())
+        .timer(conn_timer::ConnTimer::new())
         .header_read_timeout(settings.header_read_timeout)
         .keep_alive(true)
         .max_buf_size(HYPER_MAX_HEAD_BYTES)

@@ -85,6 +85,27 @@ async fn an_idle_keep_alive_connection_is_closed() {
     assert!(idle.elapsed() >= Duration::from_millis(900), "closed before the timeout: {:?}", idle.elapsed());
 }
 
+/// The idle bound restarts with each request: a connection that keeps asking
+/// within the timeout stays open past it, then closes one timeout after its last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_idle_bound_restarts_with_each_request() {
+    let g = slow_gateway("[server]\nheader_read_timeout_secs = 2").await;
+    let mut s = TcpStream::connect(g.addr("simplejwt")).await.unwrap();
+    let first = Instant::now();
+    for _ in 0..4 {
+        s.write_all(b"GET /auth/getuser HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 12];
+        s.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"HTTP/1.1 401");
+        // Drain the rest of the answer; the connection must still be open.
+        let (_, closed) = read_to_close(&mut s, Duration::from_millis(800)).await;
+        assert!(!closed, "closed {:?} after the first request, while in use", first.elapsed());
+    }
+    assert!(first.elapsed() >= Duration::from_millis(3200), "{:?}", first.elapsed());
+    let (_, closed) = read_to_close(&mut s, Duration::from_secs(15)).await;
+    assert!(closed, "an idle keep-alive connection stayed open for 15 s");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_cap_connections_wait_and_probes_still_answer() {
     let g =
