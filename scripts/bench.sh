@@ -280,46 +280,52 @@ ip_failures = 0")"
 }
 
 # ---- instructions per request: the figure this machine's noise does not move ----
-# Each server runs under callgrind (valgrind) on the memory store and answers N1,
-# then (a fresh process) N2 requests over one keep-alive connection; the
-# difference over N2 - N1 is the work of one request, start-up and the user's
-# registration cancelling out. User space only: the kernel's share (the same
-# syscalls on both sides) is not counted.
+# Each server runs under callgrind (valgrind), on the memory store and then on
+# Redis, and answers N1, then (a fresh process) N2 requests over one keep-alive
+# connection; the difference over N2 - N1 is the work of one request, start-up
+# and the user's registration cancelling out. User space only: the kernel's
+# share (the same syscalls on both sides) and redis-server's own work (the same
+# commands on both sides) are not counted.
 instructions() {
   if ! need valgrind; then
     SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq valgrind >/dev/null
   fi
-  local n1=200 n2=1200
-  # A user for the limit server, made by a plain polyauth (its tokens are checked by key only).
-  read -r sj mo _ pid <<<"$(start_polyauth "memory://" 4)"
-  read -r user uid access token <<<"$(make_user "$sj" "$mo")"
-  kill "$pid"; wait "$pid" 2>/dev/null || true
-  echo "callgrind, memory store, one keep-alive connection; instructions per request = (I($n2) - I($n1)) / $((n2 - n1))"
-  printf '%-8s %14s %14s %6s\n' shape "limit inst/req" "polyauth inst" ratio
-  local shape target n
-  for shape in verify getuser opaque; do
-    local -A per=()
-    for target in limit polyauth; do
-      local counts=()
-      for n in $n1 $n2; do
-        local out="$WORK/cg-$shape-$target-$n" port a t
-        if [ $target = limit ]; then
-          port=$(free_port)
-          valgrind --tool=callgrind --callgrind-out-file="$out" "$LIMIT" "$port" "$KEY" memory "$uid:$user:$token" \
-            >"$out.log" 2>&1 &
-          local vp=$!; track $vp; wait_slow "$port"; a=$access; t=$token
-        else
-          local sjp mop adp; sjp=$(free_port); mop=$(free_port); adp=$(free_port)
-          write_config "$WORK/cg.toml" memory:// "$sjp" "$mop" "$adp" "[passwords]
+  local n1=200 n2=1200 rport; rport=$(start_redis)
+  echo "callgrind, one keep-alive connection; instructions per request = (I($n2) - I($n1)) / $((n2 - n1))"
+  printf '%-8s %-7s %14s %14s %6s\n' shape store "limit inst/req" "polyauth inst" ratio
+  local store url
+  for store in memory redis; do
+    url="memory://"; [ $store = redis ] && url="redis://127.0.0.1:$rport/0"
+    # A user for the limit server, made by a plain polyauth (its tokens are checked by key only;
+    # on Redis the limit reads the user and token this polyauth stored).
+    read -r sj mo _ pid <<<"$(start_polyauth "$url" 4)"
+    read -r user uid access token <<<"$(make_user "$sj" "$mo")"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    local shape target n
+    for shape in verify getuser opaque; do
+      local -A per=()
+      for target in limit polyauth; do
+        local counts=()
+        for n in $n1 $n2; do
+          local out="$WORK/cg-$store-$shape-$target-$n" port a t
+          if [ $target = limit ]; then
+            port=$(free_port)
+            local source=("memory" "$uid:$user:$token"); [ $store = redis ] && source=("$url")
+            valgrind --tool=callgrind --callgrind-out-file="$out" "$LIMIT" "$port" "$KEY" "${source[@]}" \
+              >"$out.log" 2>&1 &
+            local vp=$!; track $vp; wait_slow "$port"; a=$access; t=$token
+          else
+            local sjp mop adp; sjp=$(free_port); mop=$(free_port); adp=$(free_port)
+            write_config "$WORK/cg.toml" "$url" "$sjp" "$mop" "$adp" "[passwords]
 bcrypt_cost = 4"
-          POLYAUTH_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN" serve --config "$WORK/cg.toml" \
-            >"$out.log" 2>&1 &
-          local vp=$!; track $vp; wait_slow "$sjp"; wait_slow "$mop"
-          read -r _ _ a t <<<"$(make_user "$sjp" "$mop")"
-          port=$sjp; [ $shape = opaque ] && port=$mop
-        fi
-        python3 - "$port" "$shape" "$a" "$t" "$n" <<'PY'
+            POLYAUTH_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN" serve --config "$WORK/cg.toml" \
+              >"$out.log" 2>&1 &
+            local vp=$!; track $vp; wait_slow "$sjp"; wait_slow "$mop"
+            read -r _ _ a t <<<"$(make_user "$sjp" "$mop")"
+            port=$sjp; [ $shape = opaque ] && port=$mop
+          fi
+          python3 - "$port" "$shape" "$a" "$t" "$n" <<'PY'
 import http.client, sys
 port, shape, access, token, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 path, method, headers, body = {
@@ -334,14 +340,16 @@ for _ in range(n):
     if r.status != 200:
         sys.exit(f"{shape}: answered {r.status}")
 PY
-        # polyauth ends on SIGINT (graceful), the limit server on SIGTERM; callgrind writes on either.
-        kill -INT "$vp" 2>/dev/null || true; sleep 2; kill -TERM "$vp" 2>/dev/null || true
-        wait "$vp" 2>/dev/null || true
-        counts+=("$(awk '/^summary:/ {print $2}' "$out")")
+          # polyauth ends on SIGINT (graceful), the limit server on SIGTERM; callgrind writes on either.
+          kill -INT "$vp" 2>/dev/null || true; sleep 2; kill -TERM "$vp" 2>/dev/null || true
+          wait "$vp" 2>/dev/null || true
+          counts+=("$(awk '/^summary:/ {print $2}' "$out")")
+        done
+        per[$target]=$(( (counts[1] - counts[0]) / (n2 - n1) ))
       done
-      per[$target]=$(( (counts[1] - counts[0]) / (n2 - n1) ))
+      printf '%-8s %-7s %14d %14d %5d%%\n' "$shape" "$store" "${per[limit]}" "${per[polyauth]}" \
+        $(( 100 * per[limit] / per[polyauth] ))
     done
-    printf '%-8s %14d %14d %5d%%\n' "$shape" "${per[limit]}" "${per[polyauth]}" $(( 100 * per[limit] / per[polyauth] ))
   done
 }
 # wait_port, for a server starting under valgrind (tens of times slower).

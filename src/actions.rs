@@ -18,10 +18,10 @@ use serde_json::{Map, Value};
 use smallvec::SmallVec;
 
 use crate::audit::Origin;
+use crate::engine::crypto::TokenDigest;
 use crate::engine::lockout::ceil_secs;
 use crate::engine::passwords::HashError;
 use crate::engine::{Engine, EngineError, JwtPolicy, Rotation, TokenError, User};
-use crate::secret::Secret;
 use crate::template::{vars, MailTemplate};
 
 pub use crate::failure::{ErrorKey, Failure};
@@ -219,8 +219,10 @@ impl Inputs<'_> {
 #[derive(Clone)]
 pub struct Principal {
     pub user: User,
-    /// The opaque token it presented (None for JWTs and passwords).
-    pub opaque_token: Option<Secret>,
+    /// The store key (`crypto::digest`) of the opaque token it presented (None
+    /// for JWTs and passwords): enough to revoke or rotate it, and not a secret
+    /// kept in memory past the check.
+    pub opaque_key: Option<TokenDigest>,
 }
 
 /// Where a mount's links point for one request: from configuration or a Host

@@ -48,9 +48,9 @@ impl Action for Logout {
     async fn run(&self, call: &Call<'_>) -> Outcome {
         let principal = call.principal.ok_or_else(|| one(Failure::new(ErrorKey::NotAuthenticated)))?;
         let (user, engine) = (&principal.user, call.engine);
-        let (count, kind) = match (self.revoke, &principal.opaque_token) {
-            (Revoke::Presented | Revoke::PresentedOrSessions, Some(token)) => {
-                if !engine.revoke_opaque_token(token.expose(), user).await.map_err(fail)? {
+        let (count, kind) = match (self.revoke, &principal.opaque_key) {
+            (Revoke::Presented | Revoke::PresentedOrSessions, Some(key)) => {
+                if !engine.revoke_token_key(key, user).await.map_err(fail)? {
                     return Err(one(Failure::new(ErrorKey::OpaqueTokenInvalid)));
                 }
                 (1, "presented")

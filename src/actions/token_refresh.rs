@@ -34,8 +34,8 @@ impl Action for TokenRefresh {
 
     async fn run(&self, call: &Call<'_>) -> Outcome {
         let principal = call.principal.ok_or_else(|| one(Failure::new(ErrorKey::NotAuthenticated)))?;
-        let old = principal.opaque_token.as_ref().ok_or_else(|| one(Failure::new(ErrorKey::OpaqueTokenInvalid)))?;
-        let token = call.engine.rotate_auth_token(&principal.user, old.expose()).await.map_err(|e| match e {
+        let old = principal.opaque_key.as_ref().ok_or_else(|| one(Failure::new(ErrorKey::OpaqueTokenInvalid)))?;
+        let token = call.engine.rotate_auth_token_key(&principal.user, old).await.map_err(|e| match e {
             // The token's password was replaced (and its tokens ended) meanwhile.
             EngineError::Changed => one(Failure::new(ErrorKey::OpaqueTokenInvalid)),
             other => fail(other),

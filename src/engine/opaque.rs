@@ -9,6 +9,7 @@
 //! yields no usable token.
 
 use super::*;
+use crypto::TokenDigest;
 
 /// The slot value of an imported auth-token key.
 const SEALED: &str = "k:";
@@ -131,7 +132,13 @@ impl Engine {
 
     /// The active user behind an opaque token of the given kind (any kind when None).
     pub async fn user_for_opaque_token(&self, token: &str, kind: Option<TokenKind>) -> Result<User, EngineError> {
-        let record = self.inner.hot.find_token(&crypto::digest(token)).await?;
+        self.user_for_token_key(&crypto::digest(token), kind).await
+    }
+
+    /// `user_for_opaque_token` by the token's store key (`crypto::digest`), which
+    /// a caller keeps instead of the token itself.
+    pub async fn user_for_token_key(&self, key: &TokenDigest, kind: Option<TokenKind>) -> Result<User, EngineError> {
+        let record = self.inner.hot.find_token(key).await?;
         let record = record.filter(|r| kind.is_none_or(|k| k == r.kind)).ok_or(EngineError::OpaqueTokenInvalid)?;
         match self.find_user(record.user_id).await? {
             Some(u) if u.is_active => Ok(u),
@@ -142,10 +149,14 @@ impl Engine {
 
     /// Revokes one token. False when it was not live.
     pub async fn revoke_opaque_token(&self, token: &str, user: &User) -> Result<bool, EngineError> {
+        self.revoke_token_key(&crypto::digest(token), user).await
+    }
+
+    /// `revoke_opaque_token` by the token's store key.
+    pub async fn revoke_token_key(&self, digest: &TokenDigest, user: &User) -> Result<bool, EngineError> {
         let s = &self.inner.store;
-        let digest = crypto::digest(token);
         // Only the caller's own token: another user's is not live for this caller.
-        let Some(record) = s.find_token(&digest).await?.filter(|r| r.user_id == user.id) else {
+        let Some(record) = s.find_token(digest).await?.filter(|r| r.user_id == user.id) else {
             return Ok(false);
         };
         if let Some(r) = Some(record).filter(|r| r.kind == TokenKind::AuthToken) {
@@ -153,12 +164,13 @@ impl Engine {
             // claimed since (for a new token) is left alone.
             if let Some(seed) = s.find_slot(r.user_id, AUTH_TOKEN_SLOT).await? {
                 let derived = self.slot_token(r.user_id, &seed).unwrap_or_default();
-                if crypto::ct_eq(&derived, token) {
+                // Compared by their keys: the caller holds its token's key, not the token.
+                if crypto::ct_eq(&crypto::digest(&derived), digest) {
                     s.delete_slot_if(r.user_id, AUTH_TOKEN_SLOT, &seed).await?;
                 }
             }
         }
-        let deleted = s.delete_token(&digest).await?;
+        let deleted = s.delete_token(digest).await?;
         if deleted {
             self.inner.metrics.tokens_revoked(record.kind.as_str(), 1);
         }
@@ -178,7 +190,12 @@ impl Engine {
 
     /// Replaces the user's auth token: the old one dies at once.
     pub async fn rotate_auth_token(&self, user: &User, old: &str) -> Result<String, EngineError> {
-        self.revoke_opaque_token(old, user).await?;
+        self.rotate_auth_token_key(user, &crypto::digest(old)).await
+    }
+
+    /// `rotate_auth_token` by the old token's store key.
+    pub async fn rotate_auth_token_key(&self, user: &User, old: &TokenDigest) -> Result<String, EngineError> {
+        self.revoke_token_key(old, user).await?;
         self.login_auth_token(user).await
     }
 }

@@ -10,7 +10,7 @@ use super::body::{FieldValue, Fields};
 use crate::actions::{engine_failure, token_key, Principal};
 use crate::audit::Origin;
 use crate::dialect::{AuthenticatorSpec, Credential, Dialect};
-use crate::engine::{Engine, EngineError, IdentifyBy, TokenError};
+use crate::engine::{crypto, Engine, EngineError, IdentifyBy, TokenError};
 use crate::failure::{ErrorKey, Failure};
 use crate::secret::Secret;
 use crate::store::TokenKind;
@@ -169,7 +169,7 @@ async fn resolve(
     let invalid = |default: ErrorKey| Failure::new(spec.invalid_error.unwrap_or(default));
     match spec.credential {
         Credential::Jwt => match engine.user_for_access_token_with(credential, &dialect.jwt).await {
-            Ok(user) => Ok(Principal { user, opaque_token: None }),
+            Ok(user) => Ok(Principal { user, opaque_key: None }),
             // SimpleJWT's get_user raises this one bare, outside "not valid for any token type".
             Err(EngineError::Token(TokenError::NoUser)) => Err(Failure::new(ErrorKey::TokenNoUser)),
             Err(EngineError::Token(t)) => {
@@ -179,8 +179,9 @@ async fn resolve(
         },
         Credential::AuthToken | Credential::Session => {
             let kind = if spec.credential == Credential::AuthToken { TokenKind::AuthToken } else { TokenKind::Session };
-            match engine.user_for_opaque_token(credential, Some(kind)).await {
-                Ok(user) => Ok(Principal { user, opaque_token: Some(Secret::new(credential)) }),
+            let key = crypto::digest(credential);
+            match engine.user_for_token_key(&key, Some(kind)).await {
+                Ok(user) => Ok(Principal { user, opaque_key: Some(key) }),
                 Err(EngineError::OpaqueTokenInvalid) => Err(invalid(ErrorKey::OpaqueTokenInvalid)),
                 Err(EngineError::UserInactive) => Err(Failure::new(ErrorKey::TokenUserInactive)),
                 Err(e) => Err(engine_failure(e)),
@@ -195,7 +196,7 @@ async fn resolve(
             let (login, password) = decoded.split_once(':').ok_or_else(|| invalid(ErrorKey::BasicInvalid))?;
             let by = spec.identify_by.unwrap_or(IdentifyBy::Email);
             match engine.authenticate(by, login, &Secret::new(password), origin).await {
-                Ok(user) => Ok(Principal { user, opaque_token: None }),
+                Ok(user) => Ok(Principal { user, opaque_key: None }),
                 Err(EngineError::InvalidCredentials) => Err(invalid(ErrorKey::BasicInvalid)),
                 Err(e) => Err(engine_failure(e)),
             }
