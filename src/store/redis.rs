@@ -18,6 +18,7 @@ use redis::{AsyncCommands, RedisError};
 
 mod claims;
 mod cluster;
+mod deadline;
 mod import;
 mod keys;
 mod limits;
@@ -31,6 +32,7 @@ use super::{
     AttemptEnd, AttemptStart, ClaimedMail, ImportOutcome, MailStatus, OneTimeRecord, Purpose, Settle, Store,
     StoreError, ThrottleHit, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
 };
+use deadline::Deadlines;
 use link::{cluster_nodes, Conn, Link};
 use records::{conflict, parse_one_time, user_fields, user_from_reply};
 use scripts::call;
@@ -39,7 +41,7 @@ pub struct RedisStore {
     link: Link,
     prefix: String,
     /// Bound on one whole store operation, so a stalled Redis fails requests instead of hanging them.
-    timeout: Duration,
+    deadlines: Deadlines,
     /// Which key layout: the Cluster one (claim protocol) or the single-server one (scripts).
     cluster: bool,
     /// How old a claim that no user backs must be before another may take it
@@ -79,14 +81,14 @@ impl RedisStore {
             .map_err(|_| StoreError::Unavailable("connect timed out".into()))??;
         let cluster = matches!(link, Link::Cluster(_));
         let orphan_grace = (timeout * 3).max(Duration::from_secs(30));
-        Ok(Self { link, prefix: prefix.to_owned(), timeout, cluster, orphan_grace })
+        Ok(Self { link, prefix: prefix.to_owned(), deadlines: Deadlines::new(timeout), cluster, orphan_grace })
     }
 
     /// Runs one whole store operation under the deadline.
     async fn op<T>(&self, fut: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.timeout, fut).await {
-            Ok(r) => r,
-            Err(_) => {
+        match self.deadlines.run(fut).await {
+            Some(r) => r,
+            None => {
                 self.link.timed_out();
                 Err(StoreError::Unavailable("store operation timed out".into()))
             }
