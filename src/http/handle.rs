@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, ALLOW, CONNECTION, HOST, VARY};
+use hyper::http::request::Parts;
 use hyper::{Method, Request, Response};
 
 use super::body::{self, Fields};
@@ -197,12 +198,12 @@ const MAX_HEAD_BYTES: usize = 16 * 1024;
 const MAX_URI_BYTES: usize = 8 * 1024;
 
 /// 431 or 414 for a head over the gateway's limits.
-fn head_over_limits<B>(req: &Request<B>) -> Option<ErrorKey> {
-    let uri = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+fn head_over_limits(req: &Parts) -> Option<ErrorKey> {
+    let uri = req.uri.path_and_query().map_or(0, |p| p.as_str().len());
     if uri > MAX_URI_BYTES {
         return Some(ErrorKey::UriTooLong);
     }
-    let headers = req.headers();
+    let headers = &req.headers;
     let bytes: usize = uri + headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>();
     (bytes > MAX_HEAD_BYTES).then_some(ErrorKey::HeadersTooLarge)
 }
@@ -210,11 +211,11 @@ fn head_over_limits<B>(req: &Request<B>) -> Option<ErrorKey> {
 /// Handles a request for one of `mounts` (the listener's). Never panics on client input.
 pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, conn: Conn) -> Response<Body> {
     let start = Instant::now();
-    let method = req.method().clone();
-    let id = request_id(req.headers());
-    // A clone of the URI shares its bytes: the path outlives the request, which the route takes.
-    let uri = req.uri().clone();
-    let path = uri.path();
+    // The head is kept here and lent to each step; only the body moves on.
+    let (req, body) = req.into_parts();
+    let method = req.method.clone();
+    let id = request_id(&req.headers);
+    let path = req.uri.path();
     let Some((mount, rel)) = mounts.iter().find_map(|m| m.strip(path).map(|r| (m, r))) else {
         let res = render::unmatched();
         finish(gw, &id, &method, UNMATCHED, UNMATCHED, 404, start);
@@ -225,9 +226,9 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, conn
     // django-cors-headers sits above CommonMiddleware and the views: it answers a
     // preflight before routing and authentication, and marks every answer below.
     // Then CommonMiddleware refuses a Host not in ALLOWED_HOSTS.
-    let cors = CorsRequest::of(d, &method, path, req.headers());
+    let cors = CorsRequest::of(d, &method, path, &req.headers);
     let preflight = cors.as_ref().is_some_and(CorsRequest::is_preflight);
-    let checked = mount.hosts.check(req.headers().get(HOST));
+    let checked = mount.hosts.check(req.headers.get(HOST));
     let early = match (head_over_limits(&req), &checked) {
         (Some(key), _) => Some(key),
         (None, _) if preflight => None,
@@ -245,11 +246,12 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, conn
         None => {
             let links = LazyLinks::new(&mount.links, &checked, conn.scheme, &mount.prefix);
             // DRF negotiates the response format before anything else a view does.
-            let negotiated = d.drf_views.then(|| accept::negotiate(req.headers()));
+            let negotiated = d.drf_views.then(|| accept::negotiate(&req.headers));
             let acceptable = negotiated.as_ref().is_none_or(|n| n.acceptable);
             let indent = negotiated.and_then(|n| n.indent);
-            let client = client_addr::resolve(req.headers(), Some(conn.peer), gw.trusted_proxies);
+            let client = client_addr::resolve(&req.headers, Some(conn.peer), gw.trusted_proxies);
             let base = OriginBase { request_id: &id, client };
+            let req = Req { head: &req, body };
             let (mut reply, route) = dispatch(gw, mount, req, rel, &links, acceptable, base).await;
             if let (Some(n), Some((ct, bytes))) = (indent, reply.body.as_mut()) {
                 if ct.as_bytes().starts_with(b"application/json") {
@@ -323,10 +325,17 @@ fn log(id: &RequestId, method: &Method, dialect: &str, route: &str, status: u16,
     );
 }
 
+/// A request as the pipeline passes it on: its head lent (`handle` keeps it,
+/// so the path it routed by needs no copy), its body owned.
+struct Req<'r> {
+    head: &'r Parts,
+    body: Incoming,
+}
+
 async fn dispatch<'m>(
     gw: &Gateway,
     mount: &'m Mount,
-    req: Request<Incoming>,
+    req: Req<'_>,
     rel: &str,
     links: &LazyLinks<'_>,
     // False when a DRF dialect's content negotiation failed (answered 406 on known paths).
@@ -335,8 +344,8 @@ async fn dispatch<'m>(
     base: OriginBase<'_>,
 ) -> (Reply, Option<&'m Route>) {
     let d = &mount.dialect;
-    let method = req.method().clone();
-    let found = d.find(&method, rel);
+    let method = &req.head.method;
+    let found = d.find(method, rel);
     if !acceptable && !matches!(found, Match::NotFound) {
         let routes: Vec<&Route> = match &found {
             Match::Found(r, _) => routes_at(d, r),
@@ -353,7 +362,7 @@ async fn dispatch<'m>(
         Match::NotFound => {
             if d.slash_redirect(rel) {
                 let mut location = format!("{}{rel}/", mount.prefix);
-                if let Some(q) = req.uri().query() {
+                if let Some(q) = req.head.uri.query() {
                     location.push('?');
                     location.push_str(q);
                 }
@@ -369,7 +378,7 @@ async fn dispatch<'m>(
             if let Some(view) = d.views.get(&first.shape).filter(|_| d.drf_views && method == Method::OPTIONS) {
                 let params = first.pattern.matches(rel).unwrap_or_default();
                 let origin = base.at(mount, first);
-                let answer = metadata::answer(&gw.engine, d, view, &routes, &params, req.headers(), &origin);
+                let answer = metadata::answer(&gw.engine, d, view, &routes, &params, &req.head.headers, &origin);
                 let mut reply = match answer.await {
                     Ok(r) => r,
                     Err(f) => render::failures(d, &first.errors, &[f], method.as_str()),
@@ -379,7 +388,7 @@ async fn dispatch<'m>(
             }
             if d.drf_views || routes.iter().any(|r| r.spec.auth_before_method) {
                 let origin = base.at(mount, first);
-                let who = auth::authenticate(&gw.engine, d, &first.auth_slots, req.headers(), None, &origin).await;
+                let who = auth::authenticate(&gw.engine, d, &first.auth_slots, &req.head.headers, None, &origin).await;
                 let refused = match who {
                     Err(f) => Some(f),
                     // DRF checks permissions before it looks for a handler of the method.

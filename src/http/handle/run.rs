@@ -38,13 +38,13 @@ pub(super) async fn run_route(
     gw: &Gateway,
     mount: &Mount,
     route: &Route,
-    req: Request<Incoming>,
+    req: Req<'_>,
     params: &[(String, String)],
     links: &LazyLinks<'_>,
     origin: &Origin,
 ) -> Result<Reply, Vec<Failure>> {
     let d = &mount.dialect;
-    let (parts, incoming) = req.into_parts();
+    let Req { head: parts, body: incoming } = req;
     let body_auth = route.body_auth;
     // DRF authenticates and checks permissions before the view parses the body: a bad
     // or missing credential is a 401 even when the body is unparseable. Only a route
