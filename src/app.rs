@@ -251,7 +251,7 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
     let gateway = Arc::new(Gateway {
         engine: engine.clone(),
         body_limit: config.server.body_limit,
-        body_read_timeout: Duration::from_secs(config.server.body_read_timeout_secs),
+        body_deadlines: crate::deadline::Deadlines::new(Duration::from_secs(config.server.body_read_timeout_secs)),
         metrics: metrics.clone(),
         trusted_proxies: config.server.trusted_proxies,
     });

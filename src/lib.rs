@@ -21,7 +21,8 @@
 //! - `config`, `app` (load → bind → run), `cli`.
 //! - `admin` (probes, metrics, outbox and the users API on their own
 //!   listener), `health` (readiness), `metrics` (one registry handle passed
-//!   explicitly), `audit` (security events as structured log lines).
+//!   explicitly), `audit` (security events as structured log lines),
+//!   `deadline` (deadlines of many short operations, kept by one ticker).
 
 pub mod actions;
 pub mod admin;
@@ -30,6 +31,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod contract;
+pub mod deadline;
 pub mod dialect;
 pub mod engine;
 pub mod failure;

@@ -144,8 +144,9 @@ impl OriginBase<'_> {
 pub struct Gateway {
     pub engine: Engine,
     pub body_limit: usize,
-    /// A body not received whole by then is answered 408 (slow clients).
-    pub body_read_timeout: Duration,
+    /// A body not received whole by `server.body_read_timeout_secs` is answered
+    /// 408 (slow clients).
+    pub body_deadlines: crate::deadline::Deadlines,
     /// Requests are counted and timed here, by dialect and route name.
     pub metrics: Metrics,
     /// `[server] trusted_proxies`: how many proxies' `X-Forwarded-For` entries to trust.

@@ -18,7 +18,6 @@ use redis::{AsyncCommands, RedisError};
 
 mod claims;
 mod cluster;
-mod deadline;
 mod import;
 mod keys;
 mod limits;
@@ -32,7 +31,7 @@ use super::{
     AttemptEnd, AttemptStart, ClaimedMail, ImportOutcome, MailStatus, OneTimeRecord, Purpose, Settle, Store,
     StoreError, ThrottleHit, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
 };
-use deadline::Deadlines;
+use crate::deadline::Deadlines;
 use link::{cluster_nodes, Conn, Link};
 use records::{conflict, parse_one_time, user_fields, user_from_reply};
 use scripts::call;

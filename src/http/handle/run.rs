@@ -52,8 +52,8 @@ pub(super) async fn run_route(
     let mut principal = if body_auth { None } else { caller(gw, d, route, &parts.headers, None, origin).await? };
     let mut fields = Fields::new(&route.body_fields);
     if !route.body_fields.is_empty() {
-        let read = tokio::time::timeout(gw.body_read_timeout, body::read(incoming, &parts.headers, gw.body_limit));
-        let bytes = read.await.map_err(|_| vec![Failure::new(ErrorKey::RequestTimeout)])?.map_err(|f| vec![f])?;
+        let read = gw.body_deadlines.run(body::read(incoming, &parts.headers, gw.body_limit));
+        let bytes = read.await.ok_or_else(|| vec![Failure::new(ErrorKey::RequestTimeout)])?.map_err(|f| vec![f])?;
         fields = body::parse(bytes, &parts.headers, &route.spec.body, &route.body_fields).await.map_err(|f| vec![f])?;
     } else {
         drop(incoming);
