@@ -199,12 +199,12 @@ const MAX_HEAD_BYTES: usize = 16 * 1024;
 const MAX_URI_BYTES: usize = 8 * 1024;
 
 /// 431 or 414 for a head over the gateway's limits.
-fn head_over_limits(req: &Parts) -> Option<ErrorKey> {
-    let uri = req.uri.path_and_query().map_or(0, |p| p.as_str().len());
+fn head_over_limits(head: &Parts) -> Option<ErrorKey> {
+    let uri = head.uri.path_and_query().map_or(0, |p| p.as_str().len());
     if uri > MAX_URI_BYTES {
         return Some(ErrorKey::UriTooLong);
     }
-    let headers = &req.headers;
+    let headers = &head.headers;
     let bytes: usize = uri + headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>();
     (bytes > MAX_HEAD_BYTES).then_some(ErrorKey::HeadersTooLarge)
 }
@@ -213,10 +213,10 @@ fn head_over_limits(req: &Parts) -> Option<ErrorKey> {
 pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, conn: Conn) -> Response<Body> {
     let start = Instant::now();
     // The head is kept here and lent to each step; only the body moves on.
-    let (req, body) = req.into_parts();
-    let method = req.method.clone();
-    let id = request_id(&req.headers);
-    let path = req.uri.path();
+    let (head, body) = req.into_parts();
+    let method = head.method.clone();
+    let id = request_id(&head.headers);
+    let path = head.uri.path();
     let Some((mount, rel)) = mounts.iter().find_map(|m| m.strip(path).map(|r| (m, r))) else {
         let res = render::unmatched();
         finish(gw, &id, &method, UNMATCHED, UNMATCHED, 404, start);
@@ -227,10 +227,10 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, conn
     // django-cors-headers sits above CommonMiddleware and the views: it answers a
     // preflight before routing and authentication, and marks every answer below.
     // Then CommonMiddleware refuses a Host not in ALLOWED_HOSTS.
-    let cors = CorsRequest::of(d, &method, path, &req.headers);
+    let cors = CorsRequest::of(d, &method, path, &head.headers);
     let preflight = cors.as_ref().is_some_and(CorsRequest::is_preflight);
-    let checked = mount.hosts.check(req.headers.get(HOST));
-    let early = match (head_over_limits(&req), &checked) {
+    let checked = mount.hosts.check(head.headers.get(HOST));
+    let early = match (head_over_limits(&head), &checked) {
         (Some(key), _) => Some(key),
         (None, _) if preflight => None,
         (None, HostCheck::Refused) => Some(ErrorKey::DisallowedHost),
@@ -247,12 +247,12 @@ pub async fn handle(gw: &Gateway, mounts: &[Mount], req: Request<Incoming>, conn
         None => {
             let links = LazyLinks::new(&mount.links, &checked, conn.scheme, &mount.prefix);
             // DRF negotiates the response format before anything else a view does.
-            let negotiated = d.drf_views.then(|| accept::negotiate(&req.headers));
+            let negotiated = d.drf_views.then(|| accept::negotiate(&head.headers));
             let acceptable = negotiated.as_ref().is_none_or(|n| n.acceptable);
             let indent = negotiated.and_then(|n| n.indent);
-            let client = client_addr::resolve(&req.headers, Some(conn.peer), gw.trusted_proxies);
+            let client = client_addr::resolve(&head.headers, Some(conn.peer), gw.trusted_proxies);
             let base = OriginBase { request_id: &id, client };
-            let req = Req { head: &req, body };
+            let req = Req { head: &head, body };
             let (mut reply, route) = dispatch(gw, mount, req, rel, &links, acceptable, base).await;
             if let (Some(n), Some((ct, bytes))) = (indent, reply.body.as_mut()) {
                 if ct.as_bytes().starts_with(b"application/json") {
