@@ -164,16 +164,17 @@ fn one_time_stamp(user: &User, purpose: Purpose) -> String {
 
 impl Engine {
     pub fn new(store: SharedStore, s: EngineSettings) -> Result<Self, EngineError> {
-        Self::with_hot_reads(HotReads::Plain(store.clone()), store, s)
+        Self::with_hot_reads(HotReads::Plain(store), s)
     }
 
     /// An engine over a timed store whose token-check reads skip the wrapper's
     /// own boxed future (the serving path's engine).
     pub fn instrumented(store: Arc<InstrumentedStore>, s: EngineSettings) -> Result<Self, EngineError> {
-        Self::with_hot_reads(HotReads::Timed(store.clone()), store, s)
+        Self::with_hot_reads(HotReads::Timed(store), s)
     }
 
-    fn with_hot_reads(hot: HotReads, store: SharedStore, s: EngineSettings) -> Result<Self, EngineError> {
+    fn with_hot_reads(hot: HotReads, s: EngineSettings) -> Result<Self, EngineError> {
+        let store = hot.store();
         let derive_key = Sha256::digest(format!("polyauth-authtoken:{}", s.signing_key.expose())).to_vec();
         Ok(Self {
             inner: Arc::new(Inner {

@@ -22,7 +22,6 @@ enum Seg {
 /// A request path split into segments, once per request (on the stack up to
 /// eight segments: every documented path is shorter).
 pub struct Split<'p> {
-    path: &'p str,
     /// Cut on first use: a path found among the literal routes needs no cutting.
     parts: OnceCell<SmallVec<[&'p str; 8]>>,
     segments: usize,
@@ -38,11 +37,28 @@ impl<'p> Split<'p> {
         let joined = if trailing { &body[..body.len() - 1] } else { body };
         // As `split` counts them: the root has none, any other path one more than its inner slashes.
         let segments = if body.is_empty() { 0 } else { 1 + joined.bytes().filter(|&b| b == b'/').count() };
-        Self { path, parts: OnceCell::new(), segments, trailing, joined }
+        Self { parts: OnceCell::new(), segments, trailing, joined }
     }
 
+    /// The segments (`["a", "b"]` for `/a/b/`; none for the root `/`).
     fn parts(&self) -> &[&'p str] {
-        self.parts.get_or_init(|| split(self.path).0)
+        self.parts.get_or_init(|| {
+            let mut parts = SmallVec::new();
+            if self.segments == 0 {
+                return parts;
+            }
+            // By bytes: `/` is ASCII, so every cut falls on a character boundary; a
+            // path is a few dozen bytes, too short for `str::split`'s searcher to pay.
+            let (text, mut from) = (self.joined, 0);
+            for (i, b) in text.bytes().enumerate() {
+                if b == b'/' {
+                    parts.push(&text[from..i]);
+                    from = i + 1;
+                }
+            }
+            parts.push(&text[from..]);
+            parts
+        })
     }
 }
 
@@ -55,36 +71,15 @@ pub struct Pattern {
     specificity: usize,
 }
 
-/// Splits `/a/b/` into (["a","b"]). The root `/` is ([], false).
-fn split(path: &str) -> (SmallVec<[&str; 8]>, bool) {
-    let body = path.strip_prefix('/').unwrap_or(path);
-    if body.is_empty() {
-        return (SmallVec::new(), false);
-    }
-    let trailing = body.ends_with('/');
-    let body = body.strip_suffix('/').unwrap_or(body);
-    // By bytes: `/` is ASCII, so every cut falls on a character boundary; a
-    // path is a few dozen bytes, too short for `str::split`'s searcher to pay.
-    let mut parts = SmallVec::new();
-    let mut from = 0;
-    for (i, b) in body.bytes().enumerate() {
-        if b == b'/' {
-            parts.push(&body[from..i]);
-            from = i + 1;
-        }
-    }
-    parts.push(&body[from..]);
-    (parts, trailing)
-}
-
 impl Pattern {
     pub fn parse(path: &str, mode: SlashMatch) -> Result<Self, String> {
         if !path.starts_with('/') {
             return Err(format!("path {path:?} must start with '/'"));
         }
-        let (parts, trailing) = split(path);
+        let split = Split::new(path);
+        let (parts, trailing) = (split.parts(), split.trailing);
         let mut segs = Vec::new();
-        for p in parts {
+        for &p in parts {
             if p.is_empty() {
                 return Err(format!("path {path:?} has an empty segment"));
             }
@@ -291,7 +286,7 @@ mod tests {
             let body = path.strip_prefix('/').unwrap();
             let body = body.strip_suffix('/').unwrap_or(body);
             let want: Vec<&str> = if path == "/" { vec![] } else { body.split('/').collect() };
-            assert_eq!(split(path).0.to_vec(), want, "{path}");
+            assert_eq!(Split::new(path).parts().to_vec(), want, "{path}");
             assert_eq!(Split::new(path).segments, want.len(), "{path}");
         }
     }

@@ -71,6 +71,14 @@ pub enum HotReads {
 }
 
 impl HotReads {
+    /// The store every other operation goes through (the wrapper, when timed).
+    pub fn store(&self) -> SharedStore {
+        match self {
+            HotReads::Plain(s) => s.clone(),
+            HotReads::Timed(t) => t.clone(),
+        }
+    }
+
     pub async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {
         match self {
             HotReads::Plain(s) => s.find_user(id).await,
