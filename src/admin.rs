@@ -9,6 +9,7 @@
 //! Probes and metrics need no token: kubelet and Prometheus reach them on the
 //! pod's admin port, which no Service should expose.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use hyper::body::Incoming;
@@ -114,7 +115,7 @@ pub async fn serve(
                 respond(&admin, &req).await
             };
             let res: Response<Body> = reply.into_response(head, None);
-            res
+            Ok::<_, Infallible>(res)
         }
     })
     .await

@@ -3,6 +3,7 @@
 //! store is opened, users are seeded, listeners bound, and requests served.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -303,9 +304,10 @@ pub async fn start(plan: Plan) -> Result<Running, StartError> {
             let _up = up;
             server::serve(tcp, l.tls, settings, stop, move |req, conn| {
                 let (gw, mounts) = (gw.clone(), mounts.clone());
-                // Boxed where it is made: the request's future is large (every
-                // route's work), and hyper moves it several times before polling it.
-                Box::pin(async move { handle(&gw, &mounts, req, conn).await })
+                // Not boxed: hyper keeps each connection's request future in one
+                // box it allocates once; a box per request here would be a
+                // malloc of a few KiB (past glibc's thread cache) every request.
+                async move { Ok::<_, Infallible>(handle(&gw, &mounts, req, conn).await) }
             })
             .await
         }));

@@ -76,7 +76,7 @@ pub async fn serve<H, F>(
     handler: H,
 ) where
     H: Fn(Request<Incoming>, Conn) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<Body>> + Send + 'static,
+    F: Future<Output = Result<Response<Body>, Infallible>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
     let scheme: Scheme = if tls.is_some() { "https" } else { "http" };
@@ -148,12 +148,9 @@ async fn connection<IO, H, F>(io: IO, conn: Conn, handler: H, settings: ConnSett
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Fn(Request<Incoming>, Conn) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<Body>> + Send + 'static,
+    F: Future<Output = Result<Response<Body>, Infallible>> + Send + 'static,
 {
-    let svc = service_fn(move |req: Request<Incoming>| {
-        let fut = handler(req, conn);
-        async move { Ok::<_, Infallible>(fut.await) }
-    });
+    let svc = service_fn(move |req: Request<Incoming>| handler(req, conn));
     let conn = http1::Builder::new()
         .timer(conn_timer::ConnTimer::new())
         .header_read_timeout(settings.header_read_timeout)

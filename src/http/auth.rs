@@ -195,7 +195,9 @@ async fn resolve(
                 .ok_or_else(|| invalid(ErrorKey::BasicInvalid))?;
             let (login, password) = decoded.split_once(':').ok_or_else(|| invalid(ErrorKey::BasicInvalid))?;
             let by = spec.identify_by.unwrap_or(IdentifyBy::Email);
-            match engine.authenticate(by, login, &Secret::new(password), origin).await {
+            // Boxed: the password check's future is the largest of the three, and
+            // inline it would grow every request's future (moved whole into its box).
+            match Box::pin(engine.authenticate(by, login, &Secret::new(password), origin)).await {
                 Ok(user) => Ok(Principal { user, opaque_key: None }),
                 Err(EngineError::InvalidCredentials) => Err(invalid(ErrorKey::BasicInvalid)),
                 Err(e) => Err(engine_failure(e)),

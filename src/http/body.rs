@@ -137,7 +137,8 @@ pub async fn parse<'w>(
             }
             Ok(fields)
         }
-        Some(BodyKind::Multipart) => parse_multipart(bytes, &full, names).await,
+        // Boxed for the size of its future (see `auth::resolve`'s password check).
+        Some(BodyKind::Multipart) => Box::pin(parse_multipart(bytes, &full, names)).await,
         None => Err(Failure::new(ErrorKey::UnsupportedMediaType).with(vars::CONTENT_TYPE, full.into_owned())),
     }
 }

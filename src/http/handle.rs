@@ -379,7 +379,9 @@ async fn dispatch<'m>(
             if let Some(view) = d.views.get(&first.shape).filter(|_| d.drf_views && method == Method::OPTIONS) {
                 let params = first.pattern.matches(rel).unwrap_or_default();
                 let origin = base.at(mount, first);
-                let answer = metadata::answer(&gw.engine, d, view, &routes, &params, &req.head.headers, &origin);
+                // Boxed for the size of its future (see `auth::resolve`'s password check).
+                let answer =
+                    Box::pin(metadata::answer(&gw.engine, d, view, &routes, &params, &req.head.headers, &origin));
                 let mut reply = match answer.await {
                     Ok(r) => r,
                     Err(f) => render::failures(d, &first.errors, &[f], method.as_str()),

@@ -90,7 +90,10 @@ impl Single {
     /// Connects once (start-up fails when the server cannot be reached) and
     /// starts the reconnect task, which lives as long as the link.
     pub(super) async fn connect(client: redis::Client, timeout: Duration) -> Result<Arc<Self>, RedisError> {
-        let config = AsyncConnectionConfig::new().set_connection_timeout(timeout).set_response_timeout(timeout);
+        // No response timeout here: every store operation already runs under the
+        // store's deadline (`Deadlines`), and the redis crate's would register a
+        // timer for every command besides (a wake-up of a parked worker under load).
+        let config = AsyncConnectionConfig::new().set_connection_timeout(timeout);
         let conn = client.get_multiplexed_async_connection_with_config(&config).await?;
         let (state, _) = watch::channel(State::Up { conn, generation: 0 });
         let single = Arc::new(Single { client, config, connect_timeout: timeout, state });
@@ -101,6 +104,11 @@ impl Single {
     /// The current connection; while down, an error at once, unless the link
     /// has just gone down and its first reconnect attempt is still running.
     async fn conn(&self) -> Result<(MultiplexedConnection, u64), RedisError> {
+        // The usual case, read without subscribing (a receiver is two more
+        // atomic updates on a counter every request shares).
+        if let State::Up { conn, generation } = &*self.state.borrow() {
+            return Ok((conn.clone(), *generation));
+        }
         let mut rx = self.state.subscribe();
         loop {
             match &*rx.borrow_and_update() {
@@ -151,16 +159,16 @@ async fn reconnect_loop(single: Weak<Single>, mut rx: watch::Receiver<State>) {
         let mut backoff = FIRST_BACKOFF;
         loop {
             let Some(s) = single.upgrade() else { return };
-            let attempt = tokio::time::timeout(
-                s.connect_timeout,
-                s.client.get_multiplexed_async_connection_with_config(&s.config),
-            )
+            // Connect and PING under one bound: a frozen server still accepts
+            // connections (the kernel does) but never answers.
+            let attempt = tokio::time::timeout(s.connect_timeout, async {
+                let mut conn = s.client.get_multiplexed_async_connection_with_config(&s.config).await?;
+                redis::cmd("PING").query_async::<String>(&mut conn).await?;
+                Ok::<_, RedisError>(conn)
+            })
             .await;
             let result = match attempt {
-                Ok(Ok(mut conn)) => match redis::cmd("PING").query_async::<String>(&mut conn).await {
-                    Ok(_) => Ok(conn),
-                    Err(e) => Err(e.to_string()),
-                },
+                Ok(Ok(conn)) => Ok(conn),
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(_) => Err("connect timed out".to_owned()),
             };
