@@ -4,7 +4,7 @@
 # Redis connection, the same request shapes), measured with wrk in one run,
 # interleaved, several rounds; the table shows medians and polyauth ÷ limit.
 #
-#   scripts/bench.sh [--rounds N] [--seconds N] [--connections N] [--threads N]
+#   scripts/bench.sh [--rounds N] [--seconds N] [--connections N] [--threads N] [--pin]
 #                    [--baseline URL] [--mode table|login-load|instructions|rss|ready|scale|all]
 #
 # Shapes (each on the memory store and on a private redis-server):
@@ -25,9 +25,16 @@
 #   scale       getuser on Redis with 1k and with 1M stored users
 # Loopback only; client and servers share the machine's cores, so the ratios
 # (same run, interleaved) are the figures to compare, not the absolute req/s.
+# Each ratio is the median of the rounds' own ratios (a limit run and the
+# polyauth run right after it): a shared machine drifts between speeds, and a
+# pair run back to back mostly sees one of them.
+# --pin: the servers on the last CPU, wrk and redis-server on the others
+# (needs 2+ CPUs). The servers then saturate one core, so a ratio is the two
+# servers' CPU per request; unpinned, wrk and Redis take cores from them and
+# the machine's scheduling moves the figures by more than the differences.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=3; SECS=5; CONN=64; THREADS=2; BASELINE=""; MODE=table
+ROUNDS=3; SECS=5; CONN=64; THREADS=2; BASELINE=""; MODE=table; PIN=0
 PROFILE=${BENCH_PROFILE:-dist}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,10 +44,18 @@ while [ $# -gt 0 ]; do
     --threads) THREADS="$2"; shift 2 ;;
     --baseline) BASELINE="${2%/}"; shift 2 ;;
     --mode) MODE="$2"; shift 2 ;;
+    --pin) PIN=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
 need() { command -v "$1" >/dev/null 2>&1; }
+# Command prefixes for the servers and for the load (wrk, redis-server).
+ON_SERVER=(); ON_LOAD=()
+if [ "$PIN" = 1 ]; then
+  cpus=$(nproc)
+  [ "$cpus" -ge 2 ] || { echo "--pin needs 2 or more CPUs" >&2; exit 2; }
+  ON_SERVER=(taskset -c "$((cpus - 1))"); ON_LOAD=(taskset -c "0-$((cpus - 2))")
+fi
 if ! need wrk || ! need redis-server || ! need redis-cli; then
   SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk redis-server redis-tools >/dev/null
@@ -70,7 +85,7 @@ jwt_user() { python3 -c "import sys,json,base64; p=sys.argv[1].split('.')[1]; pr
 
 start_redis() {  # -> port
   local port; port=$(free_port)
-  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >"$WORK/redis-$port.log" 2>&1 &
+  "${ON_LOAD[@]}" redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >"$WORK/redis-$port.log" 2>&1 &
   track $!; wait_port "$port"; echo "$port"
 }
 
@@ -102,7 +117,7 @@ start_polyauth() {
   write_config "$WORK/gw-$sjwt.toml" "$1" "$sjwt" "$monta" "$admin" "[passwords]
 bcrypt_cost = $2
 ${3:-}"
-  POLYAUTH_LOG=warn "$BIN" serve --config "$WORK/gw-$sjwt.toml" >"$WORK/gw-$sjwt.log" 2>&1 &
+  POLYAUTH_LOG=warn "${ON_SERVER[@]}" "$BIN" serve --config "$WORK/gw-$sjwt.toml" >"$WORK/gw-$sjwt.log" 2>&1 &
   local pid=$!; track "$pid"; wait_port "$sjwt"; wait_port "$monta"; wait_port "$admin"
   echo "$sjwt $monta $admin $pid"
 }
@@ -128,14 +143,14 @@ lua() {
   echo "$f"
 }
 
-# target shape url lua [connections] -> one JSON line
+# target shape url lua [connections [round]] -> one JSON line
 RESULTS="$WORK/results.jsonl"
 wrk_run() {
   local conn=${5:-$CONN} out
-  out=$(wrk -t"$THREADS" -c"$conn" -d"${SECS}s" --latency -s "$4" "$3" 2>&1) || true
-  python3 - "$1" "$2" "$out" <<'PY'
+  out=$("${ON_LOAD[@]}" wrk -t"$THREADS" -c"$conn" -d"${SECS}s" --latency -s "$4" "$3" 2>&1) || true
+  python3 - "$1" "$2" "$out" "${6:-0}" <<'PY'
 import json, re, sys
-target, shape, out = sys.argv[1:4]
+target, shape, out, rnd = sys.argv[1:5]
 def ms(v):
     m = re.match(r"([\d.]+)(us|ms|s)$", v)
     return float(m[1]) * {"us": 0.001, "ms": 1, "s": 1000}[m[2]] if m else None
@@ -143,7 +158,7 @@ rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
 lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
 bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
 errs = re.search(r"Socket errors:.*", out)
-print(json.dumps({"target": target, "shape": shape, "rps": float(rps[1]) if rps else 0.0,
+print(json.dumps({"target": target, "shape": shape, "round": int(rnd), "rps": float(rps[1]) if rps else 0.0,
                   "p50": ms(lat.get("50", "")), "p99": ms(lat.get("99", "")),
                   "non2xx": int(bad[1]) if bad else 0, "socket_errors": errs[0] if errs else ""}))
 PY
@@ -159,9 +174,9 @@ table() {
     read -r user uid access token <<<"$(make_user "$sj" "$mo")"
     local lport; lport=$(free_port)
     if [ $store = redis ]; then
-      "$LIMIT" "$lport" "$KEY" "redis://127.0.0.1:$rport/0" >"$WORK/limit-$store.log" 2>&1 &
+      "${ON_SERVER[@]}" "$LIMIT" "$lport" "$KEY" "redis://127.0.0.1:$rport/0" >"$WORK/limit-$store.log" 2>&1 &
     else
-      "$LIMIT" "$lport" "$KEY" memory "$uid:$user:$token" >"$WORK/limit-$store.log" 2>&1 &
+      "${ON_SERVER[@]}" "$LIMIT" "$lport" "$KEY" memory "$uid:$user:$token" >"$WORK/limit-$store.log" 2>&1 &
     fi
     track $!; wait_port "$lport"
     P[$store]="$sj $mo $ad"; L[$store]=$lport
@@ -181,8 +196,8 @@ table() {
           opaque) s=$(lua "opaque-$store" GET - "Token $token")
                   pu="http://127.0.0.1:$mo/api/auth/token/verify/"; lu="http://127.0.0.1:$lp/api/auth/token/verify/" ;;
         esac
-        wrk_run "limit-$store" "$shape" "$lu" "$s" >>"$RESULTS"
-        wrk_run "polyauth-$store" "$shape" "$pu" "$s" >>"$RESULTS"
+        wrk_run "limit-$store" "$shape" "$lu" "$s" "$CONN" "$round" >>"$RESULTS"
+        wrk_run "polyauth-$store" "$shape" "$pu" "$s" "$CONN" "$round" >>"$RESULTS"
       done
       if [ -n "$BASELINE" ] && { [ $shape = verify ] || [ $shape = getuser ]; }; then
         read -r access _ <<<"${U[memory]}"
@@ -195,17 +210,23 @@ table() {
     done
     echo "round $round of $ROUNDS done" >&2
   done
-  python3 - "$RESULTS" "$ROUNDS" "$SECS" "$CONN" "$THREADS" <<'PY'
+  python3 - "$RESULTS" "$ROUNDS" "$SECS" "$CONN" "$THREADS" "$PIN" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-rounds, secs, conn, threads = sys.argv[2:6]
+rounds, secs, conn, threads, pin = sys.argv[2:7]
 by = {}
 for r in rows:
     by.setdefault((r["target"], r["shape"]), []).append(r)
 def med(key, field):
     vals = [r[field] for r in by.get(key, []) if r[field] is not None]
     return statistics.median(vals) if vals else None
-print(f"wrk, {conn} connections, {threads} threads, {secs} s per run, median of {rounds} interleaved rounds")
+def paired(l, p):
+    # Each round's polyauth run ÷ the limit run just before it; the median of those.
+    lim = {r["round"]: r["rps"] for r in by.get(l, [])}
+    ratios = [r["rps"] / lim[r["round"]] for r in by.get(p, []) if lim.get(r["round"])]
+    return statistics.median(ratios) if ratios else 0.0
+where = "servers pinned to one CPU, wrk and redis-server on the others" if pin == "1" else "unpinned"
+print(f"wrk, {conn} connections, {threads} threads, {secs} s per run, median of {rounds} interleaved rounds; {where}")
 print(f"{'shape':8} {'store':7} {'limit req/s':>11} {'p50/p99 ms':>12} {'polyauth req/s':>14} {'p50/p99 ms':>12} {'ratio':>6} {'non-2xx':>7}")
 for shape in ["hello", "verify", "getuser", "opaque"]:
     for store in ["memory", "redis"]:
@@ -215,7 +236,7 @@ for shape in ["hello", "verify", "getuser", "opaque"]:
             continue
         lat = lambda k: f"{med(k, 'p50'):.2f}/{med(k, 'p99'):.2f}"
         bad = sum(r["non2xx"] for r in by[l] + by[p])
-        print(f"{shape:8} {store:7} {lr:11.0f} {lat(l):>12} {pr:14.0f} {lat(p):>12} {pr / lr:6.0%} {bad:7}")
+        print(f"{shape:8} {store:7} {lr:11.0f} {lat(l):>12} {pr:14.0f} {lat(p):>12} {paired(l, p):6.0%} {bad:7}")
 for shape in ["verify", "getuser"]:
     b = ("baseline", shape)
     if b in by:
