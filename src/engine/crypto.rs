@@ -19,11 +19,8 @@ pub fn random_hex(n: usize) -> String {
 pub fn random_hex_fast() -> [u8; 32] {
     let mut buf = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut buf);
-    // By table, not `hex::encode` (a per-character iterator): this runs on every request.
     let mut out = [0u8; 32];
-    for (pair, b) in out.chunks_exact_mut(2).zip(buf) {
-        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
-    }
+    hex_into(buf, &mut out);
     out
 }
 
@@ -37,11 +34,17 @@ pub fn random_urlsafe() -> String {
 /// The store key of a token: its SHA-256 in lowercase hex.
 pub fn digest(token: &str) -> TokenDigest {
     let mut hex = [0u8; 64];
-    // A byte's two digits at once, by table: this runs on every opaque-token check.
-    for (pair, b) in hex.chunks_exact_mut(2).zip(Sha256::digest(token.as_bytes())) {
+    hex_into(Sha256::digest(token.as_bytes()), &mut hex);
+    TokenDigest(hex)
+}
+
+/// `bytes` in lowercase hex into `out` (two digits a byte), a byte's two digits
+/// at once by table, not `hex::encode`'s per-character iterator: request ids
+/// and opaque-token checks run this on every request.
+fn hex_into(bytes: impl IntoIterator<Item = u8>, out: &mut [u8]) {
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
         pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
     }
-    TokenDigest(hex)
 }
 
 /// Each byte's two lowercase hex digits.
