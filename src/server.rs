@@ -155,6 +155,7 @@ where
         .timer(conn_timer::ConnTimer::new())
         .header_read_timeout(settings.header_read_timeout)
         .keep_alive(true)
+        .half_close(true)
         .max_buf_size(HYPER_MAX_HEAD_BYTES)
         .serve_connection(TokioIo::new(io), svc);
     if let Err(e) = watcher.watch(conn).await {
