@@ -164,13 +164,13 @@ fn one_time_stamp(user: &User, purpose: Purpose) -> String {
 
 impl Engine {
     pub fn new(store: SharedStore, s: EngineSettings) -> Result<Self, EngineError> {
-        Self::with_hot_reads(HotReads::Plain(store), s)
+        Self::with_hot_reads(HotReads::plain(store), s)
     }
 
     /// An engine over a timed store whose token-check reads skip the wrapper's
     /// own boxed future (the serving path's engine).
     pub fn instrumented(store: Arc<InstrumentedStore>, s: EngineSettings) -> Result<Self, EngineError> {
-        Self::with_hot_reads(HotReads::Timed(store), s)
+        Self::with_hot_reads(HotReads::timed(store), s)
     }
 
     fn with_hot_reads(hot: HotReads, s: EngineSettings) -> Result<Self, EngineError> {

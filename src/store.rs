@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub mod direct;
 pub mod instrumented;
 pub mod limits;
 pub mod mailq;
@@ -269,6 +270,12 @@ pub type SharedStore = Arc<dyn Store>;
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// This store as its own type, for the token check's reads (`direct`);
+    /// None for any other (a wrapper), which is then called through the trait.
+    fn direct(self: Arc<Self>) -> Option<direct::Direct> {
+        None
+    }
+
     /// Cheap liveness check for readiness probes.
     async fn ping(&self) -> Result<(), StoreError>;
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use super::direct::Direct;
 use super::{
     AttemptEnd, AttemptStart, ClaimedMail, ImportOutcome, MailStatus, OneTimeRecord, Purpose, Settle, SharedStore,
     Store, StoreError, ThrottleHit, TokenKind, TokenRecord, UserRecord, UserUpdate,
@@ -61,42 +62,50 @@ impl InstrumentedStore {
 }
 
 /// The reads of a token check (`HOT`), for the engine to call on the store
-/// underneath an `InstrumentedStore`, timed as the wrapper times them: one
-/// boxed future per read instead of two (the wrapper's and the store's).
+/// itself (`Direct`: no boxed future, no indirect call), timed as the
+/// wrapper times them when there is one.
 #[derive(Clone)]
-pub enum HotReads {
-    /// No wrapper: the store's own calls.
-    Plain(SharedStore),
-    Timed(Arc<InstrumentedStore>),
+pub struct HotReads {
+    /// The store every other operation goes through (the wrapper, when timed).
+    store: SharedStore,
+    /// The store underneath any wrapper, for the reads themselves.
+    direct: Direct,
+    timed: Option<Arc<InstrumentedStore>>,
 }
 
 impl HotReads {
-    /// The store every other operation goes through (the wrapper, when timed).
+    /// Untimed: the store's own reads.
+    pub fn plain(store: SharedStore) -> Self {
+        Self { direct: Direct::of(store.clone()), store, timed: None }
+    }
+
+    /// The reads of the store under `timed`, timed into its metrics.
+    pub fn timed(timed: Arc<InstrumentedStore>) -> Self {
+        Self { direct: Direct::of(timed.inner.clone()), store: timed.clone(), timed: Some(timed) }
+    }
+
     pub fn store(&self) -> SharedStore {
-        match self {
-            HotReads::Plain(s) => s.clone(),
-            HotReads::Timed(t) => t.clone(),
-        }
+        self.store.clone()
     }
 
     pub async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {
-        match self {
-            HotReads::Plain(s) => s.find_user(id).await,
-            HotReads::Timed(t) => t.timed_hot(FIND_USER, t.inner.find_user(id)).await,
+        match &self.timed {
+            None => self.direct.find_user(id).await,
+            Some(t) => t.timed_hot(FIND_USER, self.direct.find_user(id)).await,
         }
     }
 
     pub async fn find_token(&self, digest: &str) -> Result<Option<TokenRecord>, StoreError> {
-        match self {
-            HotReads::Plain(s) => s.find_token(digest).await,
-            HotReads::Timed(t) => t.timed_hot(FIND_TOKEN, t.inner.find_token(digest)).await,
+        match &self.timed {
+            None => self.direct.find_token(digest).await,
+            Some(t) => t.timed_hot(FIND_TOKEN, self.direct.find_token(digest)).await,
         }
     }
 
     pub async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
-        match self {
-            HotReads::Plain(s) => s.is_jti_blacklisted(jti).await,
-            HotReads::Timed(t) => t.timed_hot(IS_JTI_BLACKLISTED, t.inner.is_jti_blacklisted(jti)).await,
+        match &self.timed {
+            None => self.direct.is_jti_blacklisted(jti).await,
+            Some(t) => t.timed_hot(IS_JTI_BLACKLISTED, self.direct.is_jti_blacklisted(jti)).await,
         }
     }
 }

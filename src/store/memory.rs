@@ -3,11 +3,12 @@
 //! an `.await`. Expired entries are dropped when read and swept on writes.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use super::direct::Direct;
 use super::{
     AttemptEnd, AttemptStart, ClaimedMail, ImportOutcome, MailStatus, OneTimeRecord, Purpose, Settle, Store,
     StoreError, ThrottleHit, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
@@ -68,6 +69,20 @@ impl MemoryStore {
     fn mail(&self) -> std::sync::MutexGuard<'_, mailq::MailQueue> {
         self.mail.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    // The token check's reads, callable without the trait (`store::direct`).
+
+    pub(super) fn read_user(&self, id: u64) -> Option<UserRecord> {
+        self.lock().users.get(&id).cloned()
+    }
+
+    pub(super) fn read_token(&self, digest: &str) -> Option<TokenRecord> {
+        live(self.lock().tokens.get(digest)).copied()
+    }
+
+    pub(super) fn read_blacklisted(&self, jti: &str) -> bool {
+        self.lock().blacklist.get(jti).is_some_and(|exp| *exp > Instant::now())
+    }
 }
 
 fn live<T>(entry: Option<&(T, Instant)>) -> Option<&T> {
@@ -76,6 +91,10 @@ fn live<T>(entry: Option<&(T, Instant)>) -> Option<&T> {
 
 #[async_trait]
 impl Store for MemoryStore {
+    fn direct(self: Arc<Self>) -> Option<Direct> {
+        Some(Direct::Memory(self))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
@@ -125,7 +144,7 @@ impl Store for MemoryStore {
     }
 
     async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {
-        Ok(self.lock().users.get(&id).cloned())
+        Ok(self.read_user(id))
     }
 
     async fn find_user_id_by_username(&self, username: &str) -> Result<Option<u64>, StoreError> {
@@ -207,7 +226,7 @@ impl Store for MemoryStore {
     }
 
     async fn find_token(&self, digest: &str) -> Result<Option<TokenRecord>, StoreError> {
-        Ok(live(self.lock().tokens.get(digest)).copied())
+        Ok(self.read_token(digest))
     }
 
     async fn delete_token(&self, digest: &str) -> Result<bool, StoreError> {
@@ -328,7 +347,7 @@ impl Store for MemoryStore {
     }
 
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
-        Ok(self.lock().blacklist.get(jti).is_some_and(|exp| *exp > Instant::now()))
+        Ok(self.read_blacklisted(jti))
     }
 
     async fn begin_attempt(

@@ -11,6 +11,7 @@
 //! (`claims`, `cluster`). Both pass the same conformance suite.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -31,6 +32,7 @@ use super::{
     AttemptEnd, AttemptStart, ClaimedMail, ImportOutcome, MailStatus, OneTimeRecord, Purpose, Settle, Store,
     StoreError, ThrottleHit, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
 };
+use super::direct::Direct;
 use crate::deadline::Deadlines;
 use link::{cluster_nodes, Conn, Link};
 use records::{conflict, parse_one_time, user_fields, user_from_reply};
@@ -97,10 +99,38 @@ impl RedisStore {
     async fn conn(&self) -> Result<Conn, StoreError> {
         Ok(self.link.conn().await?)
     }
+
+    // The token check's reads, callable without the trait (`store::direct`).
+
+    pub(super) async fn read_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {
+        self.op(async {
+            let reply: redis::Value = self.conn().await?.hgetall(self.user_key(id, "user")).await?;
+            user_from_reply(id, reply)
+        })
+        .await
+    }
+
+    pub(super) async fn read_token(&self, digest: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let v: Option<String> = self.op(async { Ok(self.conn().await?.get(self.token_key(digest)).await?) }).await?;
+        let Some(v) = v else { return Ok(None) };
+        let (uid, kind) = v.split_once(':').ok_or_else(|| StoreError::Corrupt("token record".into()))?;
+        let user_id = uid.parse().map_err(|_| StoreError::Corrupt("token user id".into()))?;
+        let kind = TokenKind::parse(kind).ok_or_else(|| StoreError::Corrupt("token kind".into()))?;
+        Ok(Some(TokenRecord { user_id, kind }))
+    }
+
+    pub(super) async fn read_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
+        let key = format!("{}:bl:{jti}", self.prefix);
+        self.op(async { Ok(self.conn().await?.exists(key).await?) }).await
+    }
 }
 
 #[async_trait]
 impl Store for RedisStore {
+    fn direct(self: Arc<Self>) -> Option<Direct> {
+        Some(Direct::Redis(self))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.op(async {
             match self.conn().await? {
@@ -145,11 +175,7 @@ impl Store for RedisStore {
     }
 
     async fn find_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {
-        self.op(async {
-            let reply: redis::Value = self.conn().await?.hgetall(self.user_key(id, "user")).await?;
-            user_from_reply(id, reply)
-        })
-        .await
+        self.read_user(id).await
     }
 
     async fn find_user_id_by_username(&self, username: &str) -> Result<Option<u64>, StoreError> {
@@ -218,12 +244,7 @@ impl Store for RedisStore {
     }
 
     async fn find_token(&self, digest: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let v: Option<String> = self.op(async { Ok(self.conn().await?.get(self.token_key(digest)).await?) }).await?;
-        let Some(v) = v else { return Ok(None) };
-        let (uid, kind) = v.split_once(':').ok_or_else(|| StoreError::Corrupt("token record".into()))?;
-        let user_id = uid.parse().map_err(|_| StoreError::Corrupt("token user id".into()))?;
-        let kind = TokenKind::parse(kind).ok_or_else(|| StoreError::Corrupt("token kind".into()))?;
-        Ok(Some(TokenRecord { user_id, kind }))
+        self.read_token(digest).await
     }
 
     async fn delete_token(&self, digest: &str) -> Result<bool, StoreError> {
@@ -357,8 +378,7 @@ impl Store for RedisStore {
     }
 
     async fn is_jti_blacklisted(&self, jti: &str) -> Result<bool, StoreError> {
-        let key = format!("{}:bl:{jti}", self.prefix);
-        self.op(async { Ok(self.conn().await?.exists(key).await?) }).await
+        self.read_blacklisted(jti).await
     }
 
     async fn enqueue_mail(&self, id: &str, payload: &str) -> Result<(), StoreError> {
