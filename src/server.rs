@@ -155,6 +155,12 @@ where
         .timer(conn_timer::ConnTimer::new())
         .header_read_timeout(settings.header_read_timeout)
         .keep_alive(true)
+        // A client that shuts its sending side after the request still gets the
+        // answer; a hang-up is seen when the answer is written. Without this,
+        // hyper watches for one with a read while the handler runs, reserving a
+        // fresh 8 KiB buffer per request to do it (the last one is still lent to
+        // the request's head). Cancelling a handler would save no work anyway:
+        // a password hash runs to its end on the blocking pool.
         .half_close(true)
         .max_buf_size(HYPER_MAX_HEAD_BYTES)
         .serve_connection(TokioIo::new(io), svc);

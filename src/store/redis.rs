@@ -28,11 +28,11 @@ mod records;
 mod scripts;
 mod single;
 
+use super::direct::Direct;
 use super::{
     AttemptEnd, AttemptStart, ClaimedMail, ImportOutcome, MailStatus, OneTimeRecord, Purpose, Settle, Store,
     StoreError, ThrottleHit, TokenKind, TokenRecord, UniqueField, UserRecord, UserUpdate,
 };
-use super::direct::Direct;
 use crate::deadline::Deadlines;
 use link::{cluster_nodes, Conn, Link};
 use records::{conflict, parse_one_time, user_fields, user_from_reply};

@@ -1,7 +1,8 @@
 //! Heads over the gateway's limits are refused in the dialect's format (431,
 //! 414), with a request id; only heads past hyper's own limits (more than 100
 //! fields, over 64 KiB, or not HTTP at all) get hyper's bare answer, as the
-//! README documents.
+//! README documents. A client that half-closes its connection after the
+//! request is still answered.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -66,4 +67,30 @@ async fn past_hypers_limits_the_answer_is_bare() {
     let huge = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Huge: {}\r\n\r\n", "h".repeat(70_000));
     assert!(raw(g.addr("food2gether"), huge).await.starts_with("HTTP/1.1 431"));
     assert!(raw(g.addr("food2gether"), "NOT HTTP\r\n\r\n".into()).await.starts_with("HTTP/1.1 400"));
+}
+
+/// A client that shuts its sending side once the request is out (`nc -N`,
+/// HTTP/1.0-style clients) still gets its answer: a hang-up is noticed when
+/// the answer is written, not by a read while the handler runs (hyper's
+/// half-close). The login waits on a password hash, so the handler is still
+/// running when the end of the stream arrives.
+#[tokio::test]
+async fn a_half_closed_client_still_gets_its_answer() {
+    let g = gateway(StoreKind::Memory).mount("simplejwt", "/").start().await;
+    let reg =
+        g.post_json("simplejwt", "/auth/register", serde_json::json!({"username": "hc", "password": "pw-12345678"}));
+    assert_eq!(reg.await.status, 201);
+    let body = r#"{"username":"hc","password":"pw-12345678"}"#;
+    let head = format!(
+        "POST /auth/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut s = TcpStream::connect(g.addr("simplejwt")).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.shutdown().await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut out)).await.expect("answered").unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains(r#""access":""#), "{text}");
 }
