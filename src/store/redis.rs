@@ -19,6 +19,7 @@ use redis::{AsyncCommands, RedisError};
 
 mod claims;
 mod cluster;
+mod driver;
 mod import;
 mod keys;
 mod limits;

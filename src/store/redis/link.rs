@@ -23,8 +23,10 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::cluster_async::ClusterConnection;
-use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisError, RedisFuture, Value};
+use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
 use tokio::sync::watch;
+
+use super::driver;
 
 /// Longest wait between two reconnect attempts: service returns at most this
 /// long (plus one connect) after the server does.
@@ -58,7 +60,6 @@ pub(super) enum Link {
 /// One server: the current connection (or why there is none) and how to make another.
 pub(super) struct Single {
     client: redis::Client,
-    config: AsyncConnectionConfig,
     /// Bound on one connect attempt.
     connect_timeout: Duration,
     state: watch::Sender<State>,
@@ -90,13 +91,9 @@ impl Single {
     /// Connects once (start-up fails when the server cannot be reached) and
     /// starts the reconnect task, which lives as long as the link.
     pub(super) async fn connect(client: redis::Client, timeout: Duration) -> Result<Arc<Self>, RedisError> {
-        // No response timeout here: every store operation already runs under the
-        // store's deadline (`Deadlines`), and the redis crate's would register a
-        // timer for every command besides (a wake-up of a parked worker under load).
-        let config = AsyncConnectionConfig::new().set_connection_timeout(timeout);
-        let conn = client.get_multiplexed_async_connection_with_config(&config).await?;
+        let conn = new_connection(&client, timeout).await?;
         let (state, _) = watch::channel(State::Up { conn, generation: 0 });
-        let single = Arc::new(Single { client, config, connect_timeout: timeout, state });
+        let single = Arc::new(Single { client, connect_timeout: timeout, state });
         tokio::spawn(reconnect_loop(Arc::downgrade(&single), single.state.subscribe()));
         Ok(single)
     }
@@ -139,6 +136,20 @@ impl Single {
     }
 }
 
+/// A connection to the server, its driver spawned as `driver::Batched`.
+/// No response timeout: every store operation already runs under the store's
+/// deadline (`Deadlines`), and the redis crate's would register a timer for
+/// every command besides (a wake-up of a parked worker under load). The
+/// driver ends once every clone of the connection is dropped.
+async fn new_connection(client: &redis::Client, timeout: Duration) -> Result<MultiplexedConnection, RedisError> {
+    let connect = client.create_multiplexed_tokio_connection();
+    let (conn, driver) = tokio::time::timeout(timeout, connect)
+        .await
+        .map_err(|_| RedisError::from((redis::ErrorKind::IoError, "connect timed out")))??;
+    tokio::spawn(driver::Batched::new(driver));
+    Ok(conn)
+}
+
 fn down_error(why: &str) -> RedisError {
     RedisError::from((redis::ErrorKind::IoError, "redis unreachable", why.to_owned()))
 }
@@ -162,7 +173,7 @@ async fn reconnect_loop(single: Weak<Single>, mut rx: watch::Receiver<State>) {
             // Connect and PING under one bound: a frozen server still accepts
             // connections (the kernel does) but never answers.
             let attempt = tokio::time::timeout(s.connect_timeout, async {
-                let mut conn = s.client.get_multiplexed_async_connection_with_config(&s.config).await?;
+                let mut conn = new_connection(&s.client, s.connect_timeout).await?;
                 redis::cmd("PING").query_async::<String>(&mut conn).await?;
                 Ok::<_, RedisError>(conn)
             })
