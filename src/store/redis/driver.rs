@@ -13,10 +13,44 @@
 //! runnable queue their commands meanwhile, and one write carries them all
 //! (what Redis clients call auto-pipelining). Alone, a command waits for one
 //! pass through the scheduler with nothing else in it, about a microsecond.
+//!
+//! `Multiplexed` is the connection with its driver's lifetime attached: the
+//! driver is aborted once the last clone is dropped, as the redis crate does
+//! for a driver it spawns itself. Left running, a driver with a command
+//! unanswered (a frozen server) would keep its task and socket forever, one
+//! per reconnect attempt.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+
+use redis::aio::MultiplexedConnection;
+use redis::{Client, RedisError};
+
+/// A multiplexed connection whose driver (`Batched`) lives as long as it does.
+#[derive(Clone)]
+pub(super) struct Multiplexed {
+    pub(super) conn: MultiplexedConnection,
+    _driver: Arc<AbortOnDrop>,
+}
+
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Multiplexed {
+    /// Connects (without a bound: the caller's) and spawns the driver.
+    pub(super) async fn connect(client: &Client) -> Result<Self, RedisError> {
+        let (conn, driver) = client.create_multiplexed_tokio_connection().await?;
+        let task = tokio::spawn(Batched::new(driver));
+        Ok(Self { conn, _driver: Arc::new(AbortOnDrop(task.abort_handle())) })
+    }
+}
 
 /// Polls `inner` only on every second wake-up: the first one re-queues the task.
 pub(super) struct Batched<F> {
@@ -68,5 +102,18 @@ mod tests {
         other.await.unwrap();
         assert_eq!(*order.lock().unwrap(), ["other", "driver"]);
         assert_eq!(polls.load(Ordering::SeqCst), 1);
+    }
+
+    /// The driver's task ends with the last clone of its guard, never before.
+    #[tokio::test]
+    async fn a_driver_is_aborted_with_the_last_clone() {
+        let task = tokio::spawn(std::future::pending::<()>());
+        let guard = Arc::new(AbortOnDrop(task.abort_handle()));
+        let clone = guard.clone();
+        drop(guard);
+        tokio::task::yield_now().await;
+        assert!(!task.is_finished(), "aborted while a clone was alive");
+        drop(clone);
+        assert!(task.await.unwrap_err().is_cancelled());
     }
 }

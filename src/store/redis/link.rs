@@ -21,12 +21,12 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::aio::ConnectionLike;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
 use tokio::sync::watch;
 
-use super::driver;
+use super::driver::Multiplexed;
 
 /// Longest wait between two reconnect attempts: service returns at most this
 /// long (plus one connect) after the server does.
@@ -68,7 +68,7 @@ pub(super) struct Single {
 #[derive(Clone)]
 enum State {
     Up {
-        conn: MultiplexedConnection,
+        conn: Multiplexed,
         generation: u64,
     },
     /// `failed` counts reconnect attempts since the link went down; `error` is the last reason.
@@ -100,7 +100,7 @@ impl Single {
 
     /// The current connection; while down, an error at once, unless the link
     /// has just gone down and its first reconnect attempt is still running.
-    async fn conn(&self) -> Result<(MultiplexedConnection, u64), RedisError> {
+    async fn conn(&self) -> Result<(Multiplexed, u64), RedisError> {
         // The usual case, read without subscribing (a receiver is two more
         // atomic updates on a counter every request shares).
         if let State::Up { conn, generation } = &*self.state.borrow() {
@@ -139,15 +139,11 @@ impl Single {
 /// A connection to the server, its driver spawned as `driver::Batched`.
 /// No response timeout: every store operation already runs under the store's
 /// deadline (`Deadlines`), and the redis crate's would register a timer for
-/// every command besides (a wake-up of a parked worker under load). The
-/// driver ends once every clone of the connection is dropped.
-async fn new_connection(client: &redis::Client, timeout: Duration) -> Result<MultiplexedConnection, RedisError> {
-    let connect = client.create_multiplexed_tokio_connection();
-    let (conn, driver) = tokio::time::timeout(timeout, connect)
+/// every command besides (a wake-up of a parked worker under load).
+async fn new_connection(client: &redis::Client, timeout: Duration) -> Result<Multiplexed, RedisError> {
+    tokio::time::timeout(timeout, Multiplexed::connect(client))
         .await
-        .map_err(|_| RedisError::from((redis::ErrorKind::IoError, "connect timed out")))??;
-    tokio::spawn(driver::Batched::new(driver));
-    Ok(conn)
+        .map_err(|_| RedisError::from((redis::ErrorKind::IoError, "connect timed out")))?
 }
 
 fn down_error(why: &str) -> RedisError {
@@ -174,7 +170,7 @@ async fn reconnect_loop(single: Weak<Single>, mut rx: watch::Receiver<State>) {
             // connections (the kernel does) but never answers.
             let attempt = tokio::time::timeout(s.connect_timeout, async {
                 let mut conn = new_connection(&s.client, s.connect_timeout).await?;
-                redis::cmd("PING").query_async::<String>(&mut conn).await?;
+                redis::cmd("PING").query_async::<String>(&mut conn.conn).await?;
                 Ok::<_, RedisError>(conn)
             })
             .await;
@@ -207,7 +203,7 @@ async fn reconnect_loop(single: Weak<Single>, mut rx: watch::Receiver<State>) {
 /// A connection for one store operation: commands that fail on a broken
 /// connection take the link down (a single server; a Cluster heals itself).
 pub(super) enum Conn {
-    Single { conn: MultiplexedConnection, generation: u64, link: Arc<Single> },
+    Single { conn: Multiplexed, generation: u64, link: Arc<Single> },
     Cluster(ClusterConnection),
 }
 
@@ -278,7 +274,7 @@ impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
             let r = match self {
-                Conn::Single { conn, .. } => conn.req_packed_command(cmd).await,
+                Conn::Single { conn, .. } => conn.conn.req_packed_command(cmd).await,
                 Conn::Cluster(c) => c.req_packed_command(cmd).await,
             };
             self.note(&r);
@@ -294,7 +290,7 @@ impl ConnectionLike for Conn {
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
             let r = match self {
-                Conn::Single { conn, .. } => conn.req_packed_commands(cmd, offset, count).await,
+                Conn::Single { conn, .. } => conn.conn.req_packed_commands(cmd, offset, count).await,
                 Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count).await,
             };
             self.note(&r);
@@ -304,7 +300,7 @@ impl ConnectionLike for Conn {
 
     fn get_db(&self) -> i64 {
         match self {
-            Conn::Single { conn, .. } => conn.get_db(),
+            Conn::Single { conn, .. } => conn.conn.get_db(),
             Conn::Cluster(c) => c.get_db(),
         }
     }
