@@ -181,9 +181,13 @@ impl RedisStore {
     ) -> Result<(), StoreError> {
         let value = format!("{}:{}", record.user_id, record.stamp);
         let set = self.user_key(record.user_id, &format!("ot:{}", purpose.as_str()));
-        self.add_indexed(c, &self.one_time_key(purpose, digest), &value, &set, digest, ttl).await?;
+        let own_key = self.one_time_key(purpose, digest);
+        self.add_indexed(c, &own_key, &value, &set, digest, ttl).await?;
         let mut live = Vec::new();
         for d in c.smembers::<_, Vec<String>>(&set).await? {
+            if d == digest {
+                continue;
+            }
             let pttl: i64 = c.pttl(self.one_time_key(purpose, &d)).await?;
             if pttl > 0 {
                 live.push((pttl, d));
@@ -191,8 +195,18 @@ impl RedisStore {
                 c.srem::<_, _, ()>(&set, &d).await?;
             }
         }
+        // As on one server (`CREATE_ONE_TIME`): the new token ends after every
+        // other, so a token made in the same millisecond as the one before is
+        // not left to chance. Each other PTTL was read before this one, so
+        // `latest + 1` from now is past every other expiry.
+        let latest = live.iter().map(|(t, _)| *t).max().unwrap_or(0);
+        let own: i64 = c.pttl(&own_key).await?;
+        if own <= latest {
+            c.pexpire::<_, ()>(&own_key, latest + 1).await?;
+        }
         live.sort();
-        let excess = live.len().saturating_sub(keep.max(1));
+        // The new token is the newest: only others make room for it.
+        let excess = (live.len() + 1).saturating_sub(keep.max(1));
         for (_, d) in live.into_iter().take(excess) {
             c.del::<_, ()>(self.one_time_key(purpose, &d)).await?;
             c.srem::<_, _, ()>(&set, &d).await?;

@@ -219,14 +219,30 @@ pub(super) static CREATE_ONE_TIME: Lua = Lua::new(
 -- ARGV: record, ttl seconds, digest, keep, prefix .. ':ot:' .. purpose.
 -- Newest wins: past `keep` live tokens, those nearest expiry (the oldest:
 -- every token gets the same lifetime) end now; lapsed digests leave the set.
+-- A token made in the same millisecond as the one before would expire with
+-- it, and which of the two ends would be chance: the new one is made to end
+-- a millisecond after the latest other (expiries follow creation order).
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
-local live = {}
+local live, latest = {}, 0
 for _, d in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  local ttl = redis.call('PTTL', ARGV[5] .. ':' .. d)
-  if ttl > 0 then live[#live + 1] = {ttl, d} else redis.call('SREM', KEYS[2], d) end
+  if d ~= ARGV[3] then
+    local ttl = redis.call('PTTL', ARGV[5] .. ':' .. d)
+    if ttl > 0 then
+      live[#live + 1] = {ttl, d}
+      if ttl > latest then latest = ttl end
+    else
+      redis.call('SREM', KEYS[2], d)
+    end
+  end
 end
+local own = redis.call('PTTL', KEYS[1])
+if own <= latest then
+  own = latest + 1
+  redis.call('PEXPIRE', KEYS[1], own)
+end
+live[#live + 1] = {own, ARGV[3]}
 local keep = tonumber(ARGV[4])
 if #live > keep then
   table.sort(live, function(a, b) return a[1] < b[1] end)
