@@ -12,7 +12,8 @@
 //! first steps to the back of the run queue once: the requests already
 //! runnable queue their commands meanwhile, and one write carries them all
 //! (what Redis clients call auto-pipelining). Alone, a command waits for one
-//! pass through the scheduler with nothing else in it, about a microsecond.
+//! pass through an otherwise empty run queue: a few microseconds at one
+//! connection (README, Benchmarks, sixth round).
 //!
 //! `Multiplexed` is the connection with its driver's lifetime attached: the
 //! driver is aborted once the last clone is dropped, as the redis crate does
