@@ -62,8 +62,8 @@ impl InstrumentedStore {
 }
 
 /// The reads of a token check (`HOT`), for the engine to call on the store
-/// itself (`Direct`: no boxed future, no indirect call), timed as the
-/// wrapper times them when there is one.
+/// itself (`Direct`: no indirect call, and no boxed future on memory), timed
+/// as the wrapper times them when there is one.
 #[derive(Clone)]
 pub struct HotReads {
     /// The store every other operation goes through (the wrapper, when timed).
