@@ -9,9 +9,10 @@
 //! twentieth of it — late (100 ms of 2 s). Why 42, not 41: a tick whose time
 //! has come may not be counted yet (the ticker task has not run), so the count
 //! an operation reads may be one behind the clock. Reading the count instead
-//! of the clock saves a clock read per operation. (Skipping the registration for an operation done at its
-//! first poll was tried: none is, in practice. A Redis call waits for its
-//! reply, and hyper hands a body over only once the handler has asked for it.)
+//! of the clock saves a clock read per operation. (Skipping the registration
+//! for an operation done at its first poll was tried: none is, in practice. A
+//! Redis call waits for its reply, and hyper hands a body over only once the
+//! handler has asked for it.)
 
 use std::future::Future;
 use std::pin::pin;

@@ -18,8 +18,8 @@
 //! `Multiplexed` is the connection with its driver's lifetime attached: the
 //! driver is aborted once the last clone is dropped, as the redis crate does
 //! for a driver it spawns itself. Left running, a driver with a command
-//! unanswered (a frozen server) would keep its task and socket forever, one
-//! per reconnect attempt.
+//! unanswered (a frozen server) would keep its task and socket for as long as
+//! the server stays silent, one each time the link gives a connection up.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -45,7 +45,10 @@ impl Drop for AbortOnDrop {
 }
 
 impl Multiplexed {
-    /// Connects (without a bound: the caller's) and spawns the driver.
+    /// Connects (without a bound: the caller's) and spawns the driver. No
+    /// response timeout: every store operation already runs under the store's
+    /// deadline (`Deadlines`), and the redis crate's would register a timer for
+    /// every command besides (a wake-up of a parked worker under load).
     pub(super) async fn connect(client: &Client) -> Result<Self, RedisError> {
         let (conn, driver) = client.create_multiplexed_tokio_connection().await?;
         let task = tokio::spawn(Batched::new(driver));
@@ -54,13 +57,13 @@ impl Multiplexed {
 }
 
 /// Polls `inner` only on every second wake-up: the first one re-queues the task.
-pub(super) struct Batched<F> {
+struct Batched<F> {
     inner: Pin<Box<F>>,
     stepped_back: bool,
 }
 
 impl<F: Future> Batched<F> {
-    pub(super) fn new(inner: F) -> Self {
+    fn new(inner: F) -> Self {
         Self { inner: Box::pin(inner), stepped_back: false }
     }
 }

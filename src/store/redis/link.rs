@@ -91,7 +91,9 @@ impl Single {
     /// Connects once (start-up fails when the server cannot be reached) and
     /// starts the reconnect task, which lives as long as the link.
     pub(super) async fn connect(client: redis::Client, timeout: Duration) -> Result<Arc<Self>, RedisError> {
-        let conn = new_connection(&client, timeout).await?;
+        let conn = tokio::time::timeout(timeout, Multiplexed::connect(&client))
+            .await
+            .map_err(|_| RedisError::from((redis::ErrorKind::IoError, "connect timed out")))??;
         let (state, _) = watch::channel(State::Up { conn, generation: 0 });
         let single = Arc::new(Single { client, connect_timeout: timeout, state });
         tokio::spawn(reconnect_loop(Arc::downgrade(&single), single.state.subscribe()));
@@ -136,16 +138,6 @@ impl Single {
     }
 }
 
-/// A connection to the server, its driver spawned as `driver::Batched`.
-/// No response timeout: every store operation already runs under the store's
-/// deadline (`Deadlines`), and the redis crate's would register a timer for
-/// every command besides (a wake-up of a parked worker under load).
-async fn new_connection(client: &redis::Client, timeout: Duration) -> Result<Multiplexed, RedisError> {
-    tokio::time::timeout(timeout, Multiplexed::connect(client))
-        .await
-        .map_err(|_| RedisError::from((redis::ErrorKind::IoError, "connect timed out")))?
-}
-
 fn down_error(why: &str) -> RedisError {
     RedisError::from((redis::ErrorKind::IoError, "redis unreachable", why.to_owned()))
 }
@@ -169,7 +161,7 @@ async fn reconnect_loop(single: Weak<Single>, mut rx: watch::Receiver<State>) {
             // Connect and PING under one bound: a frozen server still accepts
             // connections (the kernel does) but never answers.
             let attempt = tokio::time::timeout(s.connect_timeout, async {
-                let mut conn = new_connection(&s.client, s.connect_timeout).await?;
+                let mut conn = Multiplexed::connect(&s.client).await?;
                 redis::cmd("PING").query_async::<String>(&mut conn.conn).await?;
                 Ok::<_, RedisError>(conn)
             })
