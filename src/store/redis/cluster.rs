@@ -183,26 +183,30 @@ impl RedisStore {
         let set = self.user_key(record.user_id, &format!("ot:{}", purpose.as_str()));
         let own_key = self.one_time_key(purpose, digest);
         self.add_indexed(c, &own_key, &value, &set, digest, ttl).await?;
+        // Expiries are compared as absolute times (PEXPIRETIME), never as
+        // remaining lifetimes: each key is read at its own moment, possibly
+        // on its own node, and two lifetimes read a millisecond apart can tie
+        // (or invert) for tokens whose expiries differ by one, so the sort
+        // below would evict by digest order rather than by age.
         let mut live = Vec::new();
         for d in c.smembers::<_, Vec<String>>(&set).await? {
             if d == digest {
                 continue;
             }
-            let pttl: i64 = c.pttl(self.one_time_key(purpose, &d)).await?;
-            if pttl > 0 {
-                live.push((pttl, d));
+            let at: i64 = redis::cmd("PEXPIRETIME").arg(self.one_time_key(purpose, &d)).query_async(c).await?;
+            if at > 0 {
+                live.push((at, d));
             } else {
                 c.srem::<_, _, ()>(&set, &d).await?;
             }
         }
         // As on one server (`CREATE_ONE_TIME`): the new token ends after every
         // other, so a token made in the same millisecond as the one before is
-        // not left to chance. Each other PTTL was read before this one, so
-        // `latest + 1` from now is past every other expiry.
+        // not left to chance.
         let latest = live.iter().map(|(t, _)| *t).max().unwrap_or(0);
-        let own: i64 = c.pttl(&own_key).await?;
+        let own: i64 = redis::cmd("PEXPIRETIME").arg(&own_key).query_async(c).await?;
         if own <= latest {
-            c.pexpire::<_, ()>(&own_key, latest + 1).await?;
+            c.pexpire_at::<_, ()>(&own_key, latest + 1).await?;
         }
         live.sort();
         // The new token is the newest: only others make room for it.
