@@ -202,11 +202,9 @@ impl RedisStore {
         }
         // As on one server (`CREATE_ONE_TIME`): the new token ends after every
         // other, so a token made in the same millisecond as the one before is
-        // not left to chance.
-        let latest = live.iter().map(|(t, _)| *t).max().unwrap_or(0);
-        let own: i64 = redis::cmd("PEXPIRETIME").arg(&own_key).query_async(c).await?;
-        if own <= latest {
-            c.pexpire_at::<_, ()>(&own_key, latest + 1).await?;
+        // not left to chance. `GT`: moved only if that is later than its own.
+        if let Some(latest) = live.iter().map(|(t, _)| *t).max() {
+            redis::cmd("PEXPIREAT").arg(&own_key).arg(latest + 1).arg("GT").query_async::<()>(c).await?;
         }
         live.sort();
         // The new token is the newest: only others make room for it.
